@@ -1,0 +1,206 @@
+"""The async client: ``AsyncLlamaClient``, the mirror of ``LlamaClient`` over the same sans-IO core."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, TypeVar, cast, overload
+
+import httpx
+from tenacity import AsyncRetrying
+from typing_extensions import Self, Unpack
+
+from ._auth import DEFAULT_REFRESH_MARGIN, resolve_auth
+from ._core import (
+    ClientConfig,
+    PreparedCall,
+    interpret,
+    prepare_chat,
+    prepare_completion,
+    prepare_info,
+    transport_error,
+    with_auth,
+)
+from ._exceptions import APIError
+from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
+from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, RetryRun
+from ._routes import DEFAULT_API_VERSION
+from ._streaming import AsyncStream
+from .types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage, ChatMessageParam
+from .types.completion import Completion
+from .types.model_info import ModelInfo
+
+T = TypeVar("T")
+MessagesParam = Sequence[ChatMessageParam | ChatMessage | Mapping[str, Any]]
+DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+
+
+class AsyncChatCompletions:
+    def __init__(self, client: AsyncLlamaClient) -> None:
+        self._client = client
+
+    @overload
+    async def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
+               **kwargs: Unpack[ChatCreateParams]) -> ChatCompletion: ...
+
+    @overload
+    async def create(self, *, messages: MessagesParam, stream: Literal[True],
+               **kwargs: Unpack[ChatCreateParams]) -> AsyncStream[ChatCompletionChunk, ChatCompletion]: ...
+
+    @overload
+    async def create(
+        self, *, messages: MessagesParam, stream: bool, **kwargs: Unpack[ChatCreateParams]
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk, ChatCompletion]: ...
+
+    async def create(
+        self, *, messages: MessagesParam, stream: bool = False, **kwargs: Unpack[ChatCreateParams]
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk, ChatCompletion]:
+        """Ask for a chat reply.
+
+        ``client.chat.completions.create(messages=[{"role": "user", "content": "Hi"}], max_tokens=64)``;
+        with ``stream=True``, iterate the returned ``Stream`` for ``ChatCompletionChunk`` objects.
+        """
+        call = prepare_chat(self._client._config, messages, stream, kwargs)
+        return await self._client._execute(call)
+
+
+class AsyncChat:
+    def __init__(self, client: AsyncLlamaClient) -> None:
+        self.completions = AsyncChatCompletions(client)
+
+
+class AsyncCompletions:
+    def __init__(self, client: AsyncLlamaClient) -> None:
+        self._client = client
+
+    @overload
+    async def create(self, *, prompt: str, stream: Literal[False] = False,
+               **kwargs: Unpack[CompletionCreateParams]) -> Completion: ...
+
+    @overload
+    async def create(self, *, prompt: str, stream: Literal[True],
+               **kwargs: Unpack[CompletionCreateParams]) -> AsyncStream[Completion, Completion]: ...
+
+    @overload
+    async def create(self, *, prompt: str, stream: bool,
+               **kwargs: Unpack[CompletionCreateParams]) -> Completion | AsyncStream[Completion, Completion]: ...
+
+    async def create(self, *, prompt: str, stream: bool = False,
+               **kwargs: Unpack[CompletionCreateParams]) -> Completion | AsyncStream[Completion, Completion]:
+        """Continue a prompt: ``client.completions.create(prompt="Once upon a time", max_tokens=32)``."""
+        call = prepare_completion(self._client._config, prompt, stream, kwargs)
+        return await self._client._execute(call)
+
+
+class AsyncLlamaClient:
+    """The async client. Share one per application (per event loop) across tasks.
+
+    >>> client = AsyncLlamaClient(endpoint="https://my-llama.eastus2.models.ai.azure.com", credential="KEY")
+    >>> reply = await client.chat.completions.create(messages=[{"role": "user", "content": "Hi"}])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        credential: object = None,
+        *,
+        api: Literal["llama", "model-inference", "score"] | None = None,
+        deployment: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
+        timeout: float | httpx.Timeout | None = None,
+        stream_idle_timeout: float | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        scope: str | None = None,
+        token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+    ) -> None:
+        self._config = ClientConfig.create(
+            endpoint, api=api, api_version=api_version, deployment=deployment,
+            default_headers=default_headers, max_retries=max_retries, max_retry_wait=max_retry_wait,
+            timeout=timeout, stream_idle_timeout=stream_idle_timeout,
+        )
+        self._auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
+                                  refresh_margin=token_refresh_margin, is_async=True)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(limits=DEFAULT_LIMITS, timeout=self._config.timeout)
+        self.chat = AsyncChat(self)
+        self.completions = AsyncCompletions(self)
+
+    @property
+    def endpoint(self) -> str:
+        return self._config.base_url
+
+    @property
+    def api(self) -> str:
+        return self._config.api
+
+    async def get_model_info(self, **kwargs: Unpack[RequestOptions]) -> ModelInfo:
+        """``GET /info``: ``client.get_model_info().model_name``."""
+        return cast(ModelInfo, await self._execute(prepare_info(self._config, kwargs)))
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        max_retry_wait: float | None = None,
+        stream_idle_timeout: float | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> AsyncLlamaClient:
+        """A copy with new defaults that shares this client's connections and credential.
+
+        ``client.with_options(timeout=30, max_retries=0).chat.completions.create(...)``
+        """
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy._config = self._config.with_options(
+            timeout=timeout, max_retries=max_retries, max_retry_wait=max_retry_wait,
+            stream_idle_timeout=stream_idle_timeout, default_headers=default_headers)
+        copy._owns_http = False
+        copy.chat = AsyncChat(copy)
+        copy.completions = AsyncCompletions(copy)
+        return copy
+
+    async def _execute(self, call: PreparedCall[T]) -> T | AsyncStream[Any, Any]:
+        run = RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), self._auth.invalidate)
+        retrying = AsyncRetrying(retry=run.should_retry, wait=run.next_wait, sleep=asyncio.sleep, reraise=True)
+        try:
+            return await retrying(self._attempt, call, run)
+        except APIError as error:
+            raise run.annotate(error) from error.__cause__
+
+    async def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | AsyncStream[Any, Any]:
+        request = with_auth(call, await self._auth.async_headers(), run.attempts + 1)
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise transport_error(error, call) from error
+        if call.stream and response.status_code < 400 and call.chunk_type is not None:
+            return AsyncStream(response, call.chunk_type, where=call.where,
+                          idle_timeout=self._config.stream_idle_timeout)
+        try:
+            content = await response.aread()
+        except httpx.HTTPError as error:
+            raise transport_error(error, call) from error
+        finally:
+            await response.aclose()
+        return interpret(call, response, content)
+
+    async def close(self) -> None:
+        """Close the connection pool (only if this client created it)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(endpoint={self.endpoint!r}, api={self.api!r}, auth={self._auth.kind})"

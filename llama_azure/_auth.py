@@ -1,0 +1,260 @@
+"""Credentials: API keys and Microsoft Entra ID tokens, with a token cache shared by both shells.
+
+Every attempt asks the auth object for headers again, so a rotated key or a refreshed token is used
+on retries. Nothing here ever formats a key or token into a message or ``repr``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+from azure.core.credentials import AccessToken, AzureKeyCredential, TokenCredential
+
+from ._exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from azure.core.credentials_async import AsyncTokenCredential
+
+ENV_API_KEY = "LLAMA_AZURE_API_KEY"
+DEFAULT_SCOPE = "https://ml.azure.com/.default"
+DEFAULT_REFRESH_MARGIN = 300.0
+
+# Which Entra ID audience a host wants; the wrong one is the "audience is incorrect" 401.
+_SCOPES_BY_HOST_SUFFIX = (
+    (".openai.azure.com", "https://cognitiveservices.azure.com/.default"),
+    (".cognitiveservices.azure.com", "https://cognitiveservices.azure.com/.default"),
+    (".services.ai.azure.com", "https://ai.azure.com/.default"),
+)
+
+
+def scope_for_endpoint(endpoint: str) -> str:
+    """The Entra ID scope a host expects.
+
+    >>> scope_for_endpoint("https://my-res.openai.azure.com")
+    'https://cognitiveservices.azure.com/.default'
+    """
+    host = (urlsplit(endpoint).hostname or "").lower()
+    for suffix, scope in _SCOPES_BY_HOST_SUFFIX:
+        if host.endswith(suffix):
+            return scope
+    return DEFAULT_SCOPE
+
+
+@runtime_checkable
+class _SupportsAsyncGetToken(Protocol):
+    async def get_token(self, *scopes: str) -> AccessToken: ...
+
+
+class Auth(Protocol):
+    """What the shells need from a credential."""
+
+    kind: str
+
+    def sync_headers(self) -> dict[str, str]: ...
+
+    async def async_headers(self) -> dict[str, str]: ...
+
+    def invalidate(self) -> bool:
+        """Forget a cached token after a 401; True if there was one, so one more try makes sense."""
+        ...
+
+    def describe_failure(self) -> str: ...
+
+
+class KeyAuth:
+    """An API key sent as ``Authorization: Bearer`` and ``api-key`` (each endpoint reads one of them)."""
+
+    kind = "key"
+
+    def __init__(self, key: str | AzureKeyCredential) -> None:
+        self._key = key
+
+    def _current(self) -> str:
+        key = self._key.key if isinstance(self._key, AzureKeyCredential) else self._key
+        if not key or not key.strip():
+            raise ConfigurationError("the API key is empty: pass credential='<key>' or set LLAMA_AZURE_API_KEY")
+        return key.strip()
+
+    def sync_headers(self) -> dict[str, str]:
+        key = self._current()
+        return {"authorization": f"Bearer {key}", "api-key": key}
+
+    async def async_headers(self) -> dict[str, str]:
+        return self.sync_headers()
+
+    def invalidate(self) -> bool:
+        return False
+
+    def describe_failure(self) -> str:
+        return "the API key was refused: check it belongs to this endpoint (and deployment)"
+
+    def __repr__(self) -> str:
+        return "KeyAuth(key=<redacted>)"
+
+
+@dataclass
+class TokenCache:
+    """Sans-IO token cache: reuse a token until ``margin`` seconds before it expires."""
+
+    margin: float = DEFAULT_REFRESH_MARGIN
+    token: AccessToken | None = None
+    clock: Callable[[], float] = time.time
+
+    def usable(self) -> AccessToken | None:
+        token = self.token
+        if token is not None and token.expires_on - self.margin > self.clock():
+            return token
+        return None
+
+    def store(self, token: AccessToken) -> None:
+        if not isinstance(token.token, str) or not token.token:
+            raise ConfigurationError("the credential returned an empty access token")
+        self.token = token
+
+    def invalidate(self) -> bool:
+        had = self.token is not None
+        self.token = None
+        return had
+
+    def __repr__(self) -> str:
+        expires = self.token.expires_on if self.token else None
+        return f"TokenCache(margin={self.margin}, expires_on={expires})"
+
+
+class _TokenAuthBase:
+    kind = "entra"
+
+    def __init__(self, scope: str, refresh_margin: float) -> None:
+        self.scope = scope
+        self._cache = TokenCache(margin=refresh_margin)
+
+    @staticmethod
+    def _headers(token: AccessToken) -> dict[str, str]:
+        return {"authorization": f"Bearer {token.token}"}
+
+    def invalidate(self) -> bool:
+        return self._cache.invalidate()
+
+    def describe_failure(self) -> str:
+        return (
+            f"the Entra ID token was refused; it was requested for scope {self.scope!r}. "
+            f"If the service says the audience is incorrect, pass scope=... for this host"
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(scope={self.scope!r})"
+
+
+class TokenAuth(_TokenAuthBase):
+    """A sync ``TokenCredential`` (e.g. ``DefaultAzureCredential``); usable from both shells.
+
+    The async shell calls it in a worker thread, so the event loop never blocks on a token fetch.
+    """
+
+    def __init__(self, credential: TokenCredential, scope: str, refresh_margin: float) -> None:
+        super().__init__(scope, refresh_margin)
+        self._credential = credential
+        self._lock = threading.Lock()
+        self._alock: asyncio.Lock | None = None
+
+    def _refresh_locked(self) -> AccessToken:
+        token = self._cache.usable()
+        if token is None:
+            token = self._credential.get_token(self.scope)
+            self._cache.store(token)
+        return token
+
+    def sync_headers(self) -> dict[str, str]:
+        token = self._cache.usable()
+        if token is None:
+            with self._lock:
+                token = self._refresh_locked()
+        return self._headers(token)
+
+    async def async_headers(self) -> dict[str, str]:
+        token = self._cache.usable()
+        if token is None:
+            if self._alock is None:
+                self._alock = asyncio.Lock()
+            async with self._alock:  # one refresh for all waiting tasks
+                token = self._cache.usable()
+                if token is None:
+                    token = await asyncio.to_thread(self.sync_headers_token)
+        return self._headers(token)
+
+    def sync_headers_token(self) -> AccessToken:
+        with self._lock:
+            return self._refresh_locked()
+
+
+class AsyncTokenAuth(_TokenAuthBase):
+    """An ``azure.core.credentials_async.AsyncTokenCredential`` (``azure.identity.aio``); async shell only."""
+
+    def __init__(self, credential: AsyncTokenCredential, scope: str, refresh_margin: float) -> None:
+        super().__init__(scope, refresh_margin)
+        self._credential = credential
+        self._alock: asyncio.Lock | None = None
+
+    def sync_headers(self) -> dict[str, str]:
+        raise ConfigurationError(
+            "an async credential (azure.identity.aio) needs AsyncLlamaClient; "
+            "use the sync credential from azure.identity with LlamaClient"
+        )
+
+    async def async_headers(self) -> dict[str, str]:
+        token = self._cache.usable()
+        if token is None:
+            if self._alock is None:
+                self._alock = asyncio.Lock()
+            async with self._alock:
+                token = self._cache.usable()
+                if token is None:
+                    token = await self._credential.get_token(self.scope)
+                    self._cache.store(token)
+        return self._headers(token)
+
+
+def _is_async_credential(credential: object) -> bool:
+    get_token = getattr(credential, "get_token", None)
+    return get_token is not None and asyncio.iscoroutinefunction(get_token)
+
+
+def resolve_auth(
+    credential: object,
+    *,
+    endpoint: str,
+    scope: str | None,
+    refresh_margin: float,
+    is_async: bool,
+) -> Auth:
+    """Turn the ``credential`` argument (or ``LLAMA_AZURE_API_KEY``) into an auth object."""
+    if credential is None:
+        credential = os.environ.get(ENV_API_KEY)
+        if not credential:
+            raise ConfigurationError(
+                "no credential: pass credential='<key>', an AzureKeyCredential or an azure-identity "
+                f"credential, or set {ENV_API_KEY}"
+            )
+    if isinstance(credential, (str, AzureKeyCredential)):
+        return KeyAuth(credential)
+    chosen_scope = scope or scope_for_endpoint(endpoint)
+    if _is_async_credential(credential):
+        if not is_async:
+            raise ConfigurationError(
+                "an async credential (azure.identity.aio) needs AsyncLlamaClient; "
+                "use the sync credential from azure.identity with LlamaClient"
+            )
+        return AsyncTokenAuth(credential, chosen_scope, refresh_margin)  # type: ignore[arg-type]
+    if callable(getattr(credential, "get_token", None)):
+        return TokenAuth(credential, chosen_scope, refresh_margin)  # type: ignore[arg-type]
+    raise ConfigurationError(
+        f"credential must be a key string, an AzureKeyCredential or a TokenCredential, "
+        f"got {type(credential).__name__}"
+    )

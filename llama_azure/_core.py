@@ -1,0 +1,327 @@
+"""The sans-IO core: build a request from typed parameters, and read what the answer means.
+
+Both shells (``_client.py`` sync, ``_async_client.py`` async) call these functions and only add
+sending, waiting and sleeping around them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, TypeVar
+
+import httpx
+from pydantic import ValidationError
+
+from ._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APITimeoutError,
+    ConfigurationError,
+    ParameterError,
+    make_status_error,
+    request_id_of,
+)
+from ._params import split_options, validate_chat, validate_completion
+from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
+from ._routes import (
+    DEFAULT_API_VERSION,
+    ApiStyle,
+    Operation,
+    check_api_style,
+    infer_api_style,
+    needs_api_version,
+    normalize_endpoint,
+    route_path,
+)
+from ._score import parse_score_chat, parse_score_completion, score_body
+from ._version import __version__
+from .types.chat import ChatCompletion, ChatCompletionChunk
+from .types.completion import Completion
+from .types.model_info import ModelInfo
+
+logger = logging.getLogger("llama_azure")
+
+ENV_ENDPOINT = "LLAMA_AZURE_ENDPOINT"
+DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
+USER_AGENT = f"llama-azure/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+_SECRET_HEADERS = frozenset({"authorization", "api-key", "x-identity-header", "ocp-apim-subscription-key"})
+
+T = TypeVar("T")
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers safe to log: credentials replaced by ``<redacted>``."""
+    return {k: ("<redacted>" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def to_timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
+    if value is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(value, httpx.Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ParameterError(f"timeout must be a positive number of seconds or an httpx.Timeout, got {value!r}",
+                             param="timeout")
+    return httpx.Timeout(float(value), connect=min(5.0, float(value)))
+
+
+def check_max_retries(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ParameterError(f"max_retries must be an int >= 0, got {value!r}", param="max_retries")
+    return value
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a client knows besides its credential and its HTTP connection pool."""
+
+    base_url: str
+    api: ApiStyle
+    api_version: str = DEFAULT_API_VERSION
+    deployment: str | None = None
+    default_headers: Mapping[str, str] = field(default_factory=dict)
+    max_retries: int = DEFAULT_MAX_RETRIES
+    max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
+    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    stream_idle_timeout: float | None = None
+
+    @classmethod
+    def create(
+        cls,
+        endpoint: str | None,
+        *,
+        api: str | None,
+        api_version: str,
+        deployment: str | None,
+        default_headers: Mapping[str, str] | None,
+        max_retries: int,
+        max_retry_wait: float,
+        timeout: float | httpx.Timeout | None,
+        stream_idle_timeout: float | None,
+    ) -> ClientConfig:
+        endpoint = endpoint or os.environ.get(ENV_ENDPOINT)
+        if not endpoint:
+            raise ConfigurationError(
+                f"no endpoint: pass endpoint='https://<name>.<region>.models.ai.azure.com' or set {ENV_ENDPOINT}"
+            )
+        style = check_api_style(api) if api is not None else infer_api_style(endpoint)
+        if not isinstance(max_retry_wait, (int, float)) or max_retry_wait < 0:
+            raise ConfigurationError(f"max_retry_wait must be a number of seconds >= 0, got {max_retry_wait!r}")
+        if stream_idle_timeout is not None and (
+            not isinstance(stream_idle_timeout, (int, float)) or stream_idle_timeout <= 0
+        ):
+            raise ConfigurationError(f"stream_idle_timeout must be > 0 seconds, got {stream_idle_timeout!r}")
+        return cls(
+            base_url=normalize_endpoint(endpoint),
+            api=style,
+            api_version=api_version,
+            deployment=deployment,
+            default_headers=dict(default_headers or {}),
+            max_retries=check_max_retries(max_retries),
+            max_retry_wait=float(max_retry_wait),
+            timeout=to_timeout(timeout),
+            stream_idle_timeout=stream_idle_timeout,
+        )
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int | None,
+        max_retry_wait: float | None,
+        stream_idle_timeout: float | None,
+        default_headers: Mapping[str, str] | None,
+    ) -> ClientConfig:
+        """A copy where each option that is not None replaces the current one."""
+        changes: dict[str, Any] = {}
+        if timeout is not None:
+            changes["timeout"] = to_timeout(timeout)
+        if max_retries is not None:
+            changes["max_retries"] = check_max_retries(max_retries)
+        if max_retry_wait is not None:
+            changes["max_retry_wait"] = float(max_retry_wait)
+        if stream_idle_timeout is not None:
+            changes["stream_idle_timeout"] = stream_idle_timeout
+        if default_headers is not None:
+            changes["default_headers"] = {**self.default_headers, **default_headers}
+        return replace(self, **changes)
+
+
+@dataclass
+class PreparedCall(Generic[T]):
+    """A request ready to send (without auth headers, added per attempt) and how to read its answer."""
+
+    request: httpx.Request
+    parse: Callable[[httpx.Response, bytes], T]
+    stream: bool
+    timeout: httpx.Timeout
+    max_retries: int
+    where: str
+    chunk_type: type[ChatCompletionChunk] | type[Completion] | None = None
+
+
+def _url(config: ClientConfig, operation: Operation, extra_query: Mapping[str, str] | None) -> httpx.URL:
+    params: dict[str, str] = {}
+    if needs_api_version(config.api, operation):
+        params["api-version"] = config.api_version
+    if extra_query:
+        params.update(extra_query)
+    return httpx.URL(config.base_url + route_path(config.api, operation), params=params or None)
+
+
+def _headers(config: ClientConfig, *, stream: bool, pass_through: bool,
+             extra: Mapping[str, str] | None) -> dict[str, str]:
+    headers = {
+        "user-agent": USER_AGENT,
+        "accept": "text/event-stream" if stream else "application/json",
+        "x-ms-client-request-id": str(uuid.uuid4()),
+    }
+    if config.deployment:
+        headers["azureml-model-deployment"] = config.deployment
+    if pass_through:
+        headers["extra-parameters"] = "pass-through"
+    headers.update(config.default_headers)
+    if extra:
+        headers.update(extra)
+    return headers
+
+
+def _model_parser(model: type[T]) -> Callable[[httpx.Response, bytes], T]:
+    def parse(response: httpx.Response, content: bytes) -> T:
+        try:
+            return model.model_validate_json(content)  # type: ignore[attr-defined, no-any-return]
+        except (ValidationError, ValueError) as error:
+            raise APIResponseValidationError(
+                f"{response.status_code} from {response.request.url.path}: the answer is not a valid "
+                f"{model.__name__}: {str(error).splitlines()[0]} (body: {content[:200]!r})"
+            ) from None
+    return parse
+
+
+def _build(
+    config: ClientConfig,
+    operation: Operation,
+    body: dict[str, Any] | None,
+    options: Mapping[str, Any],
+    *,
+    stream: bool,
+    parse: Callable[[httpx.Response, bytes], Any],
+    chunk_type: type[ChatCompletionChunk] | type[Completion] | None = None,
+) -> PreparedCall[Any]:
+    extra_body = options.get("extra_body")
+    pass_through = bool(extra_body)
+    if body is not None and extra_body:
+        clash = sorted(set(extra_body) & set(body))
+        if clash:
+            raise ParameterError(f"extra_body repeats {', '.join(clash)}: pass it once, as a parameter",
+                                 param=clash[0])
+        body = {**body, **extra_body}
+    headers = _headers(config, stream=stream, pass_through=pass_through, extra=options.get("extra_headers"))
+    content = None
+    if body is not None:
+        headers["content-type"] = "application/json"
+        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    url = _url(config, operation, options.get("extra_query"))
+    request = httpx.Request("POST" if body is not None else "GET", url, headers=headers, content=content)
+    max_retries = options.get("max_retries")
+    return PreparedCall(
+        request=request,
+        parse=parse,
+        stream=stream,
+        timeout=to_timeout(options["timeout"]) if options.get("timeout") is not None else config.timeout,
+        max_retries=config.max_retries if max_retries is None else check_max_retries(max_retries),
+        where=f"{url.host}{url.path}",
+        chunk_type=chunk_type,
+    )
+
+
+def _check_stream_flag(stream: object, api: ApiStyle) -> bool:
+    if not isinstance(stream, bool):
+        raise ParameterError(f"stream must be True or False, got {stream!r}", param="stream")
+    if stream and api == "score":
+        raise ParameterError(
+            "the score route cannot stream: use stream=False, or api='model-inference' if the "
+            "deployment serves /chat/completions",
+            param="stream",
+        )
+    return stream
+
+
+def prepare_chat(
+    config: ClientConfig, messages: object, stream: object, kwargs: Mapping[str, Any]
+) -> PreparedCall[Any]:
+    """Validate a chat call and build its request."""
+    is_stream = _check_stream_flag(stream, config.api)
+    params, options = split_options(kwargs)
+    checked, body = validate_chat(messages, params, is_stream)
+    if config.api == "score":
+        return _build(config, "chat", score_body(checked, body), options, stream=False, parse=parse_score_chat)
+    payload = {"messages": checked, **body}
+    if is_stream:
+        payload["stream"] = True
+    return _build(config, "chat", payload, options, stream=is_stream, parse=_model_parser(ChatCompletion),
+                  chunk_type=ChatCompletionChunk)
+
+
+def prepare_completion(config: ClientConfig, prompt: object, stream: object,
+                       kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
+    """Validate a text completion call and build its request."""
+    is_stream = _check_stream_flag(stream, config.api)
+    params, options = split_options(kwargs)
+    body = validate_completion(prompt, params, is_stream)
+    if config.api == "score":
+        return _build(config, "completions", score_body([prompt], body), options, stream=False,
+                      parse=parse_score_completion)
+    payload = {"prompt": prompt, **body}
+    if is_stream:
+        payload["stream"] = True
+    return _build(config, "completions", payload, options, stream=is_stream,
+                  parse=_model_parser(Completion), chunk_type=Completion)
+
+
+def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCall[ModelInfo]:
+    """Build ``GET /info``."""
+    params, options = split_options(kwargs)
+    if params:
+        raise ParameterError(f"get_model_info takes no parameter {sorted(params)[0]!r}", param=sorted(params)[0])
+    return _build(config, "info", None, options, stream=False, parse=_model_parser(ModelInfo))
+
+
+def interpret(call: PreparedCall[T], response: httpx.Response, content: bytes) -> T:
+    """A typed result for a 2xx answer, or the typed exception for an error answer."""
+    if response.status_code >= 400:
+        raise make_status_error(response, content, where=call.where)
+    result = call.parse(response, content)
+    result._request_id = request_id_of(response.headers)  # type: ignore[attr-defined]
+    return result
+
+
+def transport_error(error: httpx.HTTPError, call: PreparedCall[Any]) -> APIConnectionError:
+    """Our error for an httpx transport failure (no secrets: httpx puts no headers in messages)."""
+    if isinstance(error, httpx.TimeoutException):
+        return APITimeoutError(
+            f"{call.request.method} {call.where} timed out ({type(error).__name__}); raise timeout= if the "
+            f"model needs longer", request=call.request)
+    return APIConnectionError(
+        f"{call.request.method} {call.where} failed: {type(error).__name__}: {error}", request=call.request)
+
+
+def with_auth(call: PreparedCall[Any], auth_headers: Mapping[str, str], attempt: int) -> httpx.Request:
+    """The request of one attempt: fresh credential headers, the call's timeout."""
+    request = call.request
+    request.headers.update(auth_headers)
+    request.extensions["timeout"] = call.timeout.as_dict()
+    log_attempt(call, attempt, request.headers)
+    return request
+
+
+def log_attempt(call: PreparedCall[Any], attempt: int, headers: Mapping[str, str]) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("%s %s attempt %d headers=%s", call.request.method, call.request.url, attempt,
+                     redact_headers(headers))

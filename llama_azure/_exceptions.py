@@ -1,0 +1,251 @@
+"""The error hierarchy. Every error says what went wrong and, where it can, what to do about it.
+
+    LlamaAzureError
+    ├── ParameterError (also a ValueError)          a bad argument; nothing was sent
+    ├── ConfigurationError (also a ValueError)      a bad client setting; nothing was sent
+    └── APIError                                    anything the service or the network did
+        ├── APIResponseValidationError              a 2xx answer whose body makes no sense
+        ├── APIStatusError                          an HTTP error answer (or an error inside a stream)
+        │   ├── BadRequestError 400 ── ContentFilterError (400, code content_filter)
+        │   ├── AuthenticationError 401, PermissionDeniedError 403, NotFoundError 404
+        │   ├── UnprocessableEntityError 422, RateLimitError 429, InternalServerError >= 500
+        └── APIConnectionError ── APITimeoutError   no usable answer arrived
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from ._error_body import ErrorInfo, parse_error_bytes
+
+_REQUEST_ID_HEADERS = ("x-request-id", "apim-request-id", "x-ms-request-id", "x-ms-client-request-id")
+
+
+def request_id_of(headers: httpx.Headers | None) -> str | None:
+    """The service's id for a response, from whichever header this endpoint uses."""
+    if headers is None:
+        return None
+    for name in _REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return str(value)
+    return None
+
+
+class LlamaAzureError(Exception):
+    """The base of every error this package raises."""
+
+
+class ParameterError(LlamaAzureError, ValueError):
+    """A call's argument is invalid; no request was sent. ``error.param`` names the argument."""
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class ConfigurationError(LlamaAzureError, ValueError):
+    """The client is missing a setting (endpoint, credential) or has an invalid one."""
+
+
+class APIError(LlamaAzureError):
+    """An error from the service or the network, with how many attempts were made."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request: httpx.Request | None = None,
+        body: object | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self._base_message = message
+        self.request = request
+        self.body = body
+        self.code = code
+        self.attempts = 1
+        self.waited = 0.0
+
+    @property
+    def message(self) -> str:
+        """The message without the retry summary."""
+        return self._base_message
+
+    def _record_retries(self, attempts: int, waited: float, note: str | None = None) -> None:
+        """Append how many attempts were made (and why retrying stopped) to the message."""
+        self.attempts = attempts
+        self.waited = waited
+        parts = []
+        if attempts > 1:
+            parts.append(f"after {attempts} attempts, waited {waited:.1f} s")
+        if note:
+            parts.append(note)
+        text = self._base_message + (f" ({'; '.join(parts)})" if parts else "")
+        self.args = (text,)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else self._base_message
+
+
+class APIStatusError(APIError):
+    """The service answered with an error status (or sent an error object inside a stream)."""
+
+    status_code: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        status_code: int | None = None,
+        body: object | None = None,
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message, request=response.request if _has_request(response) else None,
+                         body=body, code=code)
+        self.response = response
+        self.status_code = status_code if status_code is not None else response.status_code
+        self.headers = response.headers
+        self.request_id = request_id_of(response.headers)
+        self.param = param
+
+
+class BadRequestError(APIStatusError):
+    status_code = 400
+
+
+class ContentFilterError(BadRequestError):
+    """The service's content filter refused the prompt (400, code ``content_filter``)."""
+
+
+class AuthenticationError(APIStatusError):
+    status_code = 401
+
+
+class PermissionDeniedError(APIStatusError):
+    status_code = 403
+
+
+class NotFoundError(APIStatusError):
+    status_code = 404
+
+
+class ConflictError(APIStatusError):
+    status_code = 409
+
+
+class UnprocessableEntityError(APIStatusError):
+    status_code = 422
+
+
+class RateLimitError(APIStatusError):
+    """429: quota or rate limit. ``error.retry_after`` is the wait the service asked for, if any."""
+
+    status_code = 429
+    retry_after: float | None = None
+
+
+class InternalServerError(APIStatusError):
+    pass
+
+
+class APIResponseValidationError(APIError):
+    """The service answered 2xx, but with a body that is not what the route documents."""
+
+
+class APIConnectionError(APIError):
+    """No usable answer: the connection failed, was reset, or a stream ended early."""
+
+    def __init__(self, message: str = "Connection error.", *, request: httpx.Request | None = None) -> None:
+        super().__init__(message, request=request)
+
+
+class APITimeoutError(APIConnectionError):
+    """The request (or a stream between two chunks) took longer than its timeout."""
+
+    def __init__(self, message: str = "Request timed out.", *, request: httpx.Request | None = None) -> None:
+        super().__init__(message, request=request)
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def _has_request(response: httpx.Response) -> bool:
+    try:
+        response.request  # noqa: B018 - raises RuntimeError when the response was built by hand
+    except RuntimeError:
+        return False
+    return True
+
+
+def error_class_for(status: int, code: str | None) -> type[APIStatusError]:
+    """The exception class for an HTTP status and Azure error code."""
+    if code == "content_filter" and status in (200, 400):
+        return ContentFilterError
+    if status >= 500:
+        return InternalServerError
+    return _BY_STATUS.get(status, APIStatusError)
+
+
+def _describe(status: int, info: ErrorInfo, where: str) -> str:
+    text = f"{status} from {where}" if where else str(status)
+    if info.code:
+        text += f" [{info.code}]"
+    if info.message:
+        text += f": {info.message}"
+    if info.param:
+        text += f" (parameter: {info.param})"
+    hint = _HINTS.get(status)
+    if hint and not (status == 400 and info.code == "content_filter"):
+        text += f". {hint}"
+    elif status == 400 and info.code == "content_filter":
+        text += ". Rephrase the prompt; the endpoint's content filter refused it."
+    return text
+
+
+_HINTS = {
+    401: "Check the key or token, and for Entra ID the scope (audience) the credential asks for.",
+    403: "The credential is valid but lacks access to this endpoint or deployment.",
+    404: "Check the endpoint URL, the route style (api=...) and the deployment name.",
+    422: "A parameter is not supported here; remove it, or send it with extra_body= (pass-through).",
+}
+
+
+def make_status_error(
+    response: httpx.Response,
+    raw: bytes,
+    *,
+    where: str = "",
+    status_code: int | None = None,
+) -> APIStatusError:
+    """Turn an error answer (status and body bytes) into the matching typed exception."""
+    info, body = parse_error_bytes(raw)
+    return status_error_from_info(response, info, body, where=where, status_code=status_code)
+
+
+def status_error_from_info(
+    response: httpx.Response,
+    info: ErrorInfo,
+    body: Any,
+    *,
+    where: str = "",
+    status_code: int | None = None,
+) -> APIStatusError:
+    status = status_code if status_code is not None else response.status_code
+    if not info.message and not info.code:
+        info = ErrorInfo(code=None, message=response.reason_phrase or "error", param=info.param)
+    cls = error_class_for(status, info.code)
+    return cls(_describe(status, info, where), response=response, status_code=status,
+               body=body, code=info.code, param=info.param)

@@ -1,0 +1,163 @@
+"""Typed call parameters, validated before anything is sent.
+
+The same TypedDicts type ``create(**kwargs)`` for mypy and validate it at run time (pydantic), so a
+bad value raises a ``ParameterError`` naming the field and no request goes out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
+
+import httpx
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
+
+from ._exceptions import ParameterError
+from .types.chat import ChatMessage
+
+Temperature = Annotated[float, Field(ge=0, le=2)]
+Penalty = Annotated[float, Field(ge=-2, le=2)]
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class SamplingParams(TypedDict, total=False):
+    """Parameters of the Llama API tables, shared by chat and text completions."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid", strict=False)  # type: ignore[misc]
+
+    max_tokens: PositiveInt
+    temperature: Temperature
+    top_p: Annotated[float, Field(gt=0, le=1)]
+    n: Annotated[int, Field(ge=1, le=128)]
+    stop: str | list[str] | None
+    best_of: PositiveInt
+    logprobs: Annotated[int, Field(ge=0, le=20)] | None
+    presence_penalty: Penalty
+    frequency_penalty: Penalty
+    ignore_eos: bool
+    use_beam_search: bool
+    stop_token_ids: list[int]
+    skip_special_tokens: bool
+    seed: int
+
+
+class ChatParams(SamplingParams, total=False):
+    """Chat adds the Azure AI Model Inference extras."""
+
+    response_format: dict[str, Any]
+    tools: list[dict[str, Any]]
+    tool_choice: str | dict[str, Any]
+    model: str
+
+
+class RequestOptions(TypedDict, total=False):
+    """Per-call options that shape the HTTP request rather than the body."""
+
+    extra_body: Mapping[str, Any] | None
+    extra_headers: Mapping[str, str] | None
+    extra_query: Mapping[str, str] | None
+    timeout: float | httpx.Timeout | None
+    max_retries: int | None
+
+
+class ChatCreateParams(ChatParams, RequestOptions, total=False):
+    """Everything ``chat.completions.create`` takes besides ``messages`` and ``stream``."""
+
+
+class CompletionCreateParams(SamplingParams, RequestOptions, total=False):
+    """Everything ``completions.create`` takes besides ``prompt`` and ``stream``."""
+
+
+class _MessageDict(TypedDict, total=False):
+    __pydantic_config__ = ConfigDict(extra="allow")  # type: ignore[misc]
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str | list[dict[str, Any]] | None
+    name: str
+    tool_call_id: str
+    tool_calls: list[dict[str, Any]]
+
+
+_OPTION_KEYS = frozenset(RequestOptions.__annotations__)
+_CHAT_ADAPTER: TypeAdapter[ChatParams] = TypeAdapter(ChatParams)
+_COMPLETION_ADAPTER: TypeAdapter[SamplingParams] = TypeAdapter(SamplingParams)
+_MESSAGES_ADAPTER: TypeAdapter[list[_MessageDict]] = TypeAdapter(list[_MessageDict])
+
+
+def split_options(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Separate body parameters from request options."""
+    body: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        (options if key in _OPTION_KEYS else body)[key] = value
+    return body, options
+
+
+def _raise_for(error: ValidationError, prefix: str = "") -> None:
+    first = error.errors(include_url=False)[0]
+    loc = ".".join(str(part) for part in first["loc"])
+    field = f"{prefix}{loc}" if prefix else loc
+    if first["type"] == "extra_forbidden":
+        raise ParameterError(
+            f"unknown parameter {field!r}: pass fields the SDK does not know with extra_body={{...}} "
+            f"(sent with extra-parameters: pass-through)",
+            param=field,
+        ) from None
+    received = first.get("input")
+    shown = repr(received) if not isinstance(received, (dict, list)) else type(received).__name__
+    raise ParameterError(f"invalid {field}: {first['msg']} (got {shown})", param=field) from None
+
+
+def _check_combinations(params: Mapping[str, Any], stream: bool) -> None:
+    n = params.get("n", 1)
+    best_of = params.get("best_of")
+    if best_of is not None:
+        if best_of < n:
+            raise ParameterError(f"best_of ({best_of}) must be >= n ({n})", param="best_of")
+        if stream and best_of > 1:
+            raise ParameterError("best_of > 1 cannot be streamed: use stream=False", param="best_of")
+    if params.get("use_beam_search"):
+        if (best_of or 1) <= 1:
+            raise ParameterError("use_beam_search needs best_of > 1", param="use_beam_search")
+        if params.get("temperature", 1) != 0:
+            raise ParameterError("use_beam_search needs temperature=0", param="use_beam_search")
+
+
+def validate_chat(messages: object, params: Mapping[str, Any], stream: bool) -> tuple[list[Any], dict[str, Any]]:
+    """Check messages and parameters; returns JSON-ready messages and body fields."""
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+        raise ParameterError(
+            "messages must be a list of {'role': ..., 'content': ...} dicts or ChatMessage objects",
+            param="messages",
+        )
+    if not messages:
+        raise ParameterError("messages must contain at least one message", param="messages")
+    plain = [m.model_dump(exclude_none=True) if isinstance(m, ChatMessage) else m for m in messages]
+    try:
+        checked = _MESSAGES_ADAPTER.validate_python(plain)
+    except ValidationError as error:
+        _raise_for(error, "messages.")
+    for index, message in enumerate(checked):
+        if "role" not in message:
+            raise ParameterError(f"messages.{index} has no 'role'", param=f"messages.{index}.role")
+    try:
+        body = dict(_CHAT_ADAPTER.validate_python(dict(params)))
+    except ValidationError as error:
+        _raise_for(error)
+    _check_combinations(body, stream)
+    return list(checked), body
+
+
+def validate_completion(prompt: object, params: Mapping[str, Any], stream: bool) -> dict[str, Any]:
+    """Check the prompt and parameters; returns JSON-ready body fields."""
+    if not isinstance(prompt, str):
+        raise ParameterError(f"prompt must be a string, got {type(prompt).__name__}", param="prompt")
+    if not prompt:
+        raise ParameterError("prompt must not be empty", param="prompt")
+    try:
+        body = dict(_COMPLETION_ADAPTER.validate_python(dict(params)))
+    except ValidationError as error:
+        _raise_for(error)
+    _check_combinations(body, stream)
+    return body

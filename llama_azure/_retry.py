@@ -1,0 +1,148 @@
+"""The retry decision, without I/O, and the tenacity glue both shells use.
+
+Retried: 408, 429, 500, 502, 503, 504, connection errors and timeouts, always before a stream's first
+chunk. The wait is what the service asked for (``retry-after-ms``, ``x-ms-retry-after-ms``,
+``Retry-After`` in seconds or as an HTTP date), else exponential backoff with jitter. A requested wait
+above ``max_retry_wait`` is never slept: the error is raised at once, saying so.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+import httpx
+from tenacity import RetryCallState
+
+from ._exceptions import APIConnectionError, APIError, APIStatusError, AuthenticationError, RateLimitError
+
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_RETRY_WAIT = 60.0
+INITIAL_BACKOFF = 0.5
+MAX_BACKOFF = 8.0
+# Codes that say "waiting will not help": a quota that is used up until someone pays or raises it.
+_PERMANENT_CODES = frozenset({"insufficient_quota", "quota_exceeded_permanently"})
+
+
+def retry_after_seconds(headers: httpx.Headers, now: Callable[[], float] = time.time) -> float | None:
+    """The wait the service asked for, in seconds, or None when it asked for none (or nonsense)."""
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        value = headers.get(name)
+        if value:
+            try:
+                ms = float(value)
+            except ValueError:
+                continue
+            if ms >= 0 and ms == ms and ms != float("inf"):
+                return ms / 1000.0
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        return max(0.0, when.timestamp() - now())
+    if seconds != seconds or seconds < 0 or seconds == float("inf"):
+        return None
+    return seconds
+
+
+@dataclass(frozen=True)
+class Decision:
+    retry: bool
+    wait: float = 0.0
+    note: str | None = None
+
+
+@dataclass
+class RetryPolicy:
+    """What to do after a failed attempt. ``attempt`` counts from 1."""
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
+    jitter: Callable[[], float] = random.random
+
+    def backoff(self, attempt: int) -> float:
+        base = min(INITIAL_BACKOFF * 2.0 ** (attempt - 1), MAX_BACKOFF)
+        return base * (1 - 0.25 * self.jitter())
+
+    def decide(self, error: BaseException, attempt: int) -> Decision:
+        if not isinstance(error, APIError):
+            return Decision(False)
+        if isinstance(error, APIStatusError):
+            should = error.headers.get("x-should-retry", "").lower()
+            if should == "false":
+                return Decision(False)
+            if error.code in _PERMANENT_CODES:
+                return Decision(False, note=f"not retried: {error.code} does not clear by waiting")
+            if error.status_code not in RETRYABLE_STATUS and should != "true":
+                return Decision(False)
+        elif not isinstance(error, APIConnectionError):
+            return Decision(False)
+        if attempt > self.max_retries:
+            return Decision(False)
+        asked = retry_after_seconds(error.headers) if isinstance(error, APIStatusError) else None
+        if isinstance(error, RateLimitError):
+            error.retry_after = asked
+        if asked is not None and asked > self.max_retry_wait:
+            return Decision(
+                False,
+                note=f"not retried: the service asked to wait {asked:.0f} s, above max_retry_wait="
+                f"{self.max_retry_wait:g} s",
+            )
+        return Decision(True, asked if asked is not None else self.backoff(attempt))
+
+
+@dataclass
+class RetryRun:
+    """One call's retries, as tenacity callbacks: ``retry=run.should_retry, wait=run.next_wait``.
+
+    On a 401 with a cached Entra token the token is dropped and the call tried once more, outside
+    the ``max_retries`` budget (the "expired token keeps being reused" trap).
+    """
+
+    policy: RetryPolicy
+    invalidate_auth: Callable[[], bool]
+    waited: float = 0.0
+    attempts: int = 0
+    note: str | None = None
+    _wait: float = 0.0
+    _auth_retried: bool = field(default=False)
+    _auth_attempts: int = 0
+
+    def should_retry(self, state: RetryCallState) -> bool:
+        outcome = state.outcome
+        self.attempts = state.attempt_number
+        if outcome is None or not outcome.failed:
+            return False
+        error = outcome.exception()
+        if error is None:
+            return False
+        if isinstance(error, AuthenticationError) and not self._auth_retried and self.invalidate_auth():
+            self._auth_retried = True
+            self._auth_attempts = 1
+            self._wait = 0.0
+            return True
+        decision = self.policy.decide(error, state.attempt_number - self._auth_attempts)
+        self.note = decision.note
+        self._wait = decision.wait
+        return decision.retry
+
+    def next_wait(self, state: RetryCallState) -> float:
+        self.waited += self._wait
+        return self._wait
+
+    def annotate(self, error: APIError) -> APIError:
+        error._record_retries(self.attempts or 1, self.waited, self.note)
+        return error

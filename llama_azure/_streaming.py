@@ -1,0 +1,228 @@
+"""Streams of typed chunks: one sans-IO core (bytes in, chunks out) and two thin shells.
+
+``Stream`` / ``AsyncStream`` are iterable and context managers; leaving early (``break``, an
+exception, cancellation) closes the HTTP response, which returns its connection to the pool.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from types import TracebackType
+from typing import Generic, TypeVar, cast
+
+import httpx
+
+from ._accumulate import ChatAccumulator, CompletionAccumulator
+from ._error_body import parse_error_body
+from ._exceptions import APIConnectionError, APITimeoutError, request_id_of, status_error_from_info
+from ._sse import ServerSentEvent, SSEDecoder, SSEProtocolError
+from .types.chat import ChatCompletion, ChatCompletionChunk
+from .types.completion import Completion
+
+ChunkT = TypeVar("ChunkT", ChatCompletionChunk, Completion)
+ResultT = TypeVar("ResultT", ChatCompletion, Completion)
+
+
+class StreamCore(Generic[ChunkT]):
+    """Decode SSE bytes into typed chunks, spot the end and errors, fold the final result."""
+
+    def __init__(self, response: httpx.Response, chunk_type: type[ChunkT], where: str) -> None:
+        self.response = response
+        self._decoder = SSEDecoder()
+        self._parse: Callable[[str], ChunkT] = chunk_type.model_validate_json
+        self._request_id = request_id_of(response.headers)
+        self.accumulator = ChatAccumulator() if chunk_type is ChatCompletionChunk else CompletionAccumulator()
+        self.done = False
+        self._where = where
+
+    def feed(self, data: bytes) -> list[ChunkT]:
+        try:
+            events = self._decoder.feed(data)
+        except SSEProtocolError as error:
+            raise APIConnectionError(f"malformed event stream from {self._where}: {error}") from None
+        return self._chunks(events)
+
+    def finish(self) -> list[ChunkT]:
+        """At end of body: the last chunks, or an error if the stream was cut short."""
+        chunks = self._chunks(self._decoder.flush())
+        if not self.done and not self.accumulator.finished:
+            raise APIConnectionError(
+                f"the stream from {self._where} ended before [DONE] and before a finish_reason: "
+                f"the answer is incomplete (connection dropped or server stopped)"
+            )
+        self.done = True
+        return chunks
+
+    def _chunks(self, events: list[ServerSentEvent]) -> list[ChunkT]:
+        out: list[ChunkT] = []
+        for event in events:
+            if self.done:
+                break
+            data = event.data
+            if data == "[DONE]":
+                self.done = True
+                break
+            if '"error"' in data:
+                self._raise_if_error(data)
+            try:
+                chunk = self._parse(data)
+            except ValueError as error:
+                raise APIConnectionError(
+                    f"the stream from {self._where} sent an event that is not a valid chunk: "
+                    f"{str(error).splitlines()[0]} (data: {data[:200]!r})"
+                ) from None
+            chunk._request_id = self._request_id
+            self.accumulator.add(chunk)  # type: ignore[arg-type]
+            out.append(chunk)
+        return out
+
+    def _raise_if_error(self, data: str) -> None:
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            return
+        if isinstance(payload, dict) and "error" in payload and "choices" not in payload:
+            info = parse_error_body(payload)
+            status = info.status or (400 if info.code == "content_filter" else 500)
+            raise status_error_from_info(
+                self.response, info, payload, where=f"{self._where} (inside the stream)", status_code=status
+            )
+
+
+def _transport_error(error: httpx.HTTPError, where: str) -> APIConnectionError:
+    if isinstance(error, httpx.TimeoutException):
+        return APITimeoutError(f"the stream from {where} timed out: {type(error).__name__}")
+    return APIConnectionError(
+        f"the stream from {where} broke off: {type(error).__name__}: {error}; the answer is incomplete"
+    )
+
+
+class _StreamBase(Generic[ChunkT, ResultT]):
+    def __init__(
+        self,
+        response: httpx.Response,
+        chunk_type: type[ChunkT],
+        *,
+        where: str,
+        idle_timeout: float | None = None,
+        deadline: float | None = None,
+    ) -> None:
+        self.response = response
+        self._core: StreamCore[ChunkT] = StreamCore(response, chunk_type, where)
+        self._where = where
+        self._idle_timeout = idle_timeout
+        self._deadline = deadline
+        self._closed = False
+
+    @property
+    def request_id(self) -> str | None:
+        """The service's id for this stream's response."""
+        return request_id_of(self.response.headers)
+
+    def _check_deadline(self) -> None:
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise APITimeoutError(f"the stream from {self._where} exceeded its total timeout")
+
+    def _check_readable(self) -> bool:
+        """False when the stream already ended; an error when it was closed before its end."""
+        if self._core.done:
+            return False
+        if self._closed:
+            raise APIConnectionError(
+                f"the stream from {self._where} was closed before its end: the answer is incomplete"
+            )
+        return True
+
+    def _result(self) -> ResultT:
+        return cast(ResultT, self._core.accumulator.result())
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<{type(self).__name__} {state} from {self._where}>"
+
+
+class Stream(_StreamBase[ChunkT, ResultT]):
+    """A sync stream of chunks: ``for chunk in stream``, ``with stream:``, ``stream.close()``."""
+
+    def __iter__(self) -> Iterator[ChunkT]:
+        if not self._check_readable():
+            return
+        try:
+            for raw in self.response.iter_bytes():
+                self._check_deadline()
+                yield from self._core.feed(raw)
+                if self._core.done:
+                    break
+            else:
+                yield from self._core.finish()
+        except httpx.HTTPError as error:
+            raise _transport_error(error, self._where) from error
+        finally:
+            self.close()
+
+    def until_done(self) -> ResultT:
+        """Read the rest of the stream and return the whole reply (text, finish reason, usage)."""
+        for _ in self:
+            pass
+        return self._result()
+
+    def close(self) -> None:
+        """Release the connection; safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            self.response.close()
+
+    def __enter__(self) -> Stream[ChunkT, ResultT]:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncStream(_StreamBase[ChunkT, ResultT]):
+    """An async stream: ``async for chunk in stream``, ``async with stream:``, ``await stream.close()``."""
+
+    def __aiter__(self) -> AsyncIterator[ChunkT]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[ChunkT]:
+        if not self._check_readable():
+            return
+        try:
+            async for raw in self.response.aiter_bytes():
+                self._check_deadline()
+                for chunk in self._core.feed(raw):
+                    yield chunk
+                if self._core.done:
+                    break
+            else:
+                for chunk in self._core.finish():
+                    yield chunk
+        except httpx.HTTPError as error:
+            raise _transport_error(error, self._where) from error
+        finally:
+            await self.close()
+
+    async def until_done(self) -> ResultT:
+        """Read the rest of the stream and return the whole reply (text, finish reason, usage)."""
+        async for _ in self:
+            pass
+        return self._result()
+
+    async def close(self) -> None:
+        """Release the connection; safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            await self.response.aclose()
+
+    async def __aenter__(self) -> AsyncStream[ChunkT, ResultT]:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
