@@ -1,0 +1,148 @@
+"""``llama-azure serve``: run the reference server.
+
+>>> main(["serve", "--port", "0", "--api-key", "test-key"])  # doctest: +SKIP
+llama-azure reference server listening on http://127.0.0.1:43123
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import signal
+import socket
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+READY_PREFIX = "llama-azure reference server listening on "
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llama-azure serve",
+        description="Serve a real GGUF model behind Azure-compatible Llama endpoints, for offline development.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind; 0 picks a free one (default 8000)")
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="accepted API key (repeatable); without one a key is generated and printed",
+    )
+    parser.add_argument("--model", type=Path, default=None, metavar="PATH", help="GGUF file (default: bundled)")
+    parser.add_argument("--model-name", default=None, metavar="NAME", help="name reported by /info and in responses")
+    parser.add_argument(
+        "--deployment",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="deployment name (repeatable); azureml-model-deployment must then name one of them",
+    )
+    parser.add_argument("--rpm", type=_positive_int, default=1000, help="requests per minute per deployment")
+    parser.add_argument("--tpm", type=_positive_int, default=200_000, help="tokens per minute per deployment")
+    parser.add_argument(
+        "--blocklist", action="append", default=[], metavar="WORD", help="content filter word (repeatable)"
+    )
+    parser.add_argument("--n-ctx", type=_positive_int, default=2048, help="context length (default 2048)")
+    parser.add_argument("--threads", type=_positive_int, default=2, help="llama.cpp threads (default 2)")
+    parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the server until Ctrl-C or SIGTERM; returns the exit status (0 on a clean stop)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["serve"]:
+        args_list = args_list[1:]
+    args = build_parser().parse_args(args_list)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+
+    server: Any = None
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if server is None:
+            raise KeyboardInterrupt
+        server.should_exit = True
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            import uvicorn
+
+            from .app import ServerConfig, create_app
+            from .engine import Engine
+            from .model_path import bundled_model_path, model_name_from_path
+        except ImportError as exc:
+            print(
+                f"llama-azure serve needs the server extra: pip install 'llama-azure[server]' ({exc})",
+                file=sys.stderr,
+            )
+            return 2
+
+        model_path = args.model or bundled_model_path()
+        if not model_path.is_file():
+            print(f"llama-azure serve: no model file at {model_path}", file=sys.stderr)
+            return 2
+        keys = list(args.api_key)
+        if not keys:
+            keys = [secrets.token_urlsafe(24)]
+            print(f"llama-azure: generated API key: {keys[0]}", flush=True)
+        engine = Engine(model_path, n_ctx=args.n_ctx, n_threads=args.threads)
+        config = ServerConfig(
+            api_keys=keys,
+            model_name=args.model_name or model_name_from_path(model_path),
+            deployments=args.deployment,
+            rpm=args.rpm,
+            tpm=args.tpm,
+            blocklist=args.blocklist,
+        )
+        app = create_app(config, engine)
+
+        sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((args.host, args.port))
+        except OSError as exc:
+            print(f"llama-azure serve: cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
+            return 2
+        port = sock.getsockname()[1]
+        uv_config = uvicorn.Config(
+            app,
+            log_level=args.log_level,
+            access_log=args.log_level in ("info", "debug"),
+            timeout_graceful_shutdown=3,
+            lifespan="off",
+        )
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        ready_line = f"{READY_PREFIX}http://{host}:{port}"
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                await super().startup(sockets=sockets)
+                if self.started:
+                    print(ready_line, flush=True)
+
+        server = Server(uv_config)
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        finally:
+            sock.close()
+            engine.close()
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,373 @@
+"""The model: one llama.cpp instance, one worker thread, a FIFO of generation jobs.
+
+A ``llama_cpp.Llama`` is not thread-safe, so every token is generated on one dedicated worker thread.
+Requests are queued first come, first served (never refused). Each job streams its tokens back to the
+event loop with ``loop.call_soon_threadsafe`` into an ``asyncio.Queue``; a per-job cancel flag, checked
+between tokens, stops generation as soon as the client goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import logging
+import math
+import queue
+import random
+import threading
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from .content_filter import TextScanner
+
+log = logging.getLogger("llama_azure.server")
+
+_SEED_MODULUS = 2**32 - 1  # 0xFFFFFFFF means "random" to llama.cpp
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """What to generate; validated by the app before it gets here."""
+
+    max_tokens: int = 16
+    temperature: float = 1.0
+    top_p: float = 1.0
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    stop_token_ids: tuple[int, ...] = ()
+    ignore_eos: bool = False
+    skip_special_tokens: bool = True
+    logprobs: int | None = None
+    n: int = 1
+    best_of: int | None = None
+    blocked: tuple[str, ...] = ()
+
+    @property
+    def candidates(self) -> int:
+        return max(self.n, self.best_of or self.n)
+
+
+@dataclass
+class TokenLogprob:
+    token: str
+    logprob: float
+    top: dict[str, float]
+    offset: int
+
+
+@dataclass
+class Candidate:
+    """One generated answer."""
+
+    index: int
+    text: str = ""
+    finish_reason: str | None = None
+    n_tokens: int = 0
+    cumulative_logprob: float = 0.0
+    logprobs: list[TokenLogprob] = field(default_factory=list)
+
+    def logprobs_body(self) -> dict[str, Any]:
+        """The Llama API shape, limited to tokens that lie wholly inside the final text."""
+        kept = [lp for lp in self.logprobs if lp.offset + len(lp.token) <= len(self.text)]
+        return {
+            "text_offsets": [lp.offset for lp in kept],
+            "token_logprobs": [lp.logprob for lp in kept],
+            "tokens": [lp.token for lp in kept],
+            "top_logprobs": [lp.top for lp in kept],
+        }
+
+
+@dataclass
+class TokenEvent:
+    """Text released by one generated token (may be empty while a possible stop is held back)."""
+
+    candidate: int
+    text: str
+    logprobs: list[TokenLogprob]
+
+
+@dataclass
+class CandidateDone:
+    candidate: Candidate
+
+
+@dataclass
+class GenerationDone:
+    prompt_tokens: int
+    completion_tokens: int
+    candidates: list[Candidate]
+    cancelled: bool = False
+
+
+@dataclass
+class GenerationFailed:
+    error: BaseException
+
+
+Event = TokenEvent | CandidateDone | GenerationDone | GenerationFailed
+
+
+class Generation:
+    """Handle on one submitted job: iterate its events; :meth:`cancel` stops it between two tokens."""
+
+    def __init__(self, prompt_tokens: Sequence[int], params: SamplingParams, loop: asyncio.AbstractEventLoop):
+        self.prompt_tokens = list(prompt_tokens)
+        self.params = params
+        self._loop = loop
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._cancel = threading.Event()
+        self.finished = False
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def _emit(self, event: Event) -> None:  # called on the worker thread
+        try:
+            self._loop.call_soon_threadsafe(self._events.put_nowait, event)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            self._cancel.set()
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Events until (and including) ``GenerationDone`` or ``GenerationFailed``."""
+        while True:
+            event = await self._events.get()
+            yield event
+            if isinstance(event, GenerationDone | GenerationFailed):
+                self.finished = True
+                return
+
+    async def result(self) -> GenerationDone:
+        async for event in self.events():
+            if isinstance(event, GenerationFailed):
+                raise event.error
+            if isinstance(event, GenerationDone):
+                return event
+        raise RuntimeError("generation ended without a result")  # pragma: no cover
+
+
+@dataclass
+class EngineStats:
+    queued: int = 0
+    active_generations: int = 0
+    tokens_generated: int = 0
+    generations_completed: int = 0
+    generations_cancelled: int = 0
+    last_generation_tokens: int = 0
+
+
+_STOP = object()
+
+
+class Engine:
+    """Owns the ``Llama`` instance and the worker thread that feeds it.
+
+    >>> engine = Engine(bundled_model_path())          # doctest: +SKIP
+    >>> gen = engine.submit(engine.tokenize("Hello"), SamplingParams(max_tokens=4))  # doctest: +SKIP
+    >>> done = await gen.result()                       # doctest: +SKIP
+    """
+
+    def __init__(self, model_path: Path, *, n_ctx: int = 2048, n_threads: int = 2) -> None:
+        import llama_cpp
+
+        self.model_path = model_path
+        self._llama_cpp = llama_cpp
+        self.llm: Any = llama_cpp.Llama(
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            verbose=False,
+        )
+        self.n_ctx: int = int(self.llm.n_ctx())
+        self.n_vocab: int = int(self.llm.n_vocab())
+        self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
+        self._eos_text = self._token_text(self.llm.token_eos())
+        self._bos_text = self._token_text(self.llm.token_bos())
+        self._formatter = self._make_chat_formatter()
+        self.stats = EngineStats()
+        self._stats_lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[Generation | object] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="llama-azure-engine", daemon=True)
+        self._thread.start()
+
+    # -- prompts -------------------------------------------------------------------------------------
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return bytes(self.llm.detokenize([token], special=True)).decode("utf-8", errors="replace")
+
+    def _make_chat_formatter(self) -> Any:
+        template = self.llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            return None
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        return Jinja2ChatFormatter(template=template, eos_token=self._eos_text, bos_token=self._bos_text)
+
+    def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
+        """Render messages with the chat template stored in the GGUF (ChatML-like fallback without one)."""
+        if self._formatter is not None:
+            return str(self._formatter(messages=list(messages)).prompt)
+        parts = [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
+        return "".join(parts) + "<|im_start|>assistant\n"
+
+    def tokenize(self, text: str, *, special: bool = False) -> list[int]:
+        add_bos = not (self._bos_text and text.startswith(self._bos_text) and special)
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
+
+    def is_end_of_generation(self, token: int) -> bool:
+        return bool(self._llama_cpp.llama_vocab_is_eog(self._vocab, token))
+
+    # -- jobs ----------------------------------------------------------------------------------------
+
+    def submit(self, prompt_tokens: Sequence[int], params: SamplingParams) -> Generation:
+        """Queue a job (FIFO); must be called on the event loop that will read its events."""
+        generation = Generation(prompt_tokens, params, asyncio.get_running_loop())
+        with self._stats_lock:
+            self.stats.queued += 1
+        self._jobs.put(generation)
+        return generation
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._jobs.put(_STOP)
+        self._thread.join(timeout)
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is _STOP:
+                return
+            generation = cast(Generation, job)
+            with self._stats_lock:
+                self.stats.queued -= 1
+            self.stats.active_generations += 1
+            try:
+                done = self._run(generation)
+                generation._emit(done)
+            except BaseException as exc:  # report every failure to the waiting request
+                log.exception("generation failed")
+                generation._emit(GenerationFailed(exc))
+            finally:
+                self.stats.active_generations -= 1
+
+    def _run(self, generation: Generation) -> GenerationDone:
+        params = generation.params
+        candidates: list[Candidate] = []
+        completion_tokens = 0
+        if not generation.cancelled:
+            for index in range(params.candidates):
+                candidate = self._generate_one(generation, index)
+                completion_tokens += candidate.n_tokens
+                candidates.append(candidate)
+                if generation.cancelled:
+                    break
+                generation._emit(CandidateDone(candidate))
+        if generation.cancelled:
+            self.stats.generations_cancelled += 1
+        else:
+            self.stats.generations_completed += 1
+        self.stats.last_generation_tokens = completion_tokens
+        return GenerationDone(
+            prompt_tokens=len(generation.prompt_tokens),
+            completion_tokens=completion_tokens,
+            candidates=candidates,
+            cancelled=generation.cancelled,
+        )
+
+    def _generate_one(self, generation: Generation, index: int) -> Candidate:
+        import numpy as np
+
+        params = generation.params
+        llm = self.llm
+        want_logprobs = params.logprobs is not None or params.candidates > params.n
+        top_k = params.logprobs or 0
+        seed = (params.seed + index) % _SEED_MODULUS if params.seed is not None else random.randrange(2**31)
+        llm.set_seed(seed)
+        llm.reset()  # no KV prefix reuse: the same input gives bit-identical logits, hence the same answer
+
+        candidate = Candidate(index=index, finish_reason="length")
+        scanner = TextScanner(stop=params.stop, blocked=params.blocked)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        stop_ids = set(params.stop_token_ids)
+        raw_text = ""
+        tokens = llm.generate(
+            generation.prompt_tokens,
+            top_k=0,
+            top_p=params.top_p,
+            min_p=0.0,
+            typical_p=1.0,
+            temp=params.temperature,
+            repeat_penalty=1.0,
+            frequency_penalty=params.frequency_penalty,
+            presence_penalty=params.presence_penalty,
+            reset=False,
+        )
+        try:
+            for token in tokens:
+                if generation.cancelled:
+                    candidate.finish_reason = None
+                    break
+                candidate.n_tokens += 1
+                self.stats.tokens_generated += 1
+                entry: TokenLogprob | None = None
+                if want_logprobs:
+                    logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(self.n_vocab,))
+                    shifted = logits - logits.max()
+                    logprobs = shifted - math.log(float(np.exp(shifted).sum()))
+                    candidate.cumulative_logprob += float(logprobs[token])
+                    if params.logprobs is not None:
+                        top: dict[str, float] = {}
+                        if top_k > 0:
+                            best = np.argpartition(-logprobs, top_k)[:top_k]
+                            for t in sorted(best.tolist(), key=lambda t: -float(logprobs[t])):
+                                top.setdefault(self._piece(t, params), float(logprobs[t]))
+                        entry = TokenLogprob("", float(logprobs[token]), top, len(raw_text))
+                if token in stop_ids or (not params.ignore_eos and self.is_end_of_generation(token)):
+                    candidate.finish_reason = "stop"
+                    break
+                piece = decoder.decode(self._piece_bytes(token, params))
+                raw_text += piece
+                if entry is not None:
+                    entry.token = piece
+                    candidate.logprobs.append(entry)
+                released, reason = scanner.feed(piece)
+                generation._emit(TokenEvent(index, released, [entry] if entry is not None else []))
+                if reason is not None:
+                    candidate.finish_reason = reason
+                    break
+                if candidate.n_tokens >= params.max_tokens:
+                    break
+        finally:
+            tokens.close()
+        if scanner.finished is None:
+            released = ""
+            final_piece = decoder.decode(b"", final=True)
+            if final_piece:
+                released, reason = scanner.feed(final_piece)
+                if reason is not None:
+                    candidate.finish_reason = reason
+            released += scanner.flush()
+            if released:
+                generation._emit(TokenEvent(index, released, []))
+        candidate.text = scanner.text
+        return candidate
+
+    def _piece_bytes(self, token: int, params: SamplingParams) -> bytes:
+        return bytes(self.llm.detokenize([token], special=not params.skip_special_tokens))
+
+    def _piece(self, token: int, params: SamplingParams) -> str:
+        return self._piece_bytes(token, params).decode("utf-8", errors="replace")
+
+
+def now() -> int:
+    return int(time.time())

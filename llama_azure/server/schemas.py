@@ -1,0 +1,122 @@
+"""Request bodies the server accepts, as strict pydantic models (a wrong type is an error, not a cast).
+
+Unknown top-level fields are kept in ``model_extra`` so the app can apply the ``extra-parameters``
+header (``error`` / ``drop`` / ``pass-through``). Ranges follow docs/azure-llama-wire.md; the server's own
+caps (``n``, ``best_of``, ``logprobs``) keep one request from tying up the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_CANDIDATES = 16
+MAX_LOGPROBS = 20
+MAX_STOP_SEQUENCES = 16
+DEFAULT_MAX_TOKENS = 16
+
+_STRICT = ConfigDict(strict=True, extra="allow", allow_inf_nan=False)
+
+
+class _Body(BaseModel):
+    model_config = _STRICT
+
+    def extra_fields(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class TextPart(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessage(BaseModel):
+    """One message; ``content`` is a string (or a list of text parts, as the inference SDK may send)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str | list[TextPart]
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content)
+
+
+class _LlamaSampling(_Body):
+    """The parameters shared by the Llama API's completions and chat completions."""
+
+    stream: bool = False
+    max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=1)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    temperature: float = Field(1.0, ge=0.0, le=2.0)
+    n: int = Field(1, ge=1, le=MAX_CANDIDATES)
+    stop: str | list[str] | None = Field(None)
+    best_of: int | None = Field(None, ge=1, le=MAX_CANDIDATES)
+    logprobs: int | None = Field(None, ge=0, le=MAX_LOGPROBS)
+    presence_penalty: float = Field(0.0, ge=-2.0, le=2.0)
+    ignore_eos: bool = False
+    use_beam_search: bool = False
+    stop_token_ids: list[int] | None = None
+    skip_special_tokens: bool = True
+    seed: int | None = Field(None, ge=-(2**63), le=2**64 - 1)
+    model: str | None = None
+
+    def stop_list(self) -> list[str]:
+        if self.stop is None:
+            return []
+        stops = [self.stop] if isinstance(self.stop, str) else list(self.stop)
+        return [s for s in stops if s]
+
+
+class CompletionRequest(_LlamaSampling):
+    """``POST /v1/completions`` and ``POST /completions``."""
+
+    prompt: str
+
+
+class ChatCompletionRequest(_LlamaSampling):
+    """``POST /v1/chat/completions`` (Llama API)."""
+
+    messages: list[ChatMessage] = Field(min_length=1)
+
+
+class ResponseFormat(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow")
+    type: Literal["text", "json_object", "json_schema"]
+
+
+class InferenceChatCompletionRequest(ChatCompletionRequest):
+    """``POST /chat/completions`` (Azure AI Model Inference API): temperature 0..1 (default 0.7) and extras."""
+
+    temperature: float = Field(0.7, ge=0.0, le=1.0)
+    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0)
+    response_format: ResponseFormat | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+
+
+class ScoreParameters(BaseModel):
+    """Hugging Face style generation parameters of the legacy scoring format (unknown ones are ignored)."""
+
+    model_config = ConfigDict(strict=True, extra="allow", allow_inf_nan=False)
+    max_new_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=1)
+    temperature: float = Field(1.0, ge=0.0, le=2.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    do_sample: bool = True
+    seed: int | None = None
+
+
+class ScoreInput(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+    input_string: list[ChatMessage] | list[str] = Field(min_length=1, max_length=MAX_CANDIDATES)
+    parameters: ScoreParameters = Field(default_factory=ScoreParameters)
+
+
+class ScoreRequest(BaseModel):
+    """``POST /score``: ``{"input_data": {"input_string": [...], "parameters": {...}}}``."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+    input_data: ScoreInput
