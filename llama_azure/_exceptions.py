@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from ._error_body import ErrorInfo, parse_error_bytes
+from ._retry_after import retry_after_seconds
 
 _REQUEST_ID_HEADERS = ("x-request-id", "apim-request-id", "x-ms-request-id", "x-ms-client-request-id")
 
@@ -146,7 +147,10 @@ class RateLimitError(APIStatusError):
     """429: quota or rate limit. ``error.retry_after`` is the wait the service asked for, if any."""
 
     status_code = 429
-    retry_after: float | None = None
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after: float | None = retry_after_seconds(self.headers)
 
 
 class InternalServerError(APIStatusError):

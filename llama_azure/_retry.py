@@ -9,15 +9,13 @@ above ``max_retry_wait`` is never slept: the error is raised at once, saying so.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 
-import httpx
 from tenacity import RetryCallState
 
-from ._exceptions import APIConnectionError, APIError, APIStatusError, AuthenticationError, RateLimitError
+from ._exceptions import APIConnectionError, APIError, APIStatusError, AuthenticationError
+from ._retry_after import retry_after_seconds
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 DEFAULT_MAX_RETRIES = 2
@@ -26,36 +24,6 @@ INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 # Codes that say "waiting will not help": a quota that is used up until someone pays or raises it.
 _PERMANENT_CODES = frozenset({"insufficient_quota", "quota_exceeded_permanently"})
-
-
-def retry_after_seconds(headers: httpx.Headers, now: Callable[[], float] = time.time) -> float | None:
-    """The wait the service asked for, in seconds, or None when it asked for none (or nonsense)."""
-    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
-        value = headers.get(name)
-        if value:
-            try:
-                ms = float(value)
-            except ValueError:
-                continue
-            if ms >= 0 and ms == ms and ms != float("inf"):
-                return ms / 1000.0
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when is None:
-            return None
-        return max(0.0, when.timestamp() - now())
-    if seconds != seconds or seconds < 0 or seconds == float("inf"):
-        return None
-    return seconds
 
 
 @dataclass(frozen=True)
@@ -93,8 +61,6 @@ class RetryPolicy:
         if attempt > self.max_retries:
             return Decision(False)
         asked = retry_after_seconds(error.headers) if isinstance(error, APIStatusError) else None
-        if isinstance(error, RateLimitError):
-            error.retry_after = asked
         if asked is not None and asked > self.max_retry_wait:
             return Decision(
                 False,

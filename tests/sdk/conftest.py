@@ -1,0 +1,81 @@
+"""Fixtures for the SDK tests: each client feature runs through both shells.
+
+The ``shell`` fixture is parametrized over the sync and the async client, so every test that takes it
+is one sync test and one async test against the same real reference server.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from llama_azure import AsyncLlamaClient, LlamaClient
+
+
+class Shell:
+    """Drives a sync or an async client with the same test code."""
+
+    def __init__(self, client: LlamaClient | AsyncLlamaClient) -> None:
+        self.client = client
+        self.is_async = isinstance(client, AsyncLlamaClient)
+
+    async def run(self, call: Callable[[Any], Any]) -> Any:
+        result = call(self.client)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    async def chunks(self, stream: Any) -> list[Any]:
+        if self.is_async:
+            return [chunk async for chunk in stream]
+        return list(stream)
+
+    async def until_done(self, stream: Any) -> Any:
+        result = stream.until_done()
+        return await result if inspect.isawaitable(result) else result
+
+    async def close(self, obj: Any = None) -> None:
+        result = (obj or self.client).close()
+        if inspect.isawaitable(result):
+            await result
+
+
+def make_client(kind: str, url: str, key: str, **kwargs: Any) -> LlamaClient | AsyncLlamaClient:
+    cls = AsyncLlamaClient if kind == "async" else LlamaClient
+    return cls(endpoint=url, credential=key, **kwargs)
+
+
+@pytest.fixture(params=["sync", "async"])
+def shell_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def shell(shell_kind: str, server: Any) -> AsyncIterator[Shell]:
+    """A sync or async client on the shared reference server (key auth, Llama API routes)."""
+    s = Shell(make_client(shell_kind, server.url, server.api_key))
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+def shell_factory(shell_kind: str) -> Any:
+    """Build more shells of the current kind: ``shell_factory(url, key, api="score")``."""
+    made: list[Shell] = []
+
+    def make(url: str, key: str, **kwargs: Any) -> Shell:
+        s = Shell(make_client(shell_kind, url, key, **kwargs))
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        if s.is_async:
+            continue  # closed by the async tests themselves via `await s.close()`
+        s.client.close()  # type: ignore[union-attr]
+
+
+USER_HI = [{"role": "user", "content": "Say hello in three words."}]
