@@ -1,0 +1,33 @@
+"""Shared by the examples: use a real Azure endpoint when configured, else the bundled reference server.
+
+Set LLAMA_AZURE_ENDPOINT and LLAMA_AZURE_API_KEY to run an example against your own deployment;
+otherwise the example starts the reference server (a real SmolLM2 model on 127.0.0.1) for itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Target:
+    endpoint: str
+    api_key: str
+    local: bool
+
+
+@contextlib.contextmanager
+def endpoint(server_args: Sequence[str] = (), *, force_local: bool = False) -> Iterator[Target]:
+    """Yield where to send requests: the configured Azure endpoint, or a freshly started local server."""
+    configured = os.environ.get("LLAMA_AZURE_ENDPOINT")
+    key = os.environ.get("LLAMA_AZURE_API_KEY")
+    if configured and key and not force_local:
+        yield Target(configured, key, local=False)
+        return
+    from llama_azure.server.process import ReferenceServer  # needs the [server] extra
+
+    with ReferenceServer(api_key="example-key", args=list(server_args)) as server:
+        yield Target(server.url, server.api_key, local=True)
