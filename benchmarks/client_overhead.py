@@ -1,0 +1,520 @@
+"""Client-side CPU cost of llama-azure against openai-python, azure-ai-inference and a raw httpx floor.
+
+A canned server (``benchmarks/_canned_server.py``) runs in a separate process on 127.0.0.1 with
+HTTP/1.1 keep-alive, so only the client's CPU is counted (``time.process_time`` in the client
+process). Each client runs in its own fresh worker process, one client object reused throughout,
+retries disabled. Two figures per client:
+
+- per-request overhead: microseconds of client CPU per non-streamed chat request (best round);
+- streaming: chunks per second of client CPU, consuming a 4,000-chunk stream fully (best stream;
+  the median is shown too).
+
+    .venv/bin/python benchmarks/client_overhead.py [--quick] [--chunked] [--only NAME ...]
+    .venv/bin/python benchmarks/client_overhead.py --profile llama-azure-sync   # cProfile one client
+
+A library that is not installed is reported as ``skipped: X not installed``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # run from a checkout, installed or not
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+# name -> (distribution to report / require, mode)
+CLIENTS: dict[str, tuple[str, str]] = {
+    "raw-httpx-sync": ("httpx", "sync"),
+    "raw-httpx-async": ("httpx", "async"),
+    "llama-azure-sync": ("llama-azure", "sync"),
+    "llama-azure-async": ("llama-azure", "async"),
+    "openai-sync": ("openai", "sync"),
+    "openai-async": ("openai", "async"),
+    "azure-ai-inference-sync": ("azure-ai-inference", "sync"),
+    "azure-ai-inference-async": ("azure-ai-inference", "async"),
+}
+LABELS = {
+    "raw-httpx-sync": "raw httpx + json.loads, sync (floor)",
+    "raw-httpx-async": "raw httpx + json.loads, async (floor)",
+    "llama-azure-sync": "llama-azure sync",
+    "llama-azure-async": "llama-azure async",
+    "openai-sync": "openai-python sync",
+    "openai-async": "openai-python async",
+    "azure-ai-inference-sync": "azure-ai-inference sync",
+    "azure-ai-inference-async": "azure-ai-inference async",
+}
+
+
+class Skipped(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------------------------------
+# The clients. Each factory returns (one_request, one_stream, close); for async, coroutine functions.
+# one_stream returns the number of chunks seen (checked against the server's count).
+# --------------------------------------------------------------------------------------------------
+
+def _require(module: str, dist: str) -> None:
+    try:
+        __import__(module)
+    except ImportError:
+        raise Skipped(f"{dist} not installed") from None
+
+
+def raw_sync(url: str) -> tuple[Callable[[], Any], Callable[[], int], Callable[[], None]]:
+    import httpx
+    client = httpx.Client()
+    endpoint = url + "/v1/chat/completions"
+    headers = {"authorization": "Bearer k", "content-type": "application/json"}
+
+    def one_request() -> Any:
+        r = client.post(endpoint, content=json.dumps({"messages": MESSAGES}), headers=headers)
+        return json.loads(r.content)["choices"][0]["message"]["content"]
+
+    def one_stream() -> int:
+        n = 0
+        body = json.dumps({"messages": MESSAGES, "stream": True})
+        with client.stream("POST", endpoint, content=body, headers=headers) as r:
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    data = line[6:]
+                    if data == "[DONE]":
+                        break
+                    json.loads(data)["choices"][0]["delta"]["content"]
+                    n += 1
+        return n
+
+    return one_request, one_stream, client.close
+
+
+def raw_async(url: str) -> tuple[Any, Any, Any]:
+    import httpx
+    client = httpx.AsyncClient()
+    endpoint = url + "/v1/chat/completions"
+    headers = {"authorization": "Bearer k", "content-type": "application/json"}
+
+    async def one_request() -> Any:
+        r = await client.post(endpoint, content=json.dumps({"messages": MESSAGES}), headers=headers)
+        return json.loads(r.content)["choices"][0]["message"]["content"]
+
+    async def one_stream() -> int:
+        n = 0
+        body = json.dumps({"messages": MESSAGES, "stream": True})
+        async with client.stream("POST", endpoint, content=body, headers=headers) as r:
+            async for line in r.aiter_lines():
+                if line.startswith("data: "):
+                    data = line[6:]
+                    if data == "[DONE]":
+                        break
+                    json.loads(data)["choices"][0]["delta"]["content"]
+                    n += 1
+        return n
+
+    return one_request, one_stream, client.aclose
+
+
+def llama_sync(url: str) -> tuple[Any, Any, Any]:
+    _require("llama_azure", "llama-azure")
+    from llama_azure import LlamaClient
+    client = LlamaClient(endpoint=url, credential="k", max_retries=0)
+
+    def one_request() -> Any:
+        return client.chat.completions.create(messages=MESSAGES).choices[0].message.content
+
+    def one_stream() -> int:
+        n = 0
+        for chunk in client.chat.completions.create(messages=MESSAGES, stream=True):
+            if chunk.choices:
+                chunk.choices[0].delta.content
+            n += 1
+        return n
+
+    return one_request, one_stream, client.close
+
+
+def llama_async(url: str) -> tuple[Any, Any, Any]:
+    _require("llama_azure", "llama-azure")
+    from llama_azure import AsyncLlamaClient
+    client = AsyncLlamaClient(endpoint=url, credential="k", max_retries=0)
+
+    async def one_request() -> Any:
+        return (await client.chat.completions.create(messages=MESSAGES)).choices[0].message.content
+
+    async def one_stream() -> int:
+        n = 0
+        async for chunk in await client.chat.completions.create(messages=MESSAGES, stream=True):
+            if chunk.choices:
+                chunk.choices[0].delta.content
+            n += 1
+        return n
+
+    return one_request, one_stream, client.close
+
+
+def openai_sync(url: str) -> tuple[Any, Any, Any]:
+    _require("openai", "openai")
+    from openai import OpenAI
+    client = OpenAI(base_url=url + "/v1", api_key="k", max_retries=0)
+
+    def one_request() -> Any:
+        return client.chat.completions.create(model="m", messages=MESSAGES).choices[0].message.content
+
+    def one_stream() -> int:
+        n = 0
+        for chunk in client.chat.completions.create(model="m", messages=MESSAGES, stream=True):
+            if chunk.choices:
+                chunk.choices[0].delta.content
+            n += 1
+        return n
+
+    return one_request, one_stream, client.close
+
+
+def openai_async(url: str) -> tuple[Any, Any, Any]:
+    _require("openai", "openai")
+    from openai import AsyncOpenAI
+    client = AsyncOpenAI(base_url=url + "/v1", api_key="k", max_retries=0)
+
+    async def one_request() -> Any:
+        reply = await client.chat.completions.create(model="m", messages=MESSAGES)
+        return reply.choices[0].message.content
+
+    async def one_stream() -> int:
+        n = 0
+        async for chunk in await client.chat.completions.create(model="m", messages=MESSAGES, stream=True):
+            if chunk.choices:
+                chunk.choices[0].delta.content
+            n += 1
+        return n
+
+    return one_request, one_stream, client.close
+
+
+def azure_sync(url: str) -> tuple[Any, Any, Any]:
+    _require("azure.ai.inference", "azure-ai-inference")
+    from azure.ai.inference import ChatCompletionsClient
+    from azure.ai.inference.models import UserMessage
+    from azure.core.credentials import AzureKeyCredential
+    client = ChatCompletionsClient(endpoint=url, credential=AzureKeyCredential("k"), retry_total=0)
+    messages = [UserMessage("hi")]
+
+    def one_request() -> Any:
+        return client.complete(messages=messages).choices[0].message.content
+
+    def one_stream() -> int:
+        n = 0
+        with client.complete(messages=messages, stream=True) as updates:
+            for update in updates:
+                if update.choices:
+                    update.choices[0].delta.content
+                n += 1
+        return n
+
+    return one_request, one_stream, client.close
+
+
+def azure_async(url: str) -> tuple[Any, Any, Any]:
+    _require("azure.ai.inference", "azure-ai-inference")
+    _require("aiohttp", "aiohttp (needed by azure-ai-inference async)")
+    from azure.ai.inference.aio import ChatCompletionsClient
+    from azure.ai.inference.models import UserMessage
+    from azure.core.credentials import AzureKeyCredential
+    client = ChatCompletionsClient(endpoint=url, credential=AzureKeyCredential("k"), retry_total=0)
+    messages = [UserMessage("hi")]
+
+    async def one_request() -> Any:
+        return (await client.complete(messages=messages)).choices[0].message.content
+
+    async def one_stream() -> int:
+        n = 0
+        async with await client.complete(messages=messages, stream=True) as updates:
+            async for update in updates:
+                if update.choices:
+                    update.choices[0].delta.content
+                n += 1
+        return n
+
+    return one_request, one_stream, client.close
+
+
+FACTORIES: dict[str, Callable[[str], tuple[Any, Any, Any]]] = {
+    "raw-httpx-sync": raw_sync,
+    "raw-httpx-async": raw_async,
+    "llama-azure-sync": llama_sync,
+    "llama-azure-async": llama_async,
+    "openai-sync": openai_sync,
+    "openai-async": openai_async,
+    "azure-ai-inference-sync": azure_sync,
+    "azure-ai-inference-async": azure_async,
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# Measurement (inside a worker process)
+# --------------------------------------------------------------------------------------------------
+
+def _summary(request_cpu: list[float], n_requests: int, stream_cpu: list[float], chunks: int) -> dict[str, Any]:
+    rates = [chunks / t for t in stream_cpu if t > 0]
+    return {
+        "us_per_request": min(request_cpu) / n_requests * 1e6,
+        "us_per_request_median": statistics.median(request_cpu) / n_requests * 1e6,
+        "chunks_per_s": max(rates),
+        "chunks_per_s_median": statistics.median(rates),
+    }
+
+
+def measure_sync(name: str, url: str, cfg: argparse.Namespace) -> dict[str, Any]:
+    one_request, one_stream, close = FACTORIES[name](url)
+    try:
+        for _ in range(cfg.warmup):
+            one_request()
+        _check(name, one_stream(), cfg.chunks)
+        request_cpu = []
+        for _ in range(cfg.rounds):
+            t0 = time.process_time()
+            for _ in range(cfg.requests):
+                one_request()
+            request_cpu.append(time.process_time() - t0)
+        stream_cpu = []
+        for _ in range(cfg.streams):
+            t0 = time.process_time()
+            n = one_stream()
+            stream_cpu.append(time.process_time() - t0)
+            _check(name, n, cfg.chunks)
+    finally:
+        close()
+    return _summary(request_cpu, cfg.requests, stream_cpu, cfg.chunks)
+
+
+def measure_async(name: str, url: str, cfg: argparse.Namespace) -> dict[str, Any]:
+    async def run() -> dict[str, Any]:
+        one_request, one_stream, close = FACTORIES[name](url)
+        try:
+            for _ in range(cfg.warmup):
+                await one_request()
+            _check(name, await one_stream(), cfg.chunks)
+            request_cpu = []
+            for _ in range(cfg.rounds):
+                t0 = time.process_time()
+                for _ in range(cfg.requests):
+                    await one_request()
+                request_cpu.append(time.process_time() - t0)
+            stream_cpu = []
+            for _ in range(cfg.streams):
+                t0 = time.process_time()
+                n = await one_stream()
+                stream_cpu.append(time.process_time() - t0)
+                _check(name, n, cfg.chunks)
+        finally:
+            await close()
+        return _summary(request_cpu, cfg.requests, stream_cpu, cfg.chunks)
+
+    return asyncio.run(run())
+
+
+def _check(name: str, seen: int, expected: int) -> None:
+    if seen != expected:
+        raise RuntimeError(f"{name}: saw {seen} chunks, the server sent {expected}")
+
+
+def version_of(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def worker(name: str, url: str, cfg: argparse.Namespace) -> dict[str, Any]:
+    dist, mode = CLIENTS[name]
+    try:
+        result = (measure_sync if mode == "sync" else measure_async)(name, url, cfg)
+    except Skipped as why:
+        return {"skipped": str(why)}
+    result["version"] = version_of(dist)
+    return result
+
+
+def profile(name: str, url: str, cfg: argparse.Namespace) -> None:
+    """cProfile one client: the request loop and the stream loop separately, top functions by own time."""
+    import cProfile
+    import pstats
+
+    dist, mode = CLIENTS[name]
+    one_request, one_stream, close = FACTORIES[name](url)
+    runner: Callable[[Callable[[], Any]], Any]
+    loop = asyncio.new_event_loop() if mode == "async" else None
+    runner = (lambda f: loop.run_until_complete(f())) if loop else (lambda f: f())  # type: ignore[union-attr]
+    runner(one_request)
+    runner(one_stream)
+    for label, work in (("per-request", lambda: [runner(one_request) for _ in range(cfg.requests)]),
+                        ("stream", lambda: [runner(one_stream) for _ in range(cfg.streams)])):
+        prof = cProfile.Profile()
+        prof.enable()
+        work()
+        prof.disable()
+        print(f"\n===== {name}: {label} =====")
+        stats = pstats.Stats(prof).strip_dirs()
+        stats.sort_stats("tottime").print_stats(30)
+        stats.sort_stats("cumulative").print_stats(40)
+    runner(close)
+    if loop:
+        loop.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# Orchestration (parent process): the server, one worker process per client, the table
+# --------------------------------------------------------------------------------------------------
+
+def start_server(chunks: int, chunked: bool) -> tuple[subprocess.Popen[str], str]:
+    cmd = [sys.executable, str(HERE / "_canned_server.py"), "--chunks", str(chunks), "--lifetime", "1800"]
+    if chunked:
+        cmd.append("--chunked")
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("PORT "):
+        proc.kill()
+        raise RuntimeError(f"the canned server did not start: {line!r}")
+    return proc, f"http://127.0.0.1:{int(line.split()[1])}"
+
+
+def stop_server(proc: subprocess.Popen[str]) -> None:
+    if proc.stdin:
+        proc.stdin.close()  # the server exits at EOF on stdin
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def run_worker(name: str, url: str, cfg: argparse.Namespace) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--worker", name, "--url", url,
+           "--requests", str(cfg.requests), "--rounds", str(cfg.rounds), "--warmup", str(cfg.warmup),
+           "--streams", str(cfg.streams), "--chunks", str(cfg.chunks)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=cfg.worker_timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {cfg.worker_timeout:.0f} s"}
+    if out.returncode != 0:
+        tail = (out.stderr.strip().splitlines() or ["?"])[-1]
+        return {"error": f"worker failed: {tail}"}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}x" if a and b else "n/a"
+
+
+def print_table(results: dict[str, dict[str, Any]]) -> None:
+    def get(name: str, key: str) -> float | None:
+        return results.get(name, {}).get(key)
+
+    print()
+    print(f"{'client':<40} {'chunks/s (CPU)':>15} {'median':>9} {'vs openai':>10} "
+          f"{'us/request':>11} {'median':>8} {'vs openai':>10} {'vs azure':>9}")
+    for name, label in LABELS.items():
+        r = results.get(name)
+        if r is None:
+            continue
+        if "skipped" in r or "error" in r:
+            print(f"{label:<40} {'skipped: ' + r['skipped'] if 'skipped' in r else 'ERROR: ' + r['error']}")
+            continue
+        mode = CLIENTS[name][1]
+        oa, az = f"openai-{mode}", f"azure-ai-inference-{mode}"
+        print(f"{label:<40} {r['chunks_per_s']:>15,.0f} {r['chunks_per_s_median']:>9,.0f} "
+              f"{ratio(r['chunks_per_s'], get(oa, 'chunks_per_s')):>10} "
+              f"{r['us_per_request']:>11,.0f} {r['us_per_request_median']:>8,.0f} "
+              f"{ratio(r['us_per_request'], get(oa, 'us_per_request')):>10} "
+              f"{ratio(r['us_per_request'], get(az, 'us_per_request')):>9}")
+    print("(chunks/s: higher is better, ratio = this / openai-python in the same mode; "
+          "us/request: lower is better, ratio = this / competitor)")
+
+    print()
+    for mode in ("sync", "async"):
+        mine = results.get(f"llama-azure-{mode}", {})
+        if "chunks_per_s" not in mine:
+            continue
+        oa = results.get(f"openai-{mode}", {})
+        az = results.get(f"azure-ai-inference-{mode}", {})
+        print(f"llama-azure {mode}: {mine['chunks_per_s']:,.0f} chunks/s "
+              f"({ratio(mine['chunks_per_s'], oa.get('chunks_per_s'))} openai), "
+              f"{mine['us_per_request']:,.0f} us/request "
+              f"({ratio(mine['us_per_request'], oa.get('us_per_request'))} openai, "
+              f"{ratio(mine['us_per_request'], az.get('us_per_request'))} azure-ai-inference)")
+        if "chunks_per_s" in oa:
+            ok = mine["chunks_per_s"] >= 1.5 * oa["chunks_per_s"]
+            print(f"  aim streamed chunks/s >= 1.5x openai-python: {'MET' if ok else 'MISSED'}")
+        rivals = [x["us_per_request"] for x in (oa, az) if "us_per_request" in x]
+        if rivals:
+            ok = mine["us_per_request"] <= min(rivals)
+            print(f"  aim per-request overhead <= each competitor: {'MET' if ok else 'MISSED'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Client CPU overhead: llama-azure vs openai-python vs "
+                                                 "azure-ai-inference vs raw httpx.")
+    parser.add_argument("--quick", action="store_true", help="fewer requests and streams (a few seconds)")
+    parser.add_argument("--chunked", action="store_true",
+                        help="server sends the stream as one HTTP chunk per event instead of Content-Length")
+    parser.add_argument("--only", nargs="+", choices=list(CLIENTS), help="measure only these clients")
+    parser.add_argument("--profile", choices=list(CLIENTS), help="cProfile one client instead of the table")
+    parser.add_argument("--json", type=Path, help="also write the raw results to this file")
+    parser.add_argument("--requests", type=int, default=None, help="non-streamed requests per round")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of requests (best one counts)")
+    parser.add_argument("--streams", type=int, default=None, help="streams per client (best one counts)")
+    parser.add_argument("--chunks", type=int, default=4000, help="chunks per stream")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--worker-timeout", type=float, default=240.0)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    cfg = parser.parse_args()
+    cfg.requests = cfg.requests or (100 if cfg.quick else 600)
+    cfg.rounds = cfg.rounds or (1 if cfg.quick else 3)
+    cfg.streams = cfg.streams or (2 if cfg.quick else 7)
+
+    if cfg.worker:
+        print(json.dumps(worker(cfg.worker, cfg.url, cfg)))
+        return
+
+    server, url = start_server(cfg.chunks, cfg.chunked)
+    try:
+        if cfg.profile:
+            profile(cfg.profile, url, cfg)
+            return
+        print(f"canned server {url} (pid {server.pid}); {cfg.requests} requests x {cfg.rounds} rounds, "
+              f"{cfg.streams} streams x {cfg.chunks} chunks, "
+              f"{'chunked, one event per chunk' if cfg.chunked else 'content-length body'}; "
+              f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+        results: dict[str, dict[str, Any]] = {}
+        for name in cfg.only or CLIENTS:
+            results[name] = run_worker(name, url, cfg)
+            r = results[name]
+            status = r.get("skipped") or r.get("error") or (
+                f"{r['chunks_per_s']:,.0f} chunks/s, {r['us_per_request']:,.0f} us/request")
+            print(f"  {LABELS[name]:<40} {status}", flush=True)
+        versions = {d: version_of(d) for d in ("llama-azure", "openai", "azure-ai-inference", "azure-core",
+                                               "httpx", "pydantic", "pydantic-core", "aiohttp", "requests")}
+        print("versions: " + ", ".join(f"{d} {v or 'not installed'}" for d, v in versions.items()))
+        print_table(results)
+        if cfg.json:
+            cfg.json.write_text(json.dumps({"results": results, "versions": versions}, indent=2))
+    finally:
+        stop_server(server)
+
+
+if __name__ == "__main__":
+    main()
