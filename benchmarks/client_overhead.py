@@ -93,7 +93,7 @@ def raw_sync(url: str) -> tuple[Callable[[], Any], Callable[[], int], Callable[[
                     data = line[6:]
                     if data == "[DONE]":
                         break
-                    json.loads(data)["choices"][0]["delta"]["content"]
+                    _ = json.loads(data)["choices"][0]["delta"]["content"]
                     n += 1
         return n
 
@@ -119,7 +119,7 @@ def raw_async(url: str) -> tuple[Any, Any, Any]:
                     data = line[6:]
                     if data == "[DONE]":
                         break
-                    json.loads(data)["choices"][0]["delta"]["content"]
+                    _ = json.loads(data)["choices"][0]["delta"]["content"]
                     n += 1
         return n
 
@@ -138,7 +138,7 @@ def llama_sync(url: str) -> tuple[Any, Any, Any]:
         n = 0
         for chunk in client.chat.completions.create(messages=MESSAGES, stream=True):
             if chunk.choices:
-                chunk.choices[0].delta.content
+                _ = chunk.choices[0].delta.content
             n += 1
         return n
 
@@ -157,7 +157,7 @@ def llama_async(url: str) -> tuple[Any, Any, Any]:
         n = 0
         async for chunk in await client.chat.completions.create(messages=MESSAGES, stream=True):
             if chunk.choices:
-                chunk.choices[0].delta.content
+                _ = chunk.choices[0].delta.content
             n += 1
         return n
 
@@ -176,7 +176,7 @@ def openai_sync(url: str) -> tuple[Any, Any, Any]:
         n = 0
         for chunk in client.chat.completions.create(model="m", messages=MESSAGES, stream=True):
             if chunk.choices:
-                chunk.choices[0].delta.content
+                _ = chunk.choices[0].delta.content
             n += 1
         return n
 
@@ -196,7 +196,7 @@ def openai_async(url: str) -> tuple[Any, Any, Any]:
         n = 0
         async for chunk in await client.chat.completions.create(model="m", messages=MESSAGES, stream=True):
             if chunk.choices:
-                chunk.choices[0].delta.content
+                _ = chunk.choices[0].delta.content
             n += 1
         return n
 
@@ -219,7 +219,7 @@ def azure_sync(url: str) -> tuple[Any, Any, Any]:
         with client.complete(messages=messages, stream=True) as updates:
             for update in updates:
                 if update.choices:
-                    update.choices[0].delta.content
+                    _ = update.choices[0].delta.content
                 n += 1
         return n
 
@@ -243,7 +243,7 @@ def azure_async(url: str) -> tuple[Any, Any, Any]:
         async with await client.complete(messages=messages, stream=True) as updates:
             async for update in updates:
                 if update.choices:
-                    update.choices[0].delta.content
+                    _ = update.choices[0].delta.content
                 n += 1
         return n
 
@@ -352,7 +352,7 @@ def profile(name: str, url: str, cfg: argparse.Namespace) -> None:
     import cProfile
     import pstats
 
-    dist, mode = CLIENTS[name]
+    mode = CLIENTS[name][1]
     one_request, one_stream, close = FACTORIES[name](url)
     runner: Callable[[Callable[[], Any]], Any]
     loop = asyncio.new_event_loop() if mode == "async" else None
