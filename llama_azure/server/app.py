@@ -59,6 +59,7 @@ class ServerConfig:
     deployments: Sequence[str] = ()
     rpm: int = 1000
     tpm: int = 200_000
+    quota_window_s: float = 60.0
     blocklist: Sequence[str] = ()
     token_validators: Sequence[TokenValidator] = field(default_factory=list)
 
@@ -169,7 +170,7 @@ class ReferenceServerApp:
         self.config = config
         self.engine = engine
         self.authenticator = Authenticator([KeyValidator(config.api_keys), *config.token_validators])
-        self.limiter = QuotaLimiter(config.rpm, config.tpm)
+        self.limiter = QuotaLimiter(config.rpm, config.tpm, window_s=config.quota_window_s)
         self.blocklist = Blocklist(config.blocklist)
         self.deployments = tuple(config.deployments)
         self._background: set[asyncio.Task[None]] = set()

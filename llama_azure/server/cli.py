@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rpm", type=_positive_int, default=1000, help="requests per minute per deployment")
     parser.add_argument("--tpm", type=_positive_int, default=200_000, help="tokens per minute per deployment")
     parser.add_argument(
+        "--quota-window",
+        type=_positive_float,
+        default=60.0,
+        metavar="SECONDS",
+        help="length of the sliding quota window (default 60, as Azure; shorten it to test 429 handling quickly)",
+    )
+    parser.add_argument(
         "--blocklist", action="append", default=[], metavar="WORD", help="content filter word (repeatable)"
     )
     parser.add_argument("--n-ctx", type=_positive_int, default=2048, help="context length (default 2048)")
@@ -58,6 +65,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, not {text}")
     return value
 
 
@@ -106,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             deployments=args.deployment,
             rpm=args.rpm,
             tpm=args.tpm,
+            quota_window_s=args.quota_window,
             blocklist=args.blocklist,
         )
         app = create_app(config, engine)

@@ -53,7 +53,8 @@ class Reservation:
 
 
 class _Window:
-    def __init__(self, rpm: int, tpm: int, clock: Callable[[], float]) -> None:
+    def __init__(self, rpm: int, tpm: int, clock: Callable[[], float], window_s: float = WINDOW_S) -> None:
+        self.window_s = window_s
         self.rpm = rpm
         self.tpm = tpm
         self.clock = clock
@@ -61,7 +62,7 @@ class _Window:
         self.events: deque[_Event] = deque()
 
     def _expire(self, now: float) -> None:
-        while self.events and self.events[0].at <= now - WINDOW_S:
+        while self.events and self.events[0].at <= now - self.window_s:
             self.events.popleft()
 
     def _used_tokens(self) -> int:
@@ -80,11 +81,11 @@ class _Window:
             now = self.clock()
             self._expire(now)
             if len(self.events) + 1 > self.rpm:
-                wait = self.events[0].at + WINDOW_S - now
+                wait = self.events[0].at + self.window_s - now
                 raise QuotaExceeded(wait, _message(wait))
             if tokens > self.tpm:
                 raise QuotaExceeded(
-                    WINDOW_S,
+                    self.window_s,
                     f"Rate limit is exceeded. The request needs {tokens} tokens (prompt tokens + max_tokens "
                     f"per candidate) but the deployment allows {self.tpm} tokens per minute. "
                     "Lower max_tokens or n.",
@@ -94,11 +95,11 @@ class _Window:
                 # Time until enough old events leave the window.
                 excess = used + tokens - self.tpm
                 freed = 0
-                wait = WINDOW_S
+                wait = self.window_s
                 for event in self.events:
                     freed += event.tokens
                     if freed >= excess:
-                        wait = event.at + WINDOW_S - now
+                        wait = event.at + self.window_s - now
                         break
                 raise QuotaExceeded(wait, _message(wait))
             event = _Event(now, tokens)
@@ -114,9 +115,12 @@ def _message(wait_s: float) -> str:
 class QuotaLimiter:
     """One sliding window per deployment name, all with the same limits."""
 
-    def __init__(self, rpm: int, tpm: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rpm: int, tpm: int, clock: Callable[[], float] = time.monotonic, window_s: float = WINDOW_S
+    ) -> None:
         self.rpm = rpm
         self.tpm = tpm
+        self.window_s = window_s
         self._clock = clock
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
@@ -125,7 +129,7 @@ class QuotaLimiter:
         with self._lock:
             window = self._windows.get(deployment)
             if window is None:
-                window = self._windows[deployment] = _Window(self.rpm, self.tpm, self._clock)
+                window = self._windows[deployment] = _Window(self.rpm, self.tpm, self._clock, self.window_s)
             return window
 
     def remaining(self, deployment: str) -> Remaining:

@@ -12,13 +12,6 @@ class ResponseModel(BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
 
-    _request_id: str | None = PrivateAttr(default=None)
-
-    @property
-    def request_id(self) -> str | None:
-        """The id the service gave the HTTP response this object came from (``x-request-id`` and kin)."""
-        return self._request_id
-
     def to_dict(self, *, exclude_none: bool = True) -> dict[str, Any]:
         """A plain JSON-ready dict, e.g. ``reply.to_dict()["choices"][0]``."""
         return self.model_dump(mode="json", exclude_none=exclude_none)
@@ -26,3 +19,18 @@ class ResponseModel(BaseModel):
     def to_json(self, *, indent: int | None = 2, exclude_none: bool = True) -> str:
         """The model as JSON text."""
         return self.model_dump_json(indent=indent, exclude_none=exclude_none)
+
+
+class ResultModel(ResponseModel):
+    """A whole answer (not a part of one): it also carries the HTTP response's request id.
+
+    Only top-level results have the private attribute: pydantic initialises private attributes per
+    instance, which would otherwise cost every nested choice and delta of a stream.
+    """
+
+    _request_id: str | None = PrivateAttr(default=None)
+
+    @property
+    def request_id(self) -> str | None:
+        """The id the service gave the HTTP response this object came from (``x-request-id`` and kin)."""
+        return self._request_id

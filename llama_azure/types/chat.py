@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from typing_extensions import NotRequired, TypedDict
 
-from ._base import ResponseModel
+from ._base import ResponseModel, ResultModel
 from .shared import Usage
 
 
@@ -34,7 +34,7 @@ class ChatCompletionChoice(ResponseModel):
     logprobs: Any = None
 
 
-class ChatCompletion(ResponseModel):
+class ChatCompletion(ResultModel):
     """A chat completion: ``reply.choices[0].message.content``."""
 
     id: str | None = None
@@ -65,7 +65,7 @@ class ChatCompletionChunkChoice(ResponseModel):
     logprobs: Any = None
 
 
-class ChatCompletionChunk(ResponseModel):
+class ChatCompletionChunk(ResultModel):
     """One streamed chat event: ``chunk.choices[0].delta.content``."""
 
     id: str | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import ResponseModel
+from ._base import ResponseModel, ResultModel
 from .shared import Logprobs, Usage
 
 
@@ -13,7 +13,7 @@ class CompletionChoice(ResponseModel):
     logprobs: Logprobs | None = None
 
 
-class Completion(ResponseModel):
+class Completion(ResultModel):
     """A text completion, or one streamed piece of it: ``result.choices[0].text``."""
 
     id: str | None = None

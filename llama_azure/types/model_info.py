@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ._base import ResponseModel
+from ._base import ResultModel
 
 # Spellings seen in the wild for a chat model's type; all mean the same.
 _CHAT_TYPES = frozenset({"chat-completions", "chat-completion", "chat_completion", "chat_completions", "chat"})
 
 
-class ModelInfo(ResponseModel):
+class ModelInfo(ResultModel):
     """What the endpoint serves: ``info.model_name``, ``info.model_type``, ``info.model_provider_name``."""
 
     model_name: str | None = None

@@ -1,0 +1,78 @@
+"""Auth failures, content filtering and quota 429s from the real reference server, in both shells."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import USER_HI
+
+from llama_azure import AuthenticationError, ContentFilterError, RateLimitError
+from llama_azure.server.process import ReferenceServer
+
+
+async def test_wrong_key_is_authentication_error_without_the_key(shell_factory: Any, server: Any) -> None:
+    secret = "wrong-key-0123456789-SECRET"
+    shell = shell_factory(server.url, secret, max_retries=0)
+    try:
+        with pytest.raises(AuthenticationError) as caught:
+            await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=4))
+        error = caught.value
+        assert error.status_code == 401
+        assert error.request_id
+        for text in (str(error), repr(error), repr(shell.client), str(error.body)):
+            assert secret not in text
+    finally:
+        await shell.close()
+
+
+async def test_content_filter_on_prompt(shell: Any) -> None:
+    messages = [{"role": "user", "content": "Tell me about the forbiddenword please."}]
+    with pytest.raises(ContentFilterError) as caught:
+        await shell.run(lambda c: c.chat.completions.create(messages=messages, max_tokens=4))
+    assert caught.value.status_code == 400
+    assert caught.value.code == "content_filter"
+    assert caught.value.param == "prompt"
+    assert caught.value.attempts == 1  # a content filter is not retried
+
+
+@pytest.fixture
+def tiny_quota_server() -> Iterator[ReferenceServer]:
+    """One request per two-second window, so a 429 clears quickly; a fresh quota for each test."""
+    with ReferenceServer(api_key="quota-key", args=["--rpm", "1", "--quota-window", "2"]) as srv:
+        yield srv
+
+
+async def test_quota_429_then_success_after_retry(shell_factory: Any, tiny_quota_server: ReferenceServer) -> None:
+    url, key = tiny_quota_server.url, tiny_quota_server.api_key
+    no_retry = shell_factory(url, key, max_retries=0)
+    patient = shell_factory(url, key, max_retries=3)
+    try:
+        await no_retry.run(lambda c: c.completions.create(prompt="Hi", max_tokens=2))
+        with pytest.raises(RateLimitError) as caught:
+            await no_retry.run(lambda c: c.completions.create(prompt="Hi", max_tokens=2))
+        error = caught.value
+        assert error.status_code == 429
+        assert error.retry_after is not None and 0 < error.retry_after <= 2.5
+        assert error.headers.get("x-ratelimit-remaining-requests") == "0"
+
+        result = await patient.run(lambda c: c.completions.create(prompt="Hi", max_tokens=2))
+        assert result.text is not None
+    finally:
+        await no_retry.close()
+        await patient.close()
+
+
+async def test_quota_retry_wait_above_cap_raises_at_once(
+    shell_factory: Any, tiny_quota_server: ReferenceServer
+) -> None:
+    shell = shell_factory(tiny_quota_server.url, tiny_quota_server.api_key, max_retries=5, max_retry_wait=0.5)
+    try:
+        with pytest.raises(RateLimitError) as caught:
+            for _ in range(3):
+                await shell.run(lambda c: c.completions.create(prompt="Hi", max_tokens=2))
+        assert "max_retry_wait" in str(caught.value)
+        assert caught.value.attempts == 1
+    finally:
+        await shell.close()
