@@ -1,0 +1,190 @@
+"""The ``llama-azure`` command: ``serve``, ``chat`` and ``info``.
+
+    llama-azure chat --local "Why is the sky blue?"
+    LLAMA_AZURE_ENDPOINT=https://... LLAMA_AZURE_API_KEY=... llama-azure chat "Hi"
+    llama-azure info --local
+    llama-azure serve --port 8000 --api-key dev-key
+
+Expected failures (no endpoint, a refused key, a connection error, a filtered prompt) print one line
+to stderr and exit with status 1; nothing here imports the server extra until ``serve`` or ``--local``
+asks for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import secrets
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ._client import LlamaClient
+from ._exceptions import ConfigurationError, LlamaAzureError
+from ._routes import API_STYLES
+from ._version import __version__
+
+PROG = "llama-azure"
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class CLIError(Exception):
+    """An expected failure: shown as one line on stderr, no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Talk to Meta Llama models on Azure, or run the bundled reference server.",
+        epilog="Endpoint and key come from --endpoint/--api-key or LLAMA_AZURE_ENDPOINT/LLAMA_AZURE_API_KEY; "
+        "--local starts the bundled reference server instead (needs the server extra).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="{serve,chat,info}")
+    commands.required = True
+
+    commands.add_parser(
+        "serve",
+        help="run the reference server (see `llama-azure serve --help`)",
+        add_help=False,  # `serve` arguments are parsed by llama_azure.server.cli
+    )
+
+    chat = commands.add_parser("chat", help="ask a question and stream the answer to the terminal",
+                               description="Ask a question and stream the answer to the terminal.")
+    chat.add_argument("question", nargs="+", help="the question (several words are joined with spaces)")
+    chat.add_argument("--system", default=None, metavar="TEXT", help="a system message sent before the question")
+    chat.add_argument("--max-tokens", type=_positive_int, default=256, metavar="N",
+                      help="longest answer, in tokens (default 256)")
+    chat.add_argument("--temperature", type=float, default=None, metavar="T",
+                      help="sampling temperature, 0..2 (default: the endpoint's)")
+    chat.add_argument("--no-stream", dest="stream", action="store_false",
+                      help="wait for the whole answer instead of streaming it")
+    _add_connection_options(chat)
+
+    info = commands.add_parser("info", help="print what model the endpoint serves (GET /info)",
+                               description="Print what model the endpoint serves (GET /info).")
+    info.add_argument("--json", action="store_true", help="print the answer as JSON")
+    _add_connection_options(info)
+    return parser
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connection")
+    group.add_argument("--endpoint", default=None, metavar="URL",
+                       help="endpoint URL (default: $LLAMA_AZURE_ENDPOINT)")
+    group.add_argument("--api-key", default=None, metavar="KEY", help="API key (default: $LLAMA_AZURE_API_KEY)")
+    group.add_argument("--api", choices=API_STYLES, default=None,
+                       help="route style (default: inferred from the URL)")
+    group.add_argument("--deployment", default=None, metavar="NAME",
+                       help="managed endpoint deployment (azureml-model-deployment header)")
+    group.add_argument("--max-retries", type=_non_negative_int, default=2, metavar="N",
+                       help="retries on 429, 5xx and connection errors (default 2)")
+    group.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="request timeout")
+    group.add_argument("--local", action="store_true",
+                       help="start the bundled reference server and use it (ignores --endpoint/--api-key)")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {value}")
+    return value
+
+
+@contextlib.contextmanager
+def _client(args: argparse.Namespace) -> Iterator[LlamaClient]:
+    """A client on the chosen endpoint; with ``--local``, on a reference server started for this run."""
+    options: dict[str, Any] = {"api": args.api, "deployment": args.deployment, "max_retries": args.max_retries,
+                               "timeout": args.timeout}
+    if not args.local:
+        with LlamaClient(args.endpoint, args.api_key, **options) as client:
+            yield client
+        return
+    try:
+        from .server.process import ReferenceServer, ReferenceServerError
+    except ImportError as exc:  # pragma: no cover - the module is stdlib-only
+        raise CLIError(f"--local needs the server extra: pip install 'llama-azure[server]' ({exc})") from None
+    server_args = [arg for name in ([args.deployment] if args.deployment else []) for arg in ("--deployment", name)]
+    print("llama-azure: starting the bundled reference server...", file=sys.stderr, flush=True)
+    server = ReferenceServer(api_key=secrets.token_urlsafe(16), args=server_args)
+    try:
+        server.start()
+    except ReferenceServerError as exc:
+        last = exc.args[0].strip().splitlines()[-1] if exc.args else "unknown error"
+        raise CLIError(f"the reference server did not start: {last}") from None
+    try:
+        with LlamaClient(server.url, server.api_key, **options) as client:
+            yield client
+    finally:
+        server.stop()
+
+
+def _chat(args: argparse.Namespace) -> int:
+    messages: list[dict[str, str]] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": " ".join(args.question)})
+    params: dict[str, Any] = {"max_tokens": args.max_tokens}
+    if args.temperature is not None:
+        params["temperature"] = args.temperature
+    with _client(args) as client:
+        if not args.stream or client.api == "score":  # the score route cannot stream
+            reply = client.chat.completions.create(messages=messages, **params)
+            print(reply.choices[0].message.content if reply.choices else "")
+            return 0
+        stream = client.chat.completions.create(messages=messages, stream=True, **params)
+        with stream:
+            for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    sys.stdout.write(chunk.choices[0].delta.content)
+                    sys.stdout.flush()
+        sys.stdout.write("\n")
+        return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        info = client.get_model_info()
+        if args.json:
+            print(json.dumps(info.model_dump(), indent=2))
+        else:
+            for name in ("model_name", "model_type", "model_provider_name"):
+                print(f"{name}: {getattr(info, name)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status. ``main(["chat", "--local", "Hi"])``."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["serve"]:
+        from .server.cli import main as serve_main  # stdlib-only until the server really starts
+
+        return serve_main(arguments)
+    args = build_parser().parse_args(arguments)
+    try:
+        return _chat(args) if args.command == "chat" else _info(args)
+    except (LlamaAzureError, CLIError) as error:
+        hint = " (on the command line: --endpoint URL --api-key KEY, or --local)" if isinstance(
+            error, ConfigurationError) else ""
+        print(f"{PROG}: error: {_one_line(error)}{hint}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `llama-azure chat ... | head -1`
+        return EXIT_ERROR
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if isinstance(error, LlamaAzureError) else text

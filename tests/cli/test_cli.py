@@ -1,0 +1,72 @@
+"""The ``llama-azure`` command, run as a real subprocess (``python -m llama_azure``, same entry point)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("llama_cpp", reason="the CLI's --local mode needs the server extra")
+
+
+def run(*args: str, timeout: float = 100) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMA_AZURE_")}
+    return subprocess.run([sys.executable, "-m", "llama_azure", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, check=False)
+
+
+def test_help_lists_every_command() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("serve", "chat", "info"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("command, expected", [
+    ("chat", "--max-tokens"), ("info", "--json"), ("serve", "--quota-window"),
+])
+def test_help_of_each_command(command: str, expected: str) -> None:
+    result = run(command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout
+
+
+def test_chat_local_streams_an_answer() -> None:
+    result = run("chat", "--local", "--max-tokens", "16", "--temperature", "0", "--system", "Be brief.",
+                 "What is the capital of France?")
+    assert result.returncode == 0, result.stderr
+    answer = result.stdout.strip()
+    assert len(answer) > 3 and any(ch.isalpha() for ch in answer)
+    assert "Traceback" not in result.stderr
+
+
+def test_info_local_prints_the_model() -> None:
+    result = run("info", "--local")
+    assert result.returncode == 0, result.stderr
+    assert "model_name: SmolLM2" in result.stdout
+    assert "model_type: chat-completions" in result.stdout
+
+
+def test_bad_endpoint_is_one_line_on_stderr() -> None:
+    result = run("chat", "--endpoint", "http://127.0.0.1:9", "--api-key", "k", "--max-retries", "0", "Hi")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("llama-azure: error: APIConnectionError:")
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_endpoint_says_what_to_do() -> None:
+    result = run("info")
+    assert result.returncode == 1
+    assert "LLAMA_AZURE_ENDPOINT" in result.stderr and "--local" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_error_exits_2() -> None:
+    result = run("chat", "--max-tokens", "0", "Hi")
+    assert result.returncode == 2
+    assert "must be >= 1" in result.stderr
