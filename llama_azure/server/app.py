@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
@@ -39,6 +39,9 @@ from .schemas import (
     ScoreRequest,
 )
 
+if TYPE_CHECKING:
+    from .identity import EntraIdentity
+
 log = logging.getLogger("llama_azure.server")
 
 API_VERSIONS = ("2024-05-01-preview", "2025-04-01")
@@ -62,6 +65,8 @@ class ServerConfig:
     quota_window_s: float = 60.0
     blocklist: Sequence[str] = ()
     token_validators: Sequence[TokenValidator] = field(default_factory=list)
+    # ``--entra``: validates Entra ID bearer tokens and serves the managed-identity token endpoint.
+    identity: EntraIdentity | None = None
 
     def __repr__(self) -> str:  # never show the keys
         return (
@@ -169,7 +174,10 @@ class ReferenceServerApp:
     def __init__(self, config: ServerConfig, engine: Engine) -> None:
         self.config = config
         self.engine = engine
-        self.authenticator = Authenticator([KeyValidator(config.api_keys), *config.token_validators])
+        validators: list[TokenValidator] = [KeyValidator(config.api_keys), *config.token_validators]
+        if config.identity is not None:
+            validators.append(config.identity)
+        self.authenticator = Authenticator(validators)
         self.limiter = QuotaLimiter(config.rpm, config.tpm, window_s=config.quota_window_s)
         self.blocklist = Blocklist(config.blocklist)
         self.deployments = tuple(config.deployments)
@@ -661,6 +669,7 @@ class ReferenceServerApp:
                 "generations_completed": s.generations_completed,
                 "generations_cancelled": s.generations_cancelled,
                 "last_generation_tokens": s.last_generation_tokens,
+                **(self.config.identity.stats() if self.config.identity is not None else {}),
             }
         )
 
@@ -684,6 +693,10 @@ class ReferenceServerApp:
             Route("/swagger.json", g(self.openapi), methods=["GET"]),
             Route("/_server/stats", g(self.stats), methods=["GET"]),
         ]
+        if self.config.identity is not None:
+            from .identity import TOKEN_PATH
+
+            routes.append(Route(TOKEN_PATH, g(self.config.identity.token_endpoint), methods=["GET"]))
 
         async def http_error(request: Request, exc: Exception) -> Response:
             status = exc.status_code if isinstance(exc, HTTPException) else 500

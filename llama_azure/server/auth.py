@@ -1,9 +1,9 @@
-"""Who may call the server: API keys today, pluggable token validators (Entra ID) later.
+"""Who may call the server: API keys, and pluggable token validators (Entra ID, ``--entra``).
 
 Accepted forms, as on the real endpoints: ``Authorization: Bearer KEY``, ``api-key: KEY`` and the raw key in
-``Authorization`` without a scheme (an old Meta notebook sends that). A later issue adds ``--entra``:
-a :class:`TokenValidator` that checks a JWT bearer token; it plugs into :class:`Authenticator` next to
-the key check without touching the app.
+``Authorization`` without a scheme (an old Meta notebook sends that). ``--entra`` adds
+:class:`~llama_azure.server.identity.EntraIdentity`, a :class:`TokenValidator` that checks a JWT bearer
+token; it plugs into :class:`Authenticator` next to the key check.
 """
 
 from __future__ import annotations
@@ -24,8 +24,21 @@ class Principal:
     subject: str = ""
 
 
+class TokenRejected(Exception):
+    """Raised by a validator for a token of its kind that it refuses; ``message`` says why (never the token)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 class TokenValidator(Protocol):
-    """Checks a bearer token; returns the caller, or None when the token is not one of its kind."""
+    """Checks a bearer token; returns the caller, or None when the token is not one of its kind.
+
+    A validator may raise :class:`TokenRejected` for a token of its kind that it refuses (expired, wrong
+    audience, bad signature): the 401 then says why, unless another presented credential is accepted.
+    """
 
     name: str
 
@@ -75,11 +88,18 @@ class Authenticator:
         self._validators = list(validators)
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        rejected: TokenRejected | None = None
         for credential in presented_credentials(headers):
             for validator in self._validators:
-                principal = validator.validate(credential)
+                try:
+                    principal = validator.validate(credential)
+                except TokenRejected as exc:
+                    rejected = rejected or exc
+                    continue
                 if principal is not None:
                     return principal
+        if rejected is not None:
+            raise errors.invalid_token(rejected.code, rejected.message)
         raise errors.unauthorized()
 
     def __repr__(self) -> str:

@@ -57,6 +57,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--n-ctx", type=_positive_int, default=2048, help="context length (default 2048)")
     parser.add_argument("--threads", type=_positive_int, default=2, help="llama.cpp threads (default 2)")
+    entra = parser.add_argument_group("Microsoft Entra ID (offline)")
+    entra.add_argument(
+        "--entra",
+        action="store_true",
+        help="also accept Entra ID bearer tokens (RS256 JWTs signed by this server) and serve a managed-identity "
+        "token endpoint for azure-identity; prints the IDENTITY_ENDPOINT and IDENTITY_HEADER to set",
+    )
+    entra.add_argument(
+        "--entra-audience",
+        default="https://ml.azure.com",
+        metavar="URI",
+        help="the token audience accepted (default https://ml.azure.com, scope https://ml.azure.com/.default)",
+    )
+    entra.add_argument(
+        "--token-lifetime",
+        type=_positive_float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="lifetime of issued tokens (default 3600); shorten it to test token refresh",
+    )
+    entra.add_argument(
+        "--entra-signing-key",
+        type=Path,
+        default=None,
+        metavar="PEM",
+        help="RSA private key (PEM) that signs tokens (default: a new key per run); tests can mint tokens with it",
+    )
+    entra.add_argument(
+        "--identity-header",
+        default=None,
+        metavar="SECRET",
+        help="the X-IDENTITY-HEADER secret of the token endpoint (default: generated and printed)",
+    )
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return parser
 
@@ -97,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
             from .app import ServerConfig, create_app
             from .engine import Engine
+            from .identity import TOKEN_PATH, EntraIdentity, load_or_create_key
             from .model_path import bundled_model_path, model_name_from_path
         except ImportError as exc:
             print(
@@ -113,6 +147,19 @@ def main(argv: list[str] | None = None) -> int:
         if not keys:
             keys = [secrets.token_urlsafe(24)]
             print(f"llama-azure: generated API key: {keys[0]}", flush=True)
+        identity: EntraIdentity | None = None
+        if args.entra:
+            try:
+                signing_key = load_or_create_key(args.entra_signing_key)
+            except (OSError, ValueError) as exc:
+                print(f"llama-azure serve: cannot load --entra-signing-key: {exc}", file=sys.stderr)
+                return 2
+            identity = EntraIdentity(
+                identity_header=args.identity_header or secrets.token_urlsafe(24),
+                audience=args.entra_audience,
+                token_lifetime=args.token_lifetime,
+                key=signing_key,
+            )
         engine = Engine(model_path, n_ctx=args.n_ctx, n_threads=args.threads)
         config = ServerConfig(
             api_keys=keys,
@@ -122,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             tpm=args.tpm,
             quota_window_s=args.quota_window,
             blocklist=args.blocklist,
+            identity=identity,
         )
         app = create_app(config, engine)
 
@@ -142,6 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         host = f"[{args.host}]" if ":" in args.host else args.host
         ready_line = f"{READY_PREFIX}http://{host}:{port}"
+        if identity is not None:
+            # What azure-identity's ManagedIdentityCredential / DefaultAzureCredential read (App Service style).
+            print(f"llama-azure: Entra ID on (audience {identity.audience}); for azure-identity set:", flush=True)
+            print(f"IDENTITY_ENDPOINT=http://{host}:{port}{TOKEN_PATH}", flush=True)
+            print(f"IDENTITY_HEADER={identity.identity_header}", flush=True)
 
         class Server(uvicorn.Server):
             async def startup(self, sockets: list[socket.socket] | None = None) -> None:

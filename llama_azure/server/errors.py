@@ -70,6 +70,18 @@ def unauthorized() -> ApiError:
     )
 
 
+def invalid_token(code: str, message: str) -> ApiError:
+    """401 for a refused bearer token (expired, wrong audience, bad signature): the body says why."""
+    printable = "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in message)
+    description = printable[:300]
+    return nested(
+        401,
+        code,
+        message,
+        headers={"www-authenticate": f'Bearer error="invalid_token", error_description="{description}"'},
+    )
+
+
 def not_found(message: str = "Resource not found") -> ApiError:
     return nested(404, "NotFound", message)
 

@@ -21,6 +21,8 @@ from pathlib import Path
 from types import TracebackType
 
 READY_PREFIX = "llama-azure reference server listening on "
+# Printed by ``--entra``: what azure-identity's managed-identity credentials read.
+IDENTITY_VARIABLES = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER")
 
 
 class ReferenceServerError(RuntimeError):
@@ -32,6 +34,8 @@ class ReferenceServer:
 
     ``url`` and ``api_key`` are set once :meth:`start` returns. Use it as a context manager, or call
     :meth:`start` and :meth:`stop` yourself. ``output`` holds the last lines the server printed.
+    With ``args=["--entra"]``, ``identity_env`` holds ``IDENTITY_ENDPOINT`` and ``IDENTITY_HEADER``: set them
+    (e.g. ``monkeypatch.setenv``) and ``azure.identity.DefaultAzureCredential()`` gets tokens from the server.
     """
 
     def __init__(
@@ -54,6 +58,7 @@ class ReferenceServer:
         self.env = env
         self.url = ""
         self.port = 0
+        self.identity_env: dict[str, str] = {}
         self._process: subprocess.Popen[str] | None = None
         self._lines: collections.deque[str] = collections.deque(maxlen=500)
         self._ready = threading.Event()
@@ -106,6 +111,7 @@ class ReferenceServer:
             return self
         self._lines.clear()
         self._ready.clear()
+        self.identity_env = {}
         self._process = subprocess.Popen(
             self.command(),
             stdin=subprocess.DEVNULL,
@@ -142,6 +148,9 @@ class ReferenceServer:
         assert process.stdout is not None
         for line in process.stdout:
             self._lines.append(line)
+            name, sep, value = line.partition("=")
+            if sep and name in IDENTITY_VARIABLES and not self._ready.is_set():
+                self.identity_env[name] = value.strip()
             if not self._ready.is_set() and line.startswith(READY_PREFIX):
                 self.url = line[len(READY_PREFIX) :].strip()
                 self.port = int(self.url.rsplit(":", 1)[1])
@@ -149,7 +158,11 @@ class ReferenceServer:
         process.stdout.close()
 
     def _redacted_output(self) -> str:
-        return self.output.replace(self.api_key, "***") if self.api_key else self.output
+        output = self.output
+        for secret in (self.api_key, self.identity_env.get("IDENTITY_HEADER")):
+            if secret:
+                output = output.replace(secret, "***")
+        return output
 
     def stop(self) -> int | None:
         """Stop the server (SIGTERM, then SIGKILL after ``stop_timeout`` s); returns its exit status."""
