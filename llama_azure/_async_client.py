@@ -165,7 +165,8 @@ class AsyncLlamaClient:
         return copy
 
     async def _execute(self, call: PreparedCall[T]) -> T | AsyncStream[Any, Any]:
-        run = RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), self._auth.invalidate)
+        run = RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), self._auth.invalidate,
+                       self._auth.describe_failure)
         retrying = AsyncRetrying(retry=run.should_retry, wait=run.next_wait, sleep=asyncio.sleep, reraise=True)
         try:
             return await retrying(self._attempt, call, run)

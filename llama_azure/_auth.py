@@ -93,7 +93,7 @@ class KeyAuth:
         return False
 
     def describe_failure(self) -> str:
-        return "the API key was refused: check it belongs to this endpoint (and deployment)"
+        return "the API key was refused: check the key belongs to this endpoint (and deployment)"
 
     def __repr__(self) -> str:
         return "KeyAuth(key=<redacted>)"
@@ -101,11 +101,17 @@ class KeyAuth:
 
 @dataclass
 class TokenCache:
-    """Sans-IO token cache: reuse a token until ``margin`` seconds before it expires."""
+    """Sans-IO token cache: reuse a token until ``margin`` seconds before it expires.
+
+    ``generation`` counts stores: a caller that waited for a lock while another refreshed sees it change
+    and uses that fresh token (if not expired) instead of fetching again, even when a token's whole
+    lifetime is shorter than the margin. So N concurrent callers with a stale token cause one fetch.
+    """
 
     margin: float = DEFAULT_REFRESH_MARGIN
     token: AccessToken | None = None
     clock: Callable[[], float] = time.time
+    generation: int = 0
 
     def usable(self) -> AccessToken | None:
         token = self.token
@@ -113,10 +119,19 @@ class TokenCache:
             return token
         return None
 
+    def usable_since(self, generation: int) -> AccessToken | None:
+        """A usable token, or one stored after ``generation`` that has not expired yet."""
+        token = self.usable()
+        latest = self.token
+        if token is None and self.generation != generation and latest is not None and latest.expires_on > self.clock():
+            token = latest
+        return token
+
     def store(self, token: AccessToken) -> None:
         if not isinstance(token.token, str) or not token.token:
             raise ConfigurationError("the credential returned an empty access token")
         self.token = token
+        self.generation += 1
 
     def invalidate(self) -> bool:
         had = self.token is not None
@@ -132,8 +147,20 @@ class _TokenAuthBase:
     kind = "entra"
 
     def __init__(self, scope: str, refresh_margin: float) -> None:
+        if isinstance(refresh_margin, bool) or not isinstance(refresh_margin, (int, float)) or refresh_margin < 0:
+            raise ConfigurationError(f"token_refresh_margin must be a number of seconds >= 0, got {refresh_margin!r}")
         self.scope = scope
-        self._cache = TokenCache(margin=refresh_margin)
+        self._cache = TokenCache(margin=float(refresh_margin))
+        self._alock: asyncio.Lock | None = None
+        self._alock_loop: asyncio.AbstractEventLoop | None = None
+
+    def _async_lock(self) -> asyncio.Lock:
+        """One lock per event loop (an asyncio.Lock must not be shared between loops)."""
+        loop = asyncio.get_running_loop()
+        if self._alock is None or self._alock_loop is not loop:
+            self._alock = asyncio.Lock()
+            self._alock_loop = loop
+        return self._alock
 
     @staticmethod
     def _headers(token: AccessToken) -> dict[str, str]:
@@ -144,7 +171,7 @@ class _TokenAuthBase:
 
     def describe_failure(self) -> str:
         return (
-            f"the Entra ID token was refused; it was requested for scope {self.scope!r}. "
+            f"the Entra ID token was refused; it was requested for scope {self.scope}. "
             f"If the service says the audience is incorrect, pass scope=... for this host"
         )
 
@@ -161,37 +188,32 @@ class TokenAuth(_TokenAuthBase):
     def __init__(self, credential: TokenCredential, scope: str, refresh_margin: float) -> None:
         super().__init__(scope, refresh_margin)
         self._credential = credential
-        self._lock = threading.Lock()
-        self._alock: asyncio.Lock | None = None
+        self._lock = threading.Lock()  # one fetch at a time, whichever thread or loop asks
 
-    def _refresh_locked(self) -> AccessToken:
-        token = self._cache.usable()
-        if token is None:
-            token = self._credential.get_token(self.scope)
-            self._cache.store(token)
-        return token
+    def _refresh(self, generation: int) -> AccessToken:
+        with self._lock:
+            token = self._cache.usable_since(generation)
+            if token is None:
+                token = self._credential.get_token(self.scope)
+                self._cache.store(token)
+            return token
 
     def sync_headers(self) -> dict[str, str]:
         token = self._cache.usable()
         if token is None:
-            with self._lock:
-                token = self._refresh_locked()
+            token = self._refresh(self._cache.generation)
         return self._headers(token)
 
     async def async_headers(self) -> dict[str, str]:
         token = self._cache.usable()
         if token is None:
-            if self._alock is None:
-                self._alock = asyncio.Lock()
-            async with self._alock:  # one refresh for all waiting tasks
-                token = self._cache.usable()
+            generation = self._cache.generation
+            async with self._async_lock():  # one refresh for all waiting tasks
+                token = self._cache.usable_since(generation)
                 if token is None:
-                    token = await asyncio.to_thread(self.sync_headers_token)
+                    # A sync credential blocks: run it in a worker thread, never on the event loop.
+                    token = await asyncio.to_thread(self._refresh, generation)
         return self._headers(token)
-
-    def sync_headers_token(self) -> AccessToken:
-        with self._lock:
-            return self._refresh_locked()
 
 
 class AsyncTokenAuth(_TokenAuthBase):
@@ -200,7 +222,6 @@ class AsyncTokenAuth(_TokenAuthBase):
     def __init__(self, credential: AsyncTokenCredential, scope: str, refresh_margin: float) -> None:
         super().__init__(scope, refresh_margin)
         self._credential = credential
-        self._alock: asyncio.Lock | None = None
 
     def sync_headers(self) -> dict[str, str]:
         raise ConfigurationError(
@@ -211,10 +232,9 @@ class AsyncTokenAuth(_TokenAuthBase):
     async def async_headers(self) -> dict[str, str]:
         token = self._cache.usable()
         if token is None:
-            if self._alock is None:
-                self._alock = asyncio.Lock()
-            async with self._alock:
-                token = self._cache.usable()
+            generation = self._cache.generation
+            async with self._async_lock():  # one refresh for all waiting tasks
+                token = self._cache.usable_since(generation)
                 if token is None:
                     token = await self._credential.get_token(self.scope)
                     self._cache.store(token)

@@ -163,7 +163,8 @@ class LlamaClient:
         return copy
 
     def _execute(self, call: PreparedCall[T]) -> T | Stream[Any, Any]:
-        run = RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), self._auth.invalidate)
+        run = RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), self._auth.invalidate,
+                       self._auth.describe_failure)
         retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True)
         try:
             return retrying(self._attempt, call, run)

@@ -124,7 +124,18 @@ class ContentFilterError(BadRequestError):
 
 
 class AuthenticationError(APIStatusError):
+    """401: the key or token was refused. The message says which credential (for Entra ID: the scope asked for)."""
+
     status_code = 401
+
+    def _explain_credential(self, hint: str) -> None:
+        """Replace the generic 401 hint by what the client's credential knows about itself."""
+        text = hint[:1].upper() + hint[1:]
+        text += "" if text.endswith(".") else "."
+        generic = _HINTS[401]
+        base = self._base_message
+        self._base_message = base.replace(generic, text) if generic in base else f"{base.rstrip('.')}. {text}"
+        self.args = (self._base_message,)
 
 
 class PermissionDeniedError(APIStatusError):

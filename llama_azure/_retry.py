@@ -75,11 +75,13 @@ class RetryRun:
     """One call's retries, as tenacity callbacks: ``retry=run.should_retry, wait=run.next_wait``.
 
     On a 401 with a cached Entra token the token is dropped and the call tried once more, outside
-    the ``max_retries`` budget (the "expired token keeps being reused" trap).
+    the ``max_retries`` budget (the "expired token keeps being reused" trap). ``describe_auth`` says what
+    the credential was (key, or the Entra ID scope asked for) in the message of a final 401.
     """
 
     policy: RetryPolicy
     invalidate_auth: Callable[[], bool]
+    describe_auth: Callable[[], str] | None = None
     waited: float = 0.0
     attempts: int = 0
     note: str | None = None
@@ -110,5 +112,7 @@ class RetryRun:
         return self._wait
 
     def annotate(self, error: APIError) -> APIError:
+        if isinstance(error, AuthenticationError) and self.describe_auth is not None:
+            error._explain_credential(self.describe_auth())
         error._record_retries(self.attempts or 1, self.waited, self.note)
         return error
