@@ -1,0 +1,62 @@
+"""Streams left early give their connection back to the pool (anchors complaint 1).
+
+Two ways out are checked, 200 times each, with a pool of four connections:
+- ``with stream:`` / ``async with stream:`` while the caller still holds the half-read iterator: only the
+  stream's own ``close()`` can free the connection here (nothing is garbage collected);
+- a plain ``break`` with no context manager: the iterator is dropped and its clean-up closes the response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from llama_azure import AsyncLlamaClient, LlamaClient
+
+MESSAGES = [{"role": "user", "content": "Write a long story about a dragon."}]
+EARLY_EXITS = 200
+POOL = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+TIMEOUT = httpx.Timeout(30.0, pool=5.0)  # an exhausted pool fails fast instead of hanging
+
+
+def test_sync_early_exits_do_not_exhaust_the_pool(server: Any) -> None:
+    held: list[Any] = []  # half-read iterators the caller keeps: they must not pin connections
+    with httpx.Client(limits=POOL, timeout=TIMEOUT) as http, LlamaClient(
+        server.url, server.api_key, http_client=http, max_retries=0
+    ) as client:
+        for i in range(EARLY_EXITS):
+            stream = client.chat.completions.create(messages=MESSAGES, max_tokens=32, stream=True)
+            if i % 2:
+                with stream:
+                    iterator = iter(stream)
+                    next(iterator)
+                    held.append(iterator)
+            else:
+                for _chunk in stream:
+                    break
+        reply = client.chat.completions.create(messages=MESSAGES, max_tokens=2)
+        assert reply.content is not None
+    assert len(held) == EARLY_EXITS // 2
+
+
+async def test_async_early_exits_do_not_exhaust_the_pool(server: Any) -> None:
+    held: list[Any] = []
+    async with httpx.AsyncClient(limits=POOL, timeout=TIMEOUT) as http, AsyncLlamaClient(
+        server.url, server.api_key, http_client=http, max_retries=0
+    ) as client:
+        for i in range(EARLY_EXITS):
+            stream = await client.chat.completions.create(messages=MESSAGES, max_tokens=32, stream=True)
+            if i % 2:
+                async with stream:
+                    iterator = stream.__aiter__()
+                    await iterator.__anext__()
+                    held.append(iterator)
+            else:
+                async for _chunk in stream:
+                    break
+        reply = await client.chat.completions.create(messages=MESSAGES, max_tokens=2)
+        assert reply.content is not None
+        for iterator in held:  # finish the held generators while the loop is alive (no late clean-up)
+            await iterator.aclose()
+    assert len(held) == EARLY_EXITS // 2
