@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import secrets
 import signal
 import socket
@@ -56,7 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--blocklist", action="append", default=[], metavar="WORD", help="content filter word (repeatable)"
     )
     parser.add_argument("--n-ctx", type=_positive_int, default=2048, help="context length (default 2048)")
-    parser.add_argument("--threads", type=_positive_int, default=2, help="llama.cpp threads (default 2)")
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=default_threads(),
+        help=f"llama.cpp threads (default: CPU count - 1, at most 4; here {default_threads()})",
+    )
     entra = parser.add_argument_group("Microsoft Entra ID (offline)")
     entra.add_argument(
         "--entra",
@@ -92,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return parser
+
+
+def default_threads() -> int:
+    """One core is left to the HTTP side: llama.cpp threads spin, and lose badly when preempted."""
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
 def _positive_int(text: str) -> int:

@@ -1,0 +1,106 @@
+"""Reference server throughput: tokens/s streamed through HTTP versus llama-cpp-python in-process.
+
+    .venv/bin/python benchmarks/server_throughput.py [--tokens 256] [--rounds 3]
+
+Both sides load the same GGUF (the bundled SmolLM2-135M-Instruct unless --model is given) with the same
+settings (n_ctx 2048, 2 threads), generate the same greedy tokens for the same prompt, and are timed
+alternately, round after round. Reported: median tokens/s of each side, their ratio (server / in-process),
+and median time to first token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import httpx
+
+from llama_azure.server.cli import default_threads
+from llama_azure.server.model_path import bundled_model_path
+from llama_azure.server.process import ReferenceServer
+
+PROMPT = "Count: one, two, three,"
+
+
+def in_process(llm: object, tokens: int) -> tuple[float, float, int]:
+    """(tokens/s, time to first token, tokens) for llama-cpp-python streaming the same completion."""
+    start = time.perf_counter()
+    first = 0.0
+    count = 0
+    for chunk in llm.create_completion(  # type: ignore[attr-defined]
+        PROMPT, max_tokens=tokens, temperature=0.0, top_k=0, min_p=0.0, top_p=1.0, stream=True
+    ):
+        if chunk["choices"][0]["text"]:
+            if count == 0:
+                first = time.perf_counter() - start
+            count += 1
+    elapsed = time.perf_counter() - start
+    return count / elapsed, first, count
+
+
+def through_server(client: httpx.Client, tokens: int) -> tuple[float, float, int]:
+    """(tokens/s, time to first token, tokens) for the same completion streamed by the reference server."""
+    body = {"prompt": PROMPT, "max_tokens": tokens, "temperature": 0, "stream": True}
+    start = time.perf_counter()
+    first = 0.0
+    used = 0
+    with client.stream("POST", "/v1/completions", json=body) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if not line.startswith("data: {"):
+                continue
+            chunk = json.loads(line[6:])
+            if first == 0.0 and chunk["choices"][0]["text"]:
+                first = time.perf_counter() - start
+            if "usage" in chunk:
+                used = chunk["usage"]["completion_tokens"]
+    elapsed = time.perf_counter() - start
+    return used / elapsed, first, used
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tokens", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument(
+        "--threads", type=int, default=default_threads(), help="llama.cpp threads on both sides (server default)"
+    )
+    args = parser.parse_args()
+
+    import llama_cpp
+
+    model = args.model or bundled_model_path()
+    llm = llama_cpp.Llama(
+        model_path=str(model), n_ctx=2048, n_threads=args.threads, n_threads_batch=args.threads, verbose=False
+    )
+    server_args = ["--model", str(model), "--threads", str(args.threads)]
+    local: list[tuple[float, float, int]] = []
+    remote: list[tuple[float, float, int]] = []
+    with (
+        ReferenceServer(api_key="bench", args=server_args) as srv,
+        httpx.Client(base_url=srv.url, headers={"api-key": "bench"}, timeout=300) as client,
+    ):
+        in_process(llm, 8)  # warm up both sides
+        through_server(client, 8)
+        for _ in range(args.rounds):
+            local.append(in_process(llm, args.tokens))
+            remote.append(through_server(client, args.tokens))
+
+    local_tps = statistics.median(r[0] for r in local)
+    remote_tps = statistics.median(r[0] for r in remote)
+    print(f"model: {model.name}, {args.threads} threads, prompt {PROMPT!r}")
+    print(f"{args.tokens} tokens x {args.rounds} rounds")
+    print(f"tokens generated per round: in-process {[r[2] for r in local]}, server {[r[2] for r in remote]}")
+    local_ttft = statistics.median(r[1] for r in local) * 1000
+    remote_ttft = statistics.median(r[1] for r in remote) * 1000
+    print(f"in-process llama-cpp-python : {local_tps:7.1f} tokens/s, first token {local_ttft:6.1f} ms")
+    print(f"reference server over HTTP  : {remote_tps:7.1f} tokens/s, first token {remote_ttft:6.1f} ms")
+    print(f"ratio server / in-process   : {remote_tps / local_tps:.3f}")
+
+
+if __name__ == "__main__":
+    main()
