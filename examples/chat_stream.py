@@ -17,7 +17,7 @@ def main() -> None:
     with endpoint() as target, LlamaClient(target.endpoint, target.api_key) as client:
         print(f"> {question}")
         stream = client.chat.completions.create(
-            messages=[{"role": "user", "content": question}], max_tokens=96, temperature=0.7, stream=True
+            messages=[{"role": "user", "content": question}], max_tokens=48, temperature=0.7, stream=True
         )
         with stream:
             for chunk in stream:
