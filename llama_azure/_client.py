@@ -110,6 +110,7 @@ class LlamaClient:
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         timeout: float | httpx.Timeout | None = None,
         stream_idle_timeout: float | None = None,
+        total_timeout: float | None = None,
         http_client: httpx.Client | None = None,
         default_headers: Mapping[str, str] | None = None,
         scope: str | None = None,
@@ -118,7 +119,7 @@ class LlamaClient:
         self._config = ClientConfig.create(
             endpoint, api=api, api_version=api_version, deployment=deployment,
             default_headers=default_headers, max_retries=max_retries, max_retry_wait=max_retry_wait,
-            timeout=timeout, stream_idle_timeout=stream_idle_timeout,
+            timeout=timeout, stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout,
         )
         self._auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
                                   refresh_margin=token_refresh_margin, is_async=False)
@@ -147,6 +148,7 @@ class LlamaClient:
         max_retry_wait: float | None = None,
         stream_idle_timeout: float | None = None,
         default_headers: Mapping[str, str] | None = None,
+        total_timeout: float | None = None,
     ) -> LlamaClient:
         """A copy with new defaults that shares this client's connections and credential.
 
@@ -156,7 +158,7 @@ class LlamaClient:
         copy.__dict__.update(self.__dict__)
         copy._config = self._config.with_options(
             timeout=timeout, max_retries=max_retries, max_retry_wait=max_retry_wait,
-            stream_idle_timeout=stream_idle_timeout, default_headers=default_headers)
+            stream_idle_timeout=stream_idle_timeout, default_headers=default_headers, total_timeout=total_timeout)
         copy._owns_http = False
         copy.chat = Chat(copy)
         copy.completions = Completions(copy)
@@ -165,6 +167,7 @@ class LlamaClient:
     def _execute(self, call: PreparedCall[T]) -> T | Stream[Any, Any]:
         run = RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), self._auth.invalidate,
                        self._auth.describe_failure)
+        run.timer = call.timer
         retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True)
         try:
             return retrying(self._attempt, call, run)
@@ -179,7 +182,7 @@ class LlamaClient:
             raise transport_error(error, call) from error
         if call.stream and response.status_code < 400 and call.chunk_type is not None:
             return Stream(response, call.chunk_type, where=call.where,
-                          idle_timeout=self._config.stream_idle_timeout)
+                          timer=call.timer)
         try:
             content = response.read()
         except httpx.HTTPError as error:

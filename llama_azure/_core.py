@@ -40,6 +40,7 @@ from ._routes import (
     route_path,
 )
 from ._score import parse_score_chat, parse_score_completion, score_body
+from ._timeouts import CallTimer
 from ._version import __version__
 from .types.chat import ChatCompletion, ChatCompletionChunk
 from .types.completion import Completion
@@ -77,6 +78,15 @@ def check_max_retries(value: object) -> int:
     return value
 
 
+def check_seconds(value: object, name: str) -> float | None:
+    """None, or a positive number of seconds (``stream_idle_timeout``, ``total_timeout``)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigurationError(f"{name} must be a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """Everything a client knows besides its credential and its HTTP connection pool."""
@@ -90,6 +100,7 @@ class ClientConfig:
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     stream_idle_timeout: float | None = None
+    total_timeout: float | None = None
 
     @classmethod
     def create(
@@ -104,6 +115,7 @@ class ClientConfig:
         max_retry_wait: float,
         timeout: float | httpx.Timeout | None,
         stream_idle_timeout: float | None,
+        total_timeout: float | None = None,
     ) -> ClientConfig:
         endpoint = endpoint or os.environ.get(ENV_ENDPOINT)
         if not endpoint:
@@ -113,10 +125,8 @@ class ClientConfig:
         style = check_api_style(api) if api is not None else infer_api_style(endpoint)
         if not isinstance(max_retry_wait, (int, float)) or max_retry_wait < 0:
             raise ConfigurationError(f"max_retry_wait must be a number of seconds >= 0, got {max_retry_wait!r}")
-        if stream_idle_timeout is not None and (
-            not isinstance(stream_idle_timeout, (int, float)) or stream_idle_timeout <= 0
-        ):
-            raise ConfigurationError(f"stream_idle_timeout must be > 0 seconds, got {stream_idle_timeout!r}")
+        check_seconds(stream_idle_timeout, "stream_idle_timeout")
+        check_seconds(total_timeout, "total_timeout")
         return cls(
             base_url=normalize_endpoint(endpoint),
             api=style,
@@ -127,6 +137,7 @@ class ClientConfig:
             max_retry_wait=float(max_retry_wait),
             timeout=to_timeout(timeout),
             stream_idle_timeout=stream_idle_timeout,
+            total_timeout=total_timeout,
         )
 
     def with_options(
@@ -137,6 +148,7 @@ class ClientConfig:
         max_retry_wait: float | None,
         stream_idle_timeout: float | None,
         default_headers: Mapping[str, str] | None,
+        total_timeout: float | None = None,
     ) -> ClientConfig:
         """A copy where each option that is not None replaces the current one."""
         changes: dict[str, Any] = {}
@@ -147,7 +159,9 @@ class ClientConfig:
         if max_retry_wait is not None:
             changes["max_retry_wait"] = float(max_retry_wait)
         if stream_idle_timeout is not None:
-            changes["stream_idle_timeout"] = stream_idle_timeout
+            changes["stream_idle_timeout"] = check_seconds(stream_idle_timeout, "stream_idle_timeout")
+        if total_timeout is not None:
+            changes["total_timeout"] = check_seconds(total_timeout, "total_timeout")
         if default_headers is not None:
             changes["default_headers"] = {**self.default_headers, **default_headers}
         return replace(self, **changes)
@@ -164,6 +178,8 @@ class PreparedCall(Generic[T]):
     max_retries: int
     where: str
     chunk_type: type[ChatCompletionChunk] | type[Completion] | None = None
+    timer: CallTimer = field(default_factory=CallTimer)
+    """Started when the call is prepared; shared by its attempts, retry waits and stream."""
 
 
 def _url(config: ClientConfig, operation: Operation, extra_query: Mapping[str, str] | None) -> httpx.URL:
@@ -238,7 +254,21 @@ def _build(
         max_retries=config.max_retries if max_retries is None else check_max_retries(max_retries),
         where=f"{url.host}{url.path}",
         chunk_type=chunk_type,
+        timer=CallTimer(
+            total_timeout=_option_seconds(options, "total_timeout", config.total_timeout),
+            idle_timeout=_option_seconds(options, "stream_idle_timeout", config.stream_idle_timeout),
+        ),
     )
+
+
+def _option_seconds(options: Mapping[str, Any], name: str, default: float | None) -> float | None:
+    value = options.get(name)
+    if value is None:
+        return default
+    try:
+        return check_seconds(value, name)
+    except ConfigurationError as error:
+        raise ParameterError(str(error), param=name) from None
 
 
 def _check_stream_flag(stream: object, api: ApiStyle) -> bool:
@@ -305,6 +335,10 @@ def interpret(call: PreparedCall[T], response: httpx.Response, content: bytes) -
 def transport_error(error: httpx.HTTPError, call: PreparedCall[Any]) -> APIConnectionError:
     """Our error for an httpx transport failure (no secrets: httpx puts no headers in messages)."""
     if isinstance(error, httpx.TimeoutException):
+        expired = call.timer.expired(f"{call.request.method} {call.where}")
+        if expired is not None:
+            expired.request = call.request
+            return expired
         return APITimeoutError(
             f"{call.request.method} {call.where} timed out ({type(error).__name__}); raise timeout= if the "
             f"model needs longer", request=call.request)
@@ -313,10 +347,11 @@ def transport_error(error: httpx.HTTPError, call: PreparedCall[Any]) -> APIConne
 
 
 def with_auth(call: PreparedCall[Any], auth_headers: Mapping[str, str], attempt: int) -> httpx.Request:
-    """The request of one attempt: fresh credential headers, the call's timeout."""
+    """The request of one attempt: fresh credential headers, the call's timeout (cut to ``total_timeout``)."""
+    call.timer.check(f"{call.request.method} {call.where}")
     request = call.request
     request.headers.update(auth_headers)
-    request.extensions["timeout"] = call.timeout.as_dict()
+    request.extensions["timeout"] = call.timer.clamp(call.timeout).as_dict()
     log_attempt(call, attempt, request.headers)
     return request
 

@@ -59,6 +59,8 @@ class RequestOptions(TypedDict, total=False):
     extra_query: Mapping[str, str] | None
     timeout: float | httpx.Timeout | None
     max_retries: int | None
+    total_timeout: float | None
+    stream_idle_timeout: float | None
 
 
 class ChatCreateParams(ChatParams, RequestOptions, total=False):

@@ -16,6 +16,7 @@ from tenacity import RetryCallState
 
 from ._exceptions import APIConnectionError, APIError, APIStatusError, AuthenticationError
 from ._retry_after import retry_after_seconds
+from ._timeouts import CallTimer
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 DEFAULT_MAX_RETRIES = 2
@@ -88,6 +89,7 @@ class RetryRun:
     _wait: float = 0.0
     _auth_retried: bool = field(default=False)
     _auth_attempts: int = 0
+    timer: CallTimer | None = None  # the call's total_timeout: no retry, and no wait, past it
 
     def should_retry(self, state: RetryCallState) -> bool:
         outcome = state.outcome
@@ -102,10 +104,19 @@ class RetryRun:
             self._auth_attempts = 1
             self._wait = 0.0
             return True
-        decision = self.policy.decide(error, state.attempt_number - self._auth_attempts)
+        decision = self._within_total_timeout(self.policy.decide(error, state.attempt_number - self._auth_attempts))
         self.note = decision.note
         self._wait = decision.wait
         return decision.retry
+
+    def _within_total_timeout(self, decision: Decision) -> Decision:
+        left = self.timer.remaining() if self.timer is not None else None
+        if not decision.retry or left is None or decision.wait < left:
+            return decision
+        total = self.timer.total_timeout if self.timer is not None else None
+        if left <= 0:
+            return Decision(False, note=f"not retried: total_timeout={total:g} s has passed")
+        return Decision(False, note=f"not retried: waiting {decision.wait:.1f} s would pass total_timeout={total:g} s")
 
     def next_wait(self, state: RetryCallState) -> float:
         self.waited += self._wait

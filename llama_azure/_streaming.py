@@ -6,11 +6,12 @@ exception, cancellation) closes the HTTP response, which returns its connection 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from types import TracebackType
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 
@@ -18,6 +19,7 @@ from ._accumulate import ChatAccumulator, CompletionAccumulator
 from ._error_body import parse_error_body
 from ._exceptions import APIConnectionError, APITimeoutError, request_id_of, status_error_from_info
 from ._sse import ServerSentEvent, SSEDecoder, SSEProtocolError
+from ._timeouts import CallTimer
 from .types.chat import ChatCompletion, ChatCompletionChunk
 from .types.completion import Completion
 
@@ -28,8 +30,12 @@ ResultT = TypeVar("ResultT", ChatCompletion, Completion)
 class StreamCore(Generic[ChunkT]):
     """Decode SSE bytes into typed chunks, spot the end and errors, fold the final result."""
 
-    def __init__(self, response: httpx.Response, chunk_type: type[ChunkT], where: str) -> None:
+    def __init__(
+        self, response: httpx.Response, chunk_type: type[ChunkT], where: str, timer: CallTimer | None = None
+    ) -> None:
         self.response = response
+        self.timer = timer or CallTimer()
+        self.timer.stream_opened()
         self._decoder = SSEDecoder()
         self._parse: Callable[[str], ChunkT] = chunk_type.model_validate_json
         self._request_id = request_id_of(response.headers)
@@ -42,7 +48,24 @@ class StreamCore(Generic[ChunkT]):
             events = self._decoder.feed(data)
         except SSEProtocolError as error:
             raise APIConnectionError(f"malformed event stream from {self._where}: {error}") from None
-        return self._chunks(events)
+        chunks = self._chunks(events)
+        if chunks:
+            self.timer.got_chunk()  # only parsed chunks reset the idle clock, not comments or keep-alives
+        if not self.done:
+            self.timer.check(f"the stream from {self._where}")
+        return chunks
+
+    def read_budget(self) -> float | None:
+        """How long the shell may wait for the next bytes (None: no limit of ours)."""
+        return self.timer.read_budget()
+
+    def timeout_error(self, error: Exception | None = None) -> APITimeoutError:
+        """The error for a read that timed out: which of our limits fired, else httpx's own timeout."""
+        fallback = APITimeoutError(
+            f"the stream from {self._where} timed out"
+            + (f": {type(error).__name__} (the per-read timeout)" if error is not None else "")
+        )
+        return self.timer.expired_or(f"the stream from {self._where}", fallback)
 
     def finish(self) -> list[ChunkT]:
         """At end of body: the last chunks, or an error if the stream was cut short."""
@@ -99,6 +122,53 @@ def _transport_error(error: httpx.HTTPError, where: str) -> APIConnectionError:
     )
 
 
+def _clamp_socket_reads(response: httpx.Response, budget: Callable[[], float | None]) -> Callable[[], None]:
+    """Make each socket read of this response block at most ``budget()`` seconds; returns an undo.
+
+    httpcore reads the read timeout once per body, so a changing limit (time left of the total, or
+    of the idle timeout) is applied at the socket. Without a reachable socket stream (a custom
+    transport), the limits are still checked after each read.
+    """
+    stream = response.extensions.get("network_stream")
+    read = getattr(stream, "read", None)
+    if stream is None or read is None:
+        return _noop
+
+    def clamped_read(max_bytes: int, timeout: float | None = None) -> bytes:
+        left = budget()
+        if left is not None:
+            left = max(left, 0.001)  # 0 would make the socket non-blocking
+            timeout = left if timeout is None else min(timeout, left)
+        return read(max_bytes, timeout)  # type: ignore[no-any-return]
+
+    try:
+        stream.read = clamped_read
+    except AttributeError:
+        return _noop
+
+    def restore() -> None:
+        vars(stream).pop("read", None)
+
+    return restore
+
+
+def _noop() -> None:
+    return None
+
+
+_timeout_cm: Any = getattr(asyncio, "timeout", None)  # Python >= 3.11
+
+
+async def _next_within(iterator: AsyncIterator[bytes], budget: float | None) -> bytes:
+    """The next bytes, or ``TimeoutError`` after ``budget`` seconds (None: wait as long as httpx does)."""
+    if budget is None:
+        return await iterator.__anext__()
+    if _timeout_cm is not None:
+        async with _timeout_cm(budget):
+            return await iterator.__anext__()
+    return await asyncio.wait_for(iterator.__anext__(), budget)  # pragma: no cover - Python 3.10
+
+
 class _StreamBase(Generic[ChunkT, ResultT]):
     def __init__(
         self,
@@ -108,22 +178,20 @@ class _StreamBase(Generic[ChunkT, ResultT]):
         where: str,
         idle_timeout: float | None = None,
         deadline: float | None = None,
+        timer: CallTimer | None = None,
     ) -> None:
         self.response = response
-        self._core: StreamCore[ChunkT] = StreamCore(response, chunk_type, where)
+        if timer is None:
+            total = None if deadline is None else deadline - time.monotonic()
+            timer = CallTimer(total_timeout=total, idle_timeout=idle_timeout)
+        self._core: StreamCore[ChunkT] = StreamCore(response, chunk_type, where, timer)
         self._where = where
-        self._idle_timeout = idle_timeout
-        self._deadline = deadline
         self._closed = False
 
     @property
     def request_id(self) -> str | None:
         """The service's id for this stream's response."""
         return request_id_of(self.response.headers)
-
-    def _check_deadline(self) -> None:
-        if self._deadline is not None and time.monotonic() > self._deadline:
-            raise APITimeoutError(f"the stream from {self._where} exceeded its total timeout")
 
     def _check_readable(self) -> bool:
         """False when the stream already ended; an error when it was closed before its end."""
@@ -149,17 +217,20 @@ class Stream(_StreamBase[ChunkT, ResultT]):
     def __iter__(self) -> Iterator[ChunkT]:
         if not self._check_readable():
             return
+        restore = _clamp_socket_reads(self.response, self._core.read_budget)
         try:
             for raw in self.response.iter_bytes():
-                self._check_deadline()
                 yield from self._core.feed(raw)
                 if self._core.done:
                     break
             else:
                 yield from self._core.finish()
+        except httpx.TimeoutException as error:
+            raise self._core.timeout_error(error) from error
         except httpx.HTTPError as error:
             raise _transport_error(error, self._where) from error
         finally:
+            restore()
             self.close()
 
     def until_done(self) -> ResultT:
@@ -192,20 +263,30 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
     async def _iterate(self) -> AsyncIterator[ChunkT]:
         if not self._check_readable():
             return
+        raw_chunks = cast(AsyncGenerator[bytes, None], self.response.aiter_bytes())
         try:
-            async for raw in self.response.aiter_bytes():
-                self._check_deadline()
+            while True:
+                try:
+                    raw = await _next_within(raw_chunks, self._core.read_budget())
+                except StopAsyncIteration:
+                    for chunk in self._core.finish():
+                        yield chunk
+                    break
+                except TimeoutError:
+                    raise self._core.timeout_error() from None
                 for chunk in self._core.feed(raw):
                     yield chunk
                 if self._core.done:
                     break
-            else:
-                for chunk in self._core.finish():
-                    yield chunk
+        except httpx.TimeoutException as error:
+            raise self._core.timeout_error(error) from error
         except httpx.HTTPError as error:
             raise _transport_error(error, self._where) from error
         finally:
-            await self.close()
+            try:
+                await raw_chunks.aclose()
+            finally:
+                await self.close()
 
     async def until_done(self) -> ResultT:
         """Read the rest of the stream and return the whole reply (text, finish reason, usage)."""

@@ -97,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the X-IDENTITY-HEADER secret of the token endpoint (default: generated and printed)",
     )
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    parser.add_argument(
+        "--faults",
+        default=None,
+        metavar="SPEC",
+        help="inject faults, e.g. 'status:503@2,keepalive' or 'none'; also enables the per-request "
+        "x-llama-azure-fault header (see docs/server.md, 'Fault injection')",
+    )
     return parser
 
 
@@ -182,7 +189,15 @@ def main(argv: list[str] | None = None) -> int:
             blocklist=args.blocklist,
             identity=identity,
         )
-        app = create_app(config, engine)
+        app: Any = create_app(config, engine)
+        if args.faults is not None:
+            from .faults import FaultInjector, FaultSpecError, parse_spec
+
+            try:
+                app = FaultInjector(app, parse_spec(args.faults))
+            except FaultSpecError as exc:
+                print(f"llama-azure serve: --faults: {exc}", file=sys.stderr)
+                return 2
 
         sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
