@@ -79,3 +79,20 @@ def shell_factory(shell_kind: str) -> Any:
 
 
 USER_HI = [{"role": "user", "content": "Say hello in three words."}]
+
+
+@pytest.fixture(scope="session")
+def fault_server() -> Any:
+    """A reference server started with ``--faults none``: each request may carry ``x-llama-azure-fault``."""
+    from llama_azure.server.process import ReferenceServer
+
+    with ReferenceServer(api_key="fault-key", args=["--faults", "none", "--n-ctx", "512"]) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def fault_shell(shell_kind: str, fault_server: Any) -> AsyncIterator[Shell]:
+    """A sync or async client on the fault-injecting server (no retries by default: tests set them)."""
+    s = Shell(make_client(shell_kind, fault_server.url, fault_server.api_key))
+    yield s
+    await s.close()
