@@ -104,18 +104,20 @@ class TokenCache:
     """Sans-IO token cache: reuse a token until ``margin`` seconds before it expires.
 
     ``generation`` counts stores: a caller that waited for a lock while another refreshed sees it change
-    and uses that fresh token (if not expired) instead of fetching again, even when a token's whole
-    lifetime is shorter than the margin. So N concurrent callers with a stale token cause one fetch.
+    and uses that fresh token (if not expired) instead of fetching again. So N concurrent callers with a
+    stale token cause one fetch. A token that lives less than twice the margin is refreshed at half its
+    remaining life instead, so short-lived tokens are still reused.
     """
 
     margin: float = DEFAULT_REFRESH_MARGIN
     token: AccessToken | None = None
     clock: Callable[[], float] = time.time
     generation: int = 0
+    stale_at: float = 0.0
 
     def usable(self) -> AccessToken | None:
         token = self.token
-        if token is not None and token.expires_on - self.margin > self.clock():
+        if token is not None and self.stale_at > self.clock():
             return token
         return None
 
@@ -132,6 +134,8 @@ class TokenCache:
             raise ConfigurationError("the credential returned an empty access token")
         self.token = token
         self.generation += 1
+        now = self.clock()
+        self.stale_at = max(token.expires_on - self.margin, now + (token.expires_on - now) / 2)
 
     def invalidate(self) -> bool:
         had = self.token is not None

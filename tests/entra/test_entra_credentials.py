@@ -1,0 +1,239 @@
+"""Entra ID end to end, offline: real azure-identity credentials against ``llama-azure serve --entra``."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from typing import Any
+
+import httpx
+import pytest
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
+from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentityCredential
+from entra_support import ML_SCOPE, ScriptedCredential, default_credential_kwargs, mint, new_key, stats
+
+from llama_azure import AsyncLlamaClient, AuthenticationError, LlamaClient
+
+HI = [{"role": "user", "content": "Say hi."}]
+
+
+async def call(result: Any) -> Any:
+    return await result if inspect.isawaitable(result) else result
+
+
+async def close(obj: Any) -> None:
+    await call(obj.close())
+
+
+def make_credential(kind: str, flavour: str) -> Any:
+    if flavour == "default":
+        if kind == "async":
+            return AsyncDefaultAzureCredential(**default_credential_kwargs(aio=True))
+        return DefaultAzureCredential(**default_credential_kwargs())
+    return AsyncManagedIdentityCredential() if kind == "async" else ManagedIdentityCredential()
+
+
+def make_client(kind: str, url: str, credential: Any, **kwargs: Any) -> LlamaClient | AsyncLlamaClient:
+    cls = AsyncLlamaClient if kind == "async" else LlamaClient
+    return cls(url, credential, **kwargs)
+
+
+@pytest.mark.parametrize("flavour", ["default", "managed_identity"])
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_chat_and_stream_with_real_azure_identity(
+    kind: str, flavour: str, entra_server: Any, identity_env: Any
+) -> None:
+    identity_env(entra_server)
+    credential = make_credential(kind, flavour)
+    client = make_client(kind, entra_server.url, credential)
+    try:
+        assert client._auth.kind == "entra" and client._auth.scope == ML_SCOPE  # type: ignore[attr-defined]
+        reply = await call(client.chat.completions.create(messages=HI, max_tokens=2))
+        assert reply.choices[0].message.content is not None
+        stream = await call(client.chat.completions.create(messages=HI, max_tokens=2, stream=True))
+        chunks = [chunk async for chunk in stream] if kind == "async" else list(stream)
+        assert chunks
+        assert "eyJ" not in repr(client)
+    finally:
+        await close(client)
+        await close(credential)
+
+
+async def test_async_client_runs_a_sync_credential_off_the_event_loop(entra_server: Any, identity_env: Any) -> None:
+    identity_env(entra_server)
+    credential = ManagedIdentityCredential()
+    loop_thread: list[bool] = []
+    original = credential.get_token
+
+    def get_token(*scopes: str, **kwargs: Any) -> Any:
+        try:
+            asyncio.get_running_loop()
+            loop_thread.append(True)
+        except RuntimeError:
+            loop_thread.append(False)
+        return original(*scopes, **kwargs)
+
+    credential.get_token = get_token  # type: ignore[method-assign]
+    async with AsyncLlamaClient(entra_server.url, credential) as client:
+        info = await client.get_model_info()
+    credential.close()
+    assert info.model_name
+    assert loop_thread == [False], "the sync credential must be called in a worker thread"
+
+
+@pytest.mark.parametrize("sync_credential", [False, True], ids=["aio-credential", "sync-credential"])
+async def test_fifty_concurrent_requests_cause_one_token_fetch(
+    sync_credential: bool, entra_server: Any, identity_env: Any
+) -> None:
+    identity_env(entra_server)
+    credential: Any = ManagedIdentityCredential() if sync_credential else AsyncManagedIdentityCredential()
+    before = stats(entra_server)["tokens_issued"]
+    async with AsyncLlamaClient(entra_server.url, credential) as client:
+        infos = await asyncio.gather(*(client.get_model_info() for _ in range(50)))
+    await close(credential)
+    assert len(infos) == 50 and all(i.model_name for i in infos)
+    assert stats(entra_server)["tokens_issued"] - before == 1
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_wrong_scope_is_refused_and_the_error_names_the_scope(
+    kind: str, entra_server: Any, identity_env: Any
+) -> None:
+    identity_env(entra_server)
+    credential = make_credential(kind, "managed_identity")
+    wrong = "https://cognitiveservices.azure.com/.default"
+    client = make_client(kind, entra_server.url, credential, scope=wrong)
+    try:
+        with pytest.raises(AuthenticationError) as caught:
+            await call(client.get_model_info())
+    finally:
+        await close(client)
+        await close(credential)
+    message = str(caught.value)
+    assert "audience is incorrect (expected https://ml.azure.com" in message
+    assert wrong in message  # the scope the client asked for
+    assert caught.value.code == "InvalidAuthenticationTokenAudience"
+    assert caught.value.attempts == 2  # dropped the token, fetched again, tried once more
+
+
+def test_scope_follows_the_host() -> None:
+    cases = {
+        "https://my-llama.eastus2.models.ai.azure.com": "https://ml.azure.com/.default",
+        "https://my-ep.eastus2.inference.ml.azure.com/score": "https://ml.azure.com/.default",
+        "https://res.openai.azure.com/openai/deployments/llama": "https://cognitiveservices.azure.com/.default",
+        "https://res.cognitiveservices.azure.com/models": "https://cognitiveservices.azure.com/.default",
+        "https://res.services.ai.azure.com/models": "https://ai.azure.com/.default",
+    }
+    credential = ScriptedCredential()
+    for endpoint, scope in cases.items():
+        with LlamaClient(endpoint, credential) as client:
+            assert client._auth.scope == scope, endpoint  # type: ignore[attr-defined]
+    with LlamaClient("https://res.openai.azure.com", credential, scope="api://custom/.default") as client:
+        assert client._auth.scope == "api://custom/.default"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("token_kind", "code", "reason"),
+    [
+        ("forged", "InvalidAuthenticationToken", "signature is invalid"),
+        ("expired", "ExpiredAuthenticationToken", "token expired"),
+        ("not-yet-valid", "InvalidAuthenticationToken", "not valid yet"),
+        ("wrong-audience", "InvalidAuthenticationTokenAudience", "audience is incorrect (expected https://ml.azure.com"),
+    ],
+)
+def test_server_refuses_bad_tokens_saying_why(
+    token_kind: str, code: str, reason: str, entra_server: Any, signing_key: Any
+) -> None:
+    key = signing_key[0]
+    token = {
+        "forged": lambda: mint(new_key()),
+        "expired": lambda: mint(key, lifetime=-30),
+        "not-yet-valid": lambda: mint(key, nbf_offset=600),
+        "wrong-audience": lambda: mint(key, aud="https://cognitiveservices.azure.com"),
+    }[token_kind]().token
+    response = httpx.get(f"{entra_server.url}/info?api-version=2025-04-01",
+                         headers={"authorization": f"Bearer {token}"}, timeout=30)
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert reason in error["message"]
+    assert token not in response.text
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_token_auth_and_key_auth_side_by_side(kind: str, entra_server: Any, signing_key: Any) -> None:
+    good = ScriptedCredential(mint(signing_key[0]))
+    for credential in (good, entra_server.api_key):
+        client = make_client(kind, entra_server.url, credential)
+        try:
+            assert (await call(client.get_model_info())).model_name
+        finally:
+            await close(client)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_401_on_a_cached_token_drops_it_fetches_again_and_retries_once(
+    kind: str, entra_server: Any, signing_key: Any
+) -> None:
+    credential = ScriptedCredential(mint(new_key()), mint(signing_key[0]))  # a forged token, then a good one
+    client = make_client(kind, entra_server.url, credential, max_retries=0)
+    try:
+        info = await call(client.get_model_info())
+        assert info.model_name
+        assert credential.calls == 2
+        assert credential.scopes == (ML_SCOPE,)
+        await call(client.get_model_info())
+        assert credential.calls == 2, "the good token is cached"
+    finally:
+        await close(client)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_second_401_raises_naming_the_scope_and_no_secret(kind: str, entra_server: Any) -> None:
+    forged = mint(new_key())
+    credential = ScriptedCredential(forged)
+    client = make_client(kind, entra_server.url, credential)
+    try:
+        with pytest.raises(AuthenticationError) as caught:
+            await call(client.get_model_info())
+    finally:
+        await close(client)
+    error = caught.value
+    assert credential.calls == 2
+    assert error.attempts == 2
+    assert "signature is invalid" in str(error)
+    assert f"requested for scope {ML_SCOPE}" in str(error)
+    for text in (str(error), repr(error), repr(client), str(error.body)):
+        assert forged.token not in text
+
+
+def test_key_401_keeps_the_key_hint(entra_server: Any) -> None:
+    with LlamaClient(entra_server.url, "not-the-key", max_retries=0) as client, \
+            pytest.raises(AuthenticationError) as caught:
+        client.get_model_info()
+    assert "check the key" in str(caught.value).lower()
+    assert "scope" not in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_debug_logs_never_show_tokens_or_the_identity_header(
+    kind: str, entra_server: Any, identity_env: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    env = identity_env(entra_server)
+    caplog.set_level(logging.DEBUG)  # every logger: ours, httpx/httpcore, azure-identity, msal
+    credential = make_credential(kind, "default")
+    client = make_client(kind, entra_server.url, credential)
+    try:
+        await call(client.chat.completions.create(messages=HI, max_tokens=2))
+        token = client._auth._cache.token.token  # type: ignore[attr-defined]
+    finally:
+        await close(client)
+        await close(credential)
+    assert any(r.name == "llama_azure" for r in caplog.records)
+    assert "<redacted>" in caplog.text
+    assert token not in caplog.text
+    assert token[-40:] not in caplog.text
+    assert env["IDENTITY_HEADER"] not in caplog.text
