@@ -1,0 +1,135 @@
+"""The sans-IO stream core: any split of a valid chat stream gives the same chunks and final text;
+the idle and total limits of :class:`CallTimer` on an injected clock."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from llama_azure import APIConnectionError, APITimeoutError
+from llama_azure._streaming import StreamCore
+from llama_azure._timeouts import CallTimer
+from llama_azure.types.chat import ChatCompletionChunk
+
+
+def _response() -> httpx.Response:
+    return httpx.Response(200, headers={"x-request-id": "req-1"},
+                          request=httpx.Request("POST", "https://x.test/v1/chat/completions"))
+
+
+def _event(payload: dict[str, Any], eol: str) -> str:
+    return "data: " + json.dumps(payload, ensure_ascii=False) + eol + eol
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if usage:
+        body["usage"] = usage
+    return body
+
+
+pieces = st.lists(st.text(st.characters(exclude_categories=("Cs",)), max_size=12), max_size=12)
+
+
+def _stream(texts: list[str], eols: list[str], comments: list[bool], done: bool) -> bytes:
+    out = [_event(_chunk({"role": "assistant", "content": ""}), "\n")]
+    for i, text in enumerate(texts):
+        eol = eols[i % len(eols)]
+        if comments[i % len(comments)]:
+            out.append(": keep-alive" + eol + eol + "id: 7" + eol + "retry: 100" + eol + eol)
+        out.append(_event(_chunk({"content": text}), eol))
+    out.append(_event(_chunk({}, "stop", {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}), "\r\n"))
+    if done:
+        out.append("data: [DONE]\n\n")
+    return "".join(out).encode("utf-8")
+
+
+def _run(data: bytes, cuts: list[int]) -> tuple[list[dict[str, Any]], str | None]:
+    core = StreamCore(_response(), ChatCompletionChunk, "x.test")
+    chunks: list[ChatCompletionChunk] = []
+    edges = sorted({0, len(data), *cuts})
+    for start, end in itertools.pairwise(edges):
+        chunks.extend(core.feed(data[start:end]))
+    if not core.done:
+        chunks.extend(core.finish())
+    return [c.model_dump() for c in chunks], core.accumulator.result().content
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    texts=pieces,
+    eols=st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=1, max_size=3),
+    comments=st.lists(st.booleans(), min_size=1, max_size=3),
+    done=st.booleans(),
+    data=st.data(),
+)
+def test_any_split_of_a_chat_stream_gives_the_same_chunks_and_text(
+    texts: list[str], eols: list[str], comments: list[bool], done: bool, data: st.DataObject
+) -> None:
+    stream = _stream(texts, eols, comments, done)
+    cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=30), label="cuts")
+    whole_chunks, whole_text = _run(stream, [])
+    split_chunks, split_text = _run(stream, cuts)
+    assert split_chunks == whole_chunks
+    assert len(whole_chunks) == len(texts) + 2
+    assert split_text == whole_text == "".join(texts)
+
+
+def test_a_cut_stream_without_finish_reason_or_done_raises() -> None:
+    stream = _stream(["a", "b"], ["\n"], [False], done=False)
+    cut = stream[: stream.rindex(b"data: ")]  # drop the finishing chunk
+    core = StreamCore(_response(), ChatCompletionChunk, "x.test")
+    assert len(core.feed(cut)) == 3
+    with pytest.raises(APIConnectionError, match="incomplete"):
+        core.finish()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_keepalive_comments_do_not_reset_the_idle_timer() -> None:
+    clock = FakeClock()
+    timer = CallTimer(idle_timeout=5.0, clock=clock)
+    core = StreamCore(_response(), ChatCompletionChunk, "x.test", timer)
+    assert len(core.feed(_event(_chunk({"role": "assistant", "content": ""}), "\n").encode())) == 1
+    for _ in range(4):
+        clock.now += 1.0
+        assert core.feed(b": keep-alive\n\n") == []
+    assert core.read_budget() == pytest.approx(1.0)
+    clock.now += 1.5
+    with pytest.raises(APITimeoutError, match=r"stream_idle_timeout=5 s"):
+        core.feed(b": keep-alive\n\n")
+
+
+def test_each_parsed_chunk_resets_the_idle_timer_but_not_the_total() -> None:
+    clock = FakeClock()
+    timer = CallTimer(total_timeout=10.0, idle_timeout=3.0, clock=clock)
+    core = StreamCore(_response(), ChatCompletionChunk, "x.test", timer)
+    for _ in range(4):
+        clock.now += 2.0
+        assert len(core.feed(_event(_chunk({"content": "x"}), "\n").encode())) == 1
+    assert core.read_budget() == pytest.approx(2.0)  # total: 10 - 8 left; idle: 3 left
+    clock.now += 2.5
+    with pytest.raises(APITimeoutError, match=r"total_timeout=10 s"):
+        core.feed(_event(_chunk({"content": "x"}), "\n").encode())
+
+
+def test_clamp_cuts_every_phase_to_the_time_left() -> None:
+    clock = FakeClock()
+    timer = CallTimer(total_timeout=2.0, clock=clock)
+    clock.now += 0.5
+    cut = timer.clamp(httpx.Timeout(600.0, connect=5.0))
+    assert (cut.connect, cut.read, cut.write, cut.pool) == pytest.approx((1.5, 1.5, 1.5, 1.5))
+    assert CallTimer().clamp(httpx.Timeout(7.0)) == httpx.Timeout(7.0)
