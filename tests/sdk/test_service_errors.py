@@ -39,8 +39,9 @@ async def test_content_filter_on_prompt(shell: Any) -> None:
 
 @pytest.fixture
 def tiny_quota_server() -> Iterator[ReferenceServer]:
-    """One request per two-second window, so a 429 clears quickly; a fresh quota for each test."""
-    with ReferenceServer(api_key="quota-key", args=["--rpm", "1", "--quota-window", "2"]) as srv:
+    """One request per five-second window (long enough to outlast a slow first request on a loaded machine,
+    short enough for a retry to wait it out); a fresh quota for each test."""
+    with ReferenceServer(api_key="quota-key", args=["--rpm", "1", "--quota-window", "5"]) as srv:
         yield srv
 
 
@@ -49,12 +50,12 @@ async def test_quota_429_then_success_after_retry(shell_factory: Any, tiny_quota
     no_retry = shell_factory(url, key, max_retries=0)
     patient = shell_factory(url, key, max_retries=3)
     try:
-        await no_retry.run(lambda c: c.completions.create(prompt="Hi", max_tokens=2))
+        await no_retry.run(lambda c: c.completions.create(prompt="Hi", max_tokens=1))
         with pytest.raises(RateLimitError) as caught:
             await no_retry.run(lambda c: c.completions.create(prompt="Hi", max_tokens=2))
         error = caught.value
         assert error.status_code == 429
-        assert error.retry_after is not None and 0 < error.retry_after <= 2.5
+        assert error.retry_after is not None and 0 < error.retry_after <= 5.5
         assert error.headers.get("x-ratelimit-remaining-requests") == "0"
 
         result = await patient.run(lambda c: c.completions.create(prompt="Hi", max_tokens=2))
