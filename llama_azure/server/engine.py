@@ -223,7 +223,11 @@ class Engine:
 
     def tokenize(self, text: str, *, special: bool = False) -> list[int]:
         add_bos = not (self._bos_text and text.startswith(self._bos_text) and special)
-        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
+        tokens = list(self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
+        if not tokens:  # an empty prompt: llama.cpp cannot sample from zero tokens, so start from BOS
+            bos = int(self.llm.token_bos())
+            tokens = [bos if bos >= 0 else int(self.llm.token_eos())]
+        return tokens
 
     def is_end_of_generation(self, token: int) -> bool:
         return bool(self._llama_cpp.llama_vocab_is_eog(self._vocab, token))
