@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 
 import pytest
 
-pytest.importorskip("llama_cpp", reason="the CLI's --local mode needs the server extra")
+# find_spec, not importorskip: importing llama_cpp here would leave its /dev/null handle open at exit.
+if importlib.util.find_spec("llama_cpp") is None:
+    pytest.skip("the CLI's --local mode needs the server extra", allow_module_level=True)
 
 
 def run(*args: str, timeout: float = 100) -> subprocess.CompletedProcess[str]:

@@ -7,6 +7,7 @@ something and leave no traceback.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("llama_cpp", reason="the examples start the reference server (server extra)")
+# find_spec, not importorskip: importing llama_cpp here would leave its /dev/null handle open at exit.
+if importlib.util.find_spec("llama_cpp") is None:
+    pytest.skip("the examples start the reference server (server extra)", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))

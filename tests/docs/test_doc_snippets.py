@@ -1,0 +1,141 @@
+"""Every ```python block in README.md and docs/*.md runs, against a real reference server.
+
+The blocks of one page run in order in one namespace (a later block may use an earlier block's names),
+in a fresh interpreter with LLAMA_AZURE_ENDPOINT / LLAMA_AZURE_API_KEY pointing at the server. The
+server has a deployment named "blue" and blocks the word "pineapple", as the pages say.
+
+A block that cannot run here (it needs a real Azure endpoint, an Entra ID identity, ...) is preceded by
+a line that readers see too, with the reason:
+
+    *Not tested: needs a Microsoft Entra ID identity.*
+    ```python
+    ...
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+FENCE = re.compile(r"^(?P<fence>```+|~~~+)\s*(?P<info>[\w+-]*)")
+NOT_TESTED = re.compile(r"^\*Not tested: (?P<reason>.*)\*\s*$")
+PYTHON = {"python", "py", "python3"}
+SERVER_ARGS = ["--deployment", "blue", "--blocklist", "pineapple"]
+# Pages written elsewhere whose blocks are not yet runnable nor marked; each entry says why. They still
+# run: once fixed they XPASS (shown by -ra), and the entry should go.
+NOT_YET_MARKED = {
+    "docs/authentication.md": "fragments (no imports, `endpoint` / `monkeypatch` undefined, need Entra ID) "
+    "not yet marked '*Not tested: ...*' by the Entra ID work",
+}
+
+RUNNER = """
+import json, sys
+ns = {"__name__": "__main__"}
+for block in json.load(open(sys.argv[1], encoding="utf-8")):
+    print(f"--- {block['where']}", flush=True)
+    exec(compile("\\n" * block["line"] + block["source"], block["path"], "exec"), ns)
+"""
+
+
+@dataclass(frozen=True)
+class Block:
+    path: str
+    line: int  # the 1-based line of the opening fence; code starts on the next line
+    source: str
+    skip_reason: str | None
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+def extract_blocks(text: str, path: str) -> Iterator[Block]:
+    """The python code blocks of a Markdown text, with the reason when one is marked not tested."""
+    lines = text.splitlines()
+    i = 0
+    previous = ""  # the last non-blank line outside a code block
+    while i < len(lines):
+        match = FENCE.match(lines[i])
+        if not match:
+            if lines[i].strip():
+                previous = lines[i].strip()
+            i += 1
+            continue
+        fence, info, start = match["fence"], match["info"].lower(), i
+        body: list[str] = []
+        i += 1
+        while i < len(lines) and not lines[i].startswith(fence):
+            body.append(lines[i])
+            i += 1
+        i += 1
+        if info in PYTHON:
+            marker = NOT_TESTED.match(previous)
+            reason = marker["reason"].strip() if marker else None
+            if marker and not reason:
+                raise ValueError(f"{path}:{start + 1}: a 'Not tested' marker needs a reason")
+            yield Block(path, start + 1, "\n".join(body) + "\n", reason)
+        previous = ""
+
+
+def page_blocks(page: Path) -> list[Block]:
+    return list(extract_blocks(page.read_text(encoding="utf-8"), str(page.relative_to(ROOT))))
+
+
+def test_extractor_marks_only_the_next_block() -> None:
+    text = "Intro\n\n*Not tested: needs Azure.*\n\n```python\nA\n```\n\nText\n\n```python\nB\n```\n```bash\nC\n```\n"
+    blocks = list(extract_blocks(text, "x.md"))
+    assert [(b.source, b.skip_reason, b.line) for b in blocks] == [("A\n", "needs Azure.", 5), ("B\n", None, 11)]
+
+
+def test_pages_have_tested_blocks() -> None:
+    """Guard against a parser that silently finds nothing."""
+    tested = {page.name: [b for b in page_blocks(page) if b.skip_reason is None] for page in PAGES}
+    assert tested["README.md"], "README.md has no tested python block"
+    assert sum(len(blocks) > 0 for blocks in tested.values()) >= 6, tested.keys()
+
+
+@pytest.fixture(scope="module")
+def docs_server() -> Iterator[object]:
+    if importlib.util.find_spec("llama_cpp") is None:  # not importorskip: llama_cpp leaves /dev/null open
+        pytest.skip("the doc snippets run against the reference server (server extra)")
+    from llama_azure.server.process import ReferenceServer
+
+    with ReferenceServer(api_key="docs-key", args=SERVER_ARGS) as server:
+        yield server
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_page_snippets_run(page: Path, docs_server: object, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    pending = NOT_YET_MARKED.get(str(page.relative_to(ROOT)))
+    if pending:
+        request.applymarker(pytest.mark.xfail(reason=pending, strict=False))
+    blocks = page_blocks(page)
+    runnable = [b for b in blocks if b.skip_reason is None]
+    if not runnable:
+        pytest.skip(f"{page.name}: no python block to run" if not blocks else
+                    f"{page.name}: every python block is marked not tested")
+    spec = tmp_path / "blocks.json"
+    spec.write_text(json.dumps([{"path": str(page), "line": b.line, "where": b.where, "source": b.source}
+                                for b in runnable]), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMA_AZURE_")}
+    env.update(LLAMA_AZURE_ENDPOINT=docs_server.url, LLAMA_AZURE_API_KEY=docs_server.api_key,  # type: ignore[attr-defined]
+               PYTHONUNBUFFERED="1")
+    result = subprocess.run([sys.executable, "-c", RUNNER, str(spec)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=110, check=False)
+    ran = result.stdout.count("--- ")
+    assert result.returncode == 0, (
+        f"a python block in {page.name} failed (the last '---' line names it):\n"
+        f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
+    assert ran == len(runnable)
