@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -27,7 +28,16 @@ def endpoint(server_args: Sequence[str] = (), *, force_local: bool = False) -> I
     if configured and key and not force_local:
         yield Target(configured, key, local=False)
         return
-    from llama_azure.server.process import ReferenceServer  # needs the [server] extra
+    from llama_azure.server.process import ReferenceServer, ReferenceServerError
 
-    with ReferenceServer(api_key="example-key", args=list(server_args)) as server:
+    why = "this example needs it" if force_local else "LLAMA_AZURE_ENDPOINT / LLAMA_AZURE_API_KEY are not set"
+    print(f"(starting the bundled reference server: {why})", file=sys.stderr, flush=True)
+    server = ReferenceServer(api_key="example-key", args=list(server_args))
+    try:
+        server.start()
+    except ReferenceServerError as error:  # e.g. no server extra: pip install 'llama-azure[server]'
+        raise SystemExit(f"could not start the reference server:\n{error}") from None
+    try:
         yield Target(server.url, server.api_key, local=True)
+    finally:
+        server.stop()

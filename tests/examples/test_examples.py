@@ -112,4 +112,16 @@ def test_example(path: Path) -> None:
     assert result.stdout.strip(), f"{path.name} printed nothing"
     check = CHECKS.get(path.name)
     if check is not None:
+        assert "starting the bundled reference server" in result.stderr  # no LLAMA_AZURE_* set
         check(result.stdout)
+
+
+def test_examples_use_the_configured_endpoint(server: object) -> None:
+    """With LLAMA_AZURE_ENDPOINT / LLAMA_AZURE_API_KEY set, an example starts no server of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMA_AZURE_")}
+    env.update(LLAMA_AZURE_ENDPOINT=server.url, LLAMA_AZURE_API_KEY=server.api_key)  # type: ignore[attr-defined]
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "chat.py"), "Say hi."], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=110, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "starting the bundled reference server" not in result.stderr
+    check_chat(result.stdout)
