@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import httpx
 
@@ -55,7 +57,6 @@ def test_n_chat(client: httpx.Client) -> None:
 
 
 def test_best_of_generates_all_and_returns_the_most_likely(client: httpx.Client) -> None:
-    greedy = complete(client, max_tokens=4, temperature=0, logprobs=0)["choices"][0]
     body = complete(client, max_tokens=4, temperature=1.0, n=1, best_of=4, seed=3, logprobs=0)
     (choice,) = body["choices"]
     assert body["usage"]["completion_tokens"] > 4  # four candidates were generated
@@ -70,7 +71,6 @@ def test_best_of_generates_all_and_returns_the_most_likely(client: httpx.Client)
         for i in range(4)
     ]
     assert math.isclose(best, max(singles), abs_tol=1e-3)
-    assert best <= sum(greedy["logprobs"]["token_logprobs"]) + 1e-3 or choice["text"] == greedy["text"]
 
 
 def test_logprobs_shape_and_values(client: httpx.Client) -> None:
@@ -114,12 +114,15 @@ def test_stop_sequences(client: httpx.Client) -> None:
 
 
 def test_stop_token_ids(client: httpx.Client) -> None:
-    import llama_cpp
-
-    from llama_azure.server.model_path import bundled_model_path
-
-    vocab = llama_cpp.Llama(model_path=str(bundled_model_path()), vocab_only=True, verbose=False)
-    (comma,) = vocab.tokenize(b",", add_bos=False)
+    # The id of "," in the model's vocabulary, looked up in a child process: importing llama_cpp here
+    # would leave its module-level /dev/null files to a ResourceWarning at exit.
+    code = (
+        "import llama_cpp; from llama_azure.server.model_path import bundled_model_path; "
+        "v = llama_cpp.Llama(model_path=str(bundled_model_path()), vocab_only=True, verbose=False); "
+        "print(v.tokenize(b',', add_bos=False)[0])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    comma = int(out.stdout.split()[-1])
     choice = complete(client, max_tokens=12, temperature=0, stop_token_ids=[comma])["choices"][0]
     assert choice["text"] == " four"
     assert choice["finish_reason"] == "stop"
