@@ -1,21 +1,22 @@
 """The model: one llama.cpp instance, one worker thread, a FIFO of generation jobs.
 
 A ``llama_cpp.Llama`` is not thread-safe, so every token is generated on one dedicated worker thread.
-Requests are queued first come, first served (never refused). Each job streams its tokens back to the
-event loop with ``loop.call_soon_threadsafe`` into an ``asyncio.Queue``; a per-job cancel flag, checked
-between tokens, stops generation as soon as the client goes away.
+Requests are queued, never refused, and served round-robin, one candidate at a time, in arrival order.
+Each job streams its tokens back to the event loop with ``loop.call_soon_threadsafe`` into an
+``asyncio.Queue``; a per-job cancel flag, checked between tokens, stops generation as soon as the client
+goes away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
+import collections
 import logging
 import math
 import queue
 import random
 import threading
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,6 +168,15 @@ class EngineStats:
 _STOP = object()
 
 
+@dataclass
+class _Job:
+    """A generation in progress: the candidates generated so far."""
+
+    generation: Generation
+    candidates: list[Candidate] = field(default_factory=list)
+    completion_tokens: int = 0
+
+
 class Engine:
     """Owns the ``Llama`` instance and the worker thread that feeds it.
 
@@ -247,46 +257,66 @@ class Engine:
         self._thread.join(timeout)
 
     def _work(self) -> None:
+        """Round-robin over the admitted jobs, one candidate at a time, in arrival order.
+
+        A job with ``n`` (or ``best_of``) candidates goes to the back of the line after each candidate,
+        so a request for 16 candidates delays a single-answer request by one candidate at most.
+        """
+        line: collections.deque[_Job] = collections.deque()
         while True:
-            job = self._jobs.get()
-            if job is _STOP:
-                return
-            generation = cast(Generation, job)
-            with self._stats_lock:
-                self.stats.queued -= 1
-            self.stats.active_generations += 1
+            block = not line
+            while True:
+                try:
+                    item = self._jobs.get(block=block)
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    return
+                with self._stats_lock:
+                    self.stats.queued -= 1
+                    self.stats.active_generations += 1
+                line.append(_Job(cast(Generation, item)))
+                block = False
+            job = line.popleft()
             try:
-                done = self._run(generation)
-                generation._emit(done)
+                finished = self._step(job)
             except BaseException as exc:  # report every failure to the waiting request
                 log.exception("generation failed")
-                generation._emit(GenerationFailed(exc))
-            finally:
-                self.stats.active_generations -= 1
+                job.generation._emit(GenerationFailed(exc))
+                finished = True
+            if finished:
+                with self._stats_lock:
+                    self.stats.active_generations -= 1
+            else:
+                line.append(job)
 
-    def _run(self, generation: Generation) -> GenerationDone:
+    def _step(self, job: _Job) -> bool:
+        """Generate the job's next candidate; True when the job is over (and its result was sent)."""
+        generation = job.generation
         params = generation.params
-        candidates: list[Candidate] = []
-        completion_tokens = 0
         if not generation.cancelled:
-            for index in range(params.candidates):
-                candidate = self._generate_one(generation, index)
-                completion_tokens += candidate.n_tokens
-                candidates.append(candidate)
-                if generation.cancelled:
-                    break
+            candidate = self._generate_one(generation, len(job.candidates))
+            job.completion_tokens += candidate.n_tokens
+            job.candidates.append(candidate)
+            if not generation.cancelled:
                 generation._emit(CandidateDone(candidate))
-        if generation.cancelled:
-            self.stats.generations_cancelled += 1
-        else:
-            self.stats.generations_completed += 1
-        self.stats.last_generation_tokens = completion_tokens
-        return GenerationDone(
-            prompt_tokens=len(generation.prompt_tokens),
-            completion_tokens=completion_tokens,
-            candidates=candidates,
-            cancelled=generation.cancelled,
+        if not generation.cancelled and len(job.candidates) < params.candidates:
+            return False
+        with self._stats_lock:
+            if generation.cancelled:
+                self.stats.generations_cancelled += 1
+            else:
+                self.stats.generations_completed += 1
+            self.stats.last_generation_tokens = job.completion_tokens
+        generation._emit(
+            GenerationDone(
+                prompt_tokens=len(generation.prompt_tokens),
+                completion_tokens=job.completion_tokens,
+                candidates=job.candidates,
+                cancelled=generation.cancelled,
+            )
         )
+        return True
 
     def _generate_one(self, generation: Generation, index: int) -> Candidate:
         import numpy as np
@@ -371,7 +401,3 @@ class Engine:
 
     def _piece(self, token: int, params: SamplingParams) -> str:
         return self._piece_bytes(token, params).decode("utf-8", errors="replace")
-
-
-def now() -> int:
-    return int(time.time())

@@ -183,3 +183,20 @@ async def test_concurrent_streams_are_queued_and_both_complete(client: httpx.Cli
         results = await asyncio.gather(*(run(ac) for _ in range(3)))
     assert [r[1] for r in results] == [12, 12, 12]
     assert len({r[0] for r in results}) == 1  # queued, not mixed: each got the whole answer
+
+
+async def test_many_candidates_do_not_starve_a_single_answer(client: httpx.Client) -> None:
+    big = {"prompt": COUNT, "max_tokens": 16, "temperature": 0, "ignore_eos": True, "n": 6}
+    small = {"prompt": COUNT, "max_tokens": 4, "temperature": 0}
+    finished: list[str] = []
+
+    async def run(ac: httpx.AsyncClient, name: str, body: dict, delay: float) -> None:  # type: ignore[type-arg]
+        await asyncio.sleep(delay)
+        r = await ac.post("/v1/completions", json=body)
+        assert r.status_code == 200, r.text
+        finished.append(name)
+
+    async with httpx.AsyncClient(base_url=str(client.base_url), headers={"api-key": "test-key"}, timeout=60) as ac:
+        await asyncio.gather(run(ac, "big", big, 0.0), run(ac, "small", small, 0.3))
+    # Served round-robin one candidate at a time: the single answer does not wait for all six candidates.
+    assert finished == ["small", "big"]
