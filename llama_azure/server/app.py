@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -137,8 +138,13 @@ def _guarded(handler: Handler) -> Handler:
     return endpoint
 
 
+_UNION_TAG = re.compile(r"^(?:str|int|float|bool|list|dict|none|constrained-\w+)$|[\[\-]")
+
+
 def _field_name(loc: Sequence[Any]) -> str:
-    return ".".join(str(part) for part in loc) or "body"
+    """``("stop", "list[constrained-str]", 3)`` -> ``"stop.3"``: pydantic's union member tags are dropped."""
+    parts = [str(p) for p in loc if isinstance(p, int) or not _UNION_TAG.search(str(p))]
+    return ".".join(parts) or "body"
 
 
 def _validation_error(exc: ValidationError) -> ApiError:

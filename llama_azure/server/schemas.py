@@ -7,13 +7,14 @@ caps (``n``, ``best_of``, ``logprobs``) keep one request from tying up the model
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_CANDIDATES = 16
 MAX_LOGPROBS = 20
 MAX_STOP_SEQUENCES = 16
+MAX_STOP_LENGTH = 256
 DEFAULT_MAX_TOKENS = 16
 
 _STRICT = ConfigDict(strict=True, extra="allow", allow_inf_nan=False)
@@ -53,7 +54,11 @@ class _LlamaSampling(_Body):
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     temperature: float = Field(1.0, ge=0.0, le=2.0)
     n: int = Field(1, ge=1, le=MAX_CANDIDATES)
-    stop: str | list[str] | None = Field(None)
+    stop: (
+        Annotated[str, Field(max_length=MAX_STOP_LENGTH)]
+        | Annotated[list[Annotated[str, Field(max_length=MAX_STOP_LENGTH)]], Field(max_length=MAX_STOP_SEQUENCES)]
+        | None
+    ) = None
     best_of: int | None = Field(None, ge=1, le=MAX_CANDIDATES)
     logprobs: int | None = Field(None, ge=0, le=MAX_LOGPROBS)
     presence_penalty: float = Field(0.0, ge=-2.0, le=2.0)

@@ -207,3 +207,11 @@ def test_server_survives_garbage(client: httpx.Client) -> None:
     r = client.post("/v1/completions", json={"prompt": "Count: one, two,", "max_tokens": 2, "temperature": 0})
     assert r.status_code == 200
     assert r.json()["choices"][0]["text"] == " three,"
+
+
+def test_stop_sequence_caps(client: httpx.Client) -> None:
+    assert post(client, {"prompt": "Hi", "max_tokens": 1, "stop": ["x"] * 16}).status_code == 200
+    r = post(client, {"prompt": "Hi", "max_tokens": 1, "stop": ["x"] * 17})
+    assert r.status_code == 422 and r.json()["error"]["param"] == "stop"
+    r = post(client, {"prompt": "Hi", "max_tokens": 1, "stop": "x" * 257})
+    assert r.status_code == 422 and r.json()["error"]["param"].startswith("stop")
