@@ -563,6 +563,7 @@ class ReferenceServerApp:
                         yield chunk(event.candidate, event.text, None)
                 elif isinstance(event, CandidateDone):
                     if event.candidate.index < n - 1:
+                        pending.pop(event.candidate.index, None)  # tokens of text cut by a stop
                         yield chunk(event.candidate.index, None if chat else "", event.candidate.finish_reason)
                     else:
                         last_done = event.candidate
@@ -572,6 +573,7 @@ class ReferenceServerApp:
                     usage = _usage(event.prompt_tokens, event.completion_tokens)
                     index = last_done.index if last_done else n - 1
                     reason = last_done.finish_reason if last_done else "stop"
+                    pending.pop(index, None)
                     yield chunk(index, None if chat else "", reason, {"usage": usage})
                     yield b"data: [DONE]\n\n"
                 elif isinstance(event, GenerationFailed):

@@ -1,4 +1,4 @@
-"""The model: one llama.cpp instance, one worker thread, a FIFO of generation jobs.
+"""The model: one llama.cpp instance, one worker thread, a queue of generation jobs.
 
 A ``llama_cpp.Llama`` is not thread-safe, so every token is generated on one dedicated worker thread.
 Requests are queued, never refused, and served round-robin, one candidate at a time, in arrival order.

@@ -94,6 +94,19 @@ def test_stream_with_n(client: httpx.Client) -> None:
     assert chunks[-1]["usage"]["completion_tokens"] == 6
 
 
+def test_stream_logprobs_match_the_non_streamed_ones(client: httpx.Client) -> None:
+    body = {"prompt": COUNT, "max_tokens": 8, "temperature": 0, "logprobs": 2, "stop": " six"}
+    _, events = stream(client, "/v1/completions", body)
+    tokens: list[str] = []
+    for c in events[:-1]:
+        lp = c["choices"][0]["logprobs"]
+        if lp is not None:
+            tokens += lp["tokens"]
+    whole = client.post("/v1/completions", json=body).json()["choices"][0]
+    assert whole["text"] == " four, five,"
+    assert tokens == whole["logprobs"]["tokens"] == [" four", ",", " five", ","]
+
+
 def test_stream_logprobs(client: httpx.Client) -> None:
     _, events = stream(client, "/v1/completions", {"prompt": COUNT, "max_tokens": 3, "temperature": 0, "logprobs": 1})
     token_chunks = [c for c in events[:-1] if c["choices"][0]["text"]]
