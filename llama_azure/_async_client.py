@@ -26,7 +26,7 @@ from ._exceptions import APIError
 from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, RetryRun
 from ._routes import DEFAULT_API_VERSION
-from ._streaming import AsyncStream
+from ._streaming import AsyncStream, aread_body
 from .types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage, ChatMessageParam
 from .types.completion import Completion
 from .types.model_info import ModelInfo
@@ -186,7 +186,7 @@ class AsyncLlamaClient:
             return AsyncStream(response, call.chunk_type, where=call.where,
                           timer=call.timer)
         try:
-            content = await response.aread()
+            content = await aread_body(response, call.timer, call.where)
         except httpx.HTTPError as error:
             raise transport_error(error, call) from error
         finally:

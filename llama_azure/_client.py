@@ -26,7 +26,7 @@ from ._exceptions import APIError
 from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, RetryRun
 from ._routes import DEFAULT_API_VERSION
-from ._streaming import Stream
+from ._streaming import Stream, read_body
 from .types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage, ChatMessageParam
 from .types.completion import Completion
 from .types.model_info import ModelInfo
@@ -184,7 +184,7 @@ class LlamaClient:
             return Stream(response, call.chunk_type, where=call.where,
                           timer=call.timer)
         try:
-            content = response.read()
+            content = read_body(response, call.timer)
         except httpx.HTTPError as error:
             raise transport_error(error, call) from error
         finally:

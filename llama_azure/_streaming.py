@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
 
@@ -25,6 +25,7 @@ from .types.completion import Completion
 
 ChunkT = TypeVar("ChunkT", ChatCompletionChunk, Completion)
 ResultT = TypeVar("ResultT", ChatCompletion, Completion)
+T = TypeVar("T")
 
 
 class StreamCore(Generic[ChunkT]):
@@ -156,6 +157,26 @@ def _noop() -> None:
     return None
 
 
+def read_body(response: httpx.Response, timer: CallTimer) -> bytes:
+    """Read a whole (non-stream) body, each socket read cut to the time left of ``total_timeout``."""
+    restore = _clamp_socket_reads(response, timer.read_budget)
+    try:
+        return response.read()
+    finally:
+        restore()
+
+
+async def aread_body(response: httpx.Response, timer: CallTimer, where: str) -> bytes:
+    """Read a whole (non-stream) body within the time left of ``total_timeout``."""
+    left = timer.remaining()
+    if left is None:
+        return await response.aread()
+    try:
+        return await _within(response.aread(), max(left, 0.0))
+    except TimeoutError:
+        raise timer.expired_or(where, APITimeoutError(f"{where} timed out reading the answer")) from None
+
+
 _timeout_cm: Any = getattr(asyncio, "timeout", None)  # Python >= 3.11
 
 
@@ -163,10 +184,14 @@ async def _next_within(iterator: AsyncIterator[bytes], budget: float | None) -> 
     """The next bytes, or ``TimeoutError`` after ``budget`` seconds (None: wait as long as httpx does)."""
     if budget is None:
         return await iterator.__anext__()
+    return await _within(iterator.__anext__(), budget)
+
+
+async def _within(awaitable: Awaitable[T], seconds: float) -> T:
     if _timeout_cm is not None:
-        async with _timeout_cm(budget):
-            return await iterator.__anext__()
-    return await asyncio.wait_for(iterator.__anext__(), budget)  # pragma: no cover - Python 3.10
+        async with _timeout_cm(seconds):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, seconds)  # pragma: no cover - Python 3.10
 
 
 class _StreamBase(Generic[ChunkT, ResultT]):

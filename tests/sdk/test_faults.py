@@ -157,3 +157,11 @@ async def test_with_options_sets_the_total_timeout(fault_shell: Shell) -> None:
 
 async def test_the_header_is_ignored_without_faults_enabled(shell: Shell) -> None:
     assert (await chat(shell, "status:503")).content
+
+
+async def test_a_dribbling_json_answer_trips_the_total_timeout(fault_shell: Shell) -> None:
+    # About 6 kB sent 16 bytes every 20 ms: some 8 s of body, each read well within httpx's timeout.
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError, match=r"total_timeout=3 s"):
+        await chat(fault_shell, "huge:3000,dribble:0.02", total_timeout=3.0, max_retries=3)
+    assert time.monotonic() - started < 15  # hang guard
