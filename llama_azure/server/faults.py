@@ -258,6 +258,7 @@ class FaultInjector:
         effects = _Effects.of(active)
         if effects.reset_before:
             _abort_connection(send)
+            await asyncio.sleep(0)  # let uvicorn see the connection lost (no "returned without response" error)
             return
         if effects.status is not None:
             status, body, extra = _status_answer(effects.status)
