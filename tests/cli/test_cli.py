@@ -73,3 +73,11 @@ def test_usage_error_exits_2() -> None:
     result = run("chat", "--max-tokens", "0", "Hi")
     assert result.returncode == 2
     assert "must be >= 1" in result.stderr
+
+
+def test_wrong_key_is_one_line_on_stderr(server: object) -> None:
+    result = run("chat", "--endpoint", server.url, "--api-key", "wrong-key", "Hi")  # type: ignore[attr-defined]
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("llama-azure: error: AuthenticationError: 401"), result.stderr
+    assert "wrong-key" not in result.stderr
