@@ -34,10 +34,7 @@ PYTHON = {"python", "py", "python3"}
 SERVER_ARGS = ["--deployment", "blue", "--blocklist", "pineapple"]
 # Pages written elsewhere whose blocks are not yet runnable nor marked; each entry says why. They still
 # run: once fixed they XPASS (shown by -ra), and the entry should go.
-NOT_YET_MARKED = {
-    "docs/authentication.md": "fragments (no imports, `endpoint` / `monkeypatch` undefined, need Entra ID) "
-    "not yet marked '*Not tested: ...*' by the Entra ID work",
-}
+NOT_YET_MARKED: dict[str, str] = {}  # page -> why its blocks cannot run yet (xfail until fixed)
 
 RUNNER = """
 import json, sys
