@@ -222,11 +222,12 @@ def _describe(status: int, info: ErrorInfo, where: str) -> str:
         text += f": {info.message}"
     if info.param:
         text += f" (parameter: {info.param})"
-    hint = _HINTS.get(status)
-    if hint and not (status == 400 and info.code == "content_filter"):
-        text += f". {hint}"
-    elif status == 400 and info.code == "content_filter":
-        text += ". Rephrase the prompt; the endpoint's content filter refused it."
+    if status == 400 and info.code == "content_filter":
+        hint: str | None = "Rephrase the prompt; the endpoint's content filter refused it."
+    else:
+        hint = _HINTS.get(status)
+    if hint:
+        text += f"{'' if text.endswith(('.', '!', '?')) else '.'} {hint}"
     return text
 
 
