@@ -6,46 +6,12 @@ is one sync test and one async test against the same real reference server.
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from llama_azure import AsyncLlamaClient, LlamaClient
-
-
-class Shell:
-    """Drives a sync or an async client with the same test code."""
-
-    def __init__(self, client: LlamaClient | AsyncLlamaClient) -> None:
-        self.client = client
-        self.is_async = isinstance(client, AsyncLlamaClient)
-
-    async def run(self, call: Callable[[Any], Any]) -> Any:
-        result = call(self.client)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
-
-    async def chunks(self, stream: Any) -> list[Any]:
-        if self.is_async:
-            return [chunk async for chunk in stream]
-        return list(stream)
-
-    async def until_done(self, stream: Any) -> Any:
-        result = stream.until_done()
-        return await result if inspect.isawaitable(result) else result
-
-    async def close(self, obj: Any = None) -> None:
-        result = (obj or self.client).close()
-        if inspect.isawaitable(result):
-            await result
-
-
-def make_client(kind: str, url: str, key: str, **kwargs: Any) -> LlamaClient | AsyncLlamaClient:
-    cls = AsyncLlamaClient if kind == "async" else LlamaClient
-    return cls(endpoint=url, credential=key, **kwargs)
+from .shells import Shell, make_client
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -77,8 +43,6 @@ def shell_factory(shell_kind: str) -> Any:
             continue  # closed by the async tests themselves via `await s.close()`
         s.client.close()  # type: ignore[union-attr]
 
-
-USER_HI = [{"role": "user", "content": "Say hello in three words."}]
 
 
 @pytest.fixture(scope="session")

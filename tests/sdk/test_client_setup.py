@@ -6,7 +6,6 @@ import logging
 
 import httpx
 import pytest
-from conftest import USER_HI
 
 from llama_azure import (
     AsyncLlamaClient,
@@ -17,6 +16,8 @@ from llama_azure import (
     scope_for_endpoint,
 )
 from llama_azure._routes import infer_api_style, normalize_endpoint
+
+from .shells import USER_HI
 
 KEY = "sk-very-secret-key-123456"
 

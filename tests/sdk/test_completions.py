@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import Shell
-
 from llama_azure import Completion
+
+from .shells import Shell
 
 PROMPT = "Once upon a time"
 

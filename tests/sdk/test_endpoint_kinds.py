@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import USER_HI, Shell
 
 from llama_azure import ChatCompletion, Completion, NotFoundError, ParameterError
 from llama_azure.server.process import ReferenceServer
+
+from .shells import USER_HI, Shell
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ import time
 from typing import Any
 
 import pytest
-from conftest import Shell
 
 from llama_azure import APIConnectionError, APIStatusError, APITimeoutError, RateLimitError
+
+from .shells import Shell
 
 HI = [{"role": "user", "content": "Say hello."}]
 SMALL: dict[str, Any] = {"max_tokens": 4, "temperature": 0.0, "seed": 1}

@@ -9,8 +9,6 @@ from email.utils import formatdate
 import httpx
 import pytest
 from azure.core.credentials import AzureKeyCredential
-from conftest import USER_HI
-from test_wire_oddities import ENDPOINT, mock_shell
 
 from llama_azure import (
     APIConnectionError,
@@ -21,6 +19,8 @@ from llama_azure import (
 )
 from llama_azure._retry import RetryPolicy
 from llama_azure._retry_after import retry_after_seconds
+
+from .shells import ENDPOINT, USER_HI, mock_shell
 
 OK = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant",
       "content": "fine"}, "finish_reason": "stop"}]}

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import USER_HI
 
 from llama_azure import AuthenticationError, ContentFilterError, RateLimitError
 from llama_azure.server.process import ReferenceServer
+
+from .shells import USER_HI
 
 
 async def test_wrong_key_is_authentication_error_without_the_key(shell_factory: Any, server: Any) -> None:

@@ -3,75 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from conftest import USER_HI, Shell
 
 from llama_azure import (
     APIConnectionError,
     APIStatusError,
-    AsyncLlamaClient,
     AuthenticationError,
     BadRequestError,
     ContentFilterError,
     InternalServerError,
-    LlamaClient,
     NotFoundError,
     RateLimitError,
     UnprocessableEntityError,
 )
 
-Handler = Callable[[httpx.Request], httpx.Response]
-ENDPOINT = "https://unit.eastus2.models.ai.azure.com"
-
-
-class _Chunks(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body delivered in exactly these network chunks."""
-
-    def __init__(self, parts: list[bytes], fail_after: bool = False) -> None:
-        self.parts = parts
-        self.fail_after = fail_after
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self.parts
-        if self.fail_after:
-            raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
-
-    async def __aiter__(self) -> Any:
-        for part in self.parts:
-            yield part
-        if self.fail_after:
-            raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
-
-
-def mock_shell(kind: str, handler: Handler, *, endpoint: str = ENDPOINT, credential: Any = "unit-key",
-               **kwargs: Any) -> Shell:
-    """A sync or async client whose requests go to ``handler`` instead of the network."""
-    transport = httpx.MockTransport(handler)
-    if kind == "async":
-        return Shell(AsyncLlamaClient(endpoint, credential, http_client=httpx.AsyncClient(transport=transport),
-                                      **kwargs))
-    return Shell(LlamaClient(endpoint, credential, http_client=httpx.Client(transport=transport), **kwargs))
-
-
-def sse(parts: list[bytes], fail_after: bool = False) -> Handler:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=_Chunks(parts, fail_after))
-    return handler
-
-
-def chunk(content: str | None = None, finish: str | None = None, role: str | None = None) -> bytes:
-    delta: dict[str, Any] = {}
-    if role:
-        delta["role"] = role
-    if content is not None:
-        delta["content"] = content
-    body = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-    return json.dumps(body, ensure_ascii=False).encode()
+from .shells import USER_HI, Shell, chunk, mock_shell, sse
 
 
 async def stream_text(shell: Shell) -> str:
