@@ -194,6 +194,14 @@ async def test_cancelling_real_server_streams_releases_connections(server: Any) 
                     await task
         reply = await client.chat.completions.create(messages=HI, max_tokens=2)
         assert reply.content is not None
+        # The server saw the disconnects and stopped generating for them.
+        for _ in range(300):
+            stats = (await http.get(f"{server.url}/_server/stats", headers={"api-key": server.api_key})).json()
+            if stats["active_generations"] == 0 and stats["queued"] == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert stats["active_generations"] == 0 and stats["queued"] == 0, stats
+        assert stats["generations_cancelled"] >= 1, stats
 
 
 def test_an_unclosed_client_would_fail_the_suite(server: Any, tmp_path: Path) -> None:
