@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck docs pytest bench clean
+.PHONY: install demo test lint typecheck docs pytest bench load clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ test: lint typecheck docs pytest
 
 bench: $(STAMP)
 	$(PY) benchmarks/server_throughput.py
+
+load: $(STAMP)
+	$(PY) benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) build dist site .mypy_cache .pytest_cache .ruff_cache
