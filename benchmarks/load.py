@@ -7,7 +7,9 @@ Phases (each against a fresh ``llama-azure serve`` subprocess on 127.0.0.1):
 1. ``--streams`` concurrent async streams through ONE ``AsyncLlamaClient``; meanwhile a probe thread
    times ``GET /info`` every 100 ms (p50/p99 printed) and counts this process's open sockets.
 2. ``--threads`` threads, each with its own sync ``LlamaClient``, one stream each (then closed).
-3. Quotas: a server with ``--rpm 40`` gets 100 concurrent requests (``max_retries=0``): exactly 60
+3. A storm: a server with ``--faults status:429@0.3,status:503@0.1,reset-before@0.05`` gets 64
+   concurrent streams through one client with ``max_retries=10``: every stream must complete.
+4. Quotas: a server with ``--rpm 40`` gets 100 concurrent requests (``max_retries=0``): exactly 60
    must be 429. A server with ``--tpm 600`` gets 30 sequential requests: each 429 must be the one the
    sliding-window arithmetic predicts from the usage of the answered ones.
 
@@ -195,6 +197,30 @@ async def phase_rpm(rpm: int, requests: int) -> bool:
     return good
 
 
+async def phase_storm(streams: int, max_tokens: int) -> bool:
+    spec = "status:429@0.3,status:503@0.1,reset-before@0.05"
+    args = ["--faults", spec, "--rpm", "1000000", "--tpm", "1000000000", "--n-ctx", "512"]
+    errors: Counter[str] = Counter()
+    complete = 0
+    started = time.perf_counter()
+    with ReferenceServer(api_key=KEY, args=args) as srv:
+        async with AsyncLlamaClient(srv.url, KEY, max_retries=10) as client:
+            async def one(i: int) -> bool:
+                stream = await client.chat.completions.create(messages=messages(i), max_tokens=max_tokens,
+                                                              stream=True)
+                async with stream:
+                    return (await stream.until_done()).choices[0].finish_reason is not None
+
+            for r in await asyncio.gather(*(one(i) for i in range(streams)), return_exceptions=True):
+                if isinstance(r, BaseException):
+                    errors[type(r).__name__] += 1
+                else:
+                    complete += r
+    print(f"[storm --faults {spec}] {streams} concurrent streams, max_retries=10: {complete} complete, "
+          f"errors {dict(errors) or 0}, {time.perf_counter() - started:.1f} s")
+    return not errors and complete == streams
+
+
 def phase_tpm(tpm: int, requests: int, max_tokens: int) -> bool:
     mismatches = 0
     answered = limited = 0
@@ -244,6 +270,7 @@ def main() -> int:
         checks.append(("threads", lambda: phase_threads(srv.url, args.threads, args.max_tokens)))
         results = [(name, run()) for name, run in checks]
         print(f"server peak RSS (VmHWM) {server_peak_mb(srv):.0f} MB")
+    results.append(("storm", asyncio.run(phase_storm(64, args.max_tokens))))
     results.append(("rpm", asyncio.run(phase_rpm(40, 100))))
     results.append(("tpm", phase_tpm(600, 30, args.max_tokens)))
     failed = [name for name, ok in results if not ok]
