@@ -11,9 +11,8 @@ import httpx
 from tenacity import Retrying
 from typing_extensions import Self, Unpack
 
-from ._auth import DEFAULT_REFRESH_MARGIN, resolve_auth
+from ._base_client import BaseClient
 from ._core import (
-    ClientConfig,
     PreparedCall,
     interpret,
     prepare_chat,
@@ -24,8 +23,7 @@ from ._core import (
 )
 from ._exceptions import APIError
 from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
-from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, RetryRun
-from ._routes import DEFAULT_API_VERSION
+from ._retry import RetryRun
 from ._streaming import Stream, read_body
 from .types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage, ChatMessageParam
 from .types.completion import Completion
@@ -33,7 +31,6 @@ from .types.model_info import ModelInfo
 
 T = TypeVar("T")
 MessagesParam = Sequence[ChatMessageParam | ChatMessage | Mapping[str, Any]]
-DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
 
 
 class ChatCompletions:
@@ -91,83 +88,26 @@ class Completions:
         return self._client._execute(call)
 
 
-class LlamaClient:
+class LlamaClient(BaseClient[httpx.Client]):
     """A client for one Llama endpoint on Azure. Share one per application; it is thread-safe.
 
     >>> client = LlamaClient(endpoint="https://my-llama.eastus2.models.ai.azure.com", credential="KEY")
     >>> reply = client.chat.completions.create(messages=[{"role": "user", "content": "Hi"}])  # doctest: +SKIP
     """
 
-    def __init__(
-        self,
-        endpoint: str | None = None,
-        credential: object = None,
-        *,
-        api: Literal["llama", "model-inference", "score"] | None = None,
-        deployment: str | None = None,
-        api_version: str = DEFAULT_API_VERSION,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
-        timeout: float | httpx.Timeout | None = None,
-        stream_idle_timeout: float | None = None,
-        total_timeout: float | None = None,
-        http_client: httpx.Client | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        scope: str | None = None,
-        token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
-    ) -> None:
-        self._config = ClientConfig.create(
-            endpoint, api=api, api_version=api_version, deployment=deployment,
-            default_headers=default_headers, max_retries=max_retries, max_retry_wait=max_retry_wait,
-            timeout=timeout, stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout,
-        )
-        self._auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
-                                  refresh_margin=token_refresh_margin, is_async=False)
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(limits=DEFAULT_LIMITS, timeout=self._config.timeout)
+    _is_async = False
+    _http_class = httpx.Client
+
+    def _bind_resources(self) -> None:
         self.chat = Chat(self)
         self.completions = Completions(self)
-
-    @property
-    def endpoint(self) -> str:
-        return self._config.base_url
-
-    @property
-    def api(self) -> str:
-        return self._config.api
 
     def get_model_info(self, **kwargs: Unpack[RequestOptions]) -> ModelInfo:
         """``GET /info``: ``client.get_model_info().model_name``."""
         return cast(ModelInfo, self._execute(prepare_info(self._config, kwargs)))
 
-    def with_options(
-        self,
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        max_retry_wait: float | None = None,
-        stream_idle_timeout: float | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        total_timeout: float | None = None,
-    ) -> LlamaClient:
-        """A copy with new defaults that shares this client's connections and credential.
-
-        ``client.with_options(timeout=30, max_retries=0).chat.completions.create(...)``
-        """
-        copy = object.__new__(type(self))
-        copy.__dict__.update(self.__dict__)
-        copy._config = self._config.with_options(
-            timeout=timeout, max_retries=max_retries, max_retry_wait=max_retry_wait,
-            stream_idle_timeout=stream_idle_timeout, default_headers=default_headers, total_timeout=total_timeout)
-        copy._owns_http = False
-        copy.chat = Chat(copy)
-        copy.completions = Completions(copy)
-        return copy
-
     def _execute(self, call: PreparedCall[T]) -> T | Stream[Any, Any]:
-        run = RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), self._auth.invalidate,
-                       self._auth.describe_failure)
-        run.timer = call.timer
+        run = self._retry_run(call)
         retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True)
         try:
             return retrying(self._attempt, call, run)
@@ -204,5 +144,3 @@ class LlamaClient:
     ) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(endpoint={self.endpoint!r}, api={self.api!r}, auth={self._auth.kind})"

@@ -1,0 +1,103 @@
+"""What the sync and the async client share: settings, credential, retry bookkeeping, copies, repr.
+
+Everything here is free of I/O; ``LlamaClient`` and ``AsyncLlamaClient`` add sending and waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+import httpx
+from typing_extensions import Self
+
+from ._auth import DEFAULT_REFRESH_MARGIN, resolve_auth
+from ._core import ClientConfig, PreparedCall
+from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, RetryRun
+from ._routes import DEFAULT_API_VERSION
+
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+# Generous, like openai-python: one shared client serves a whole application.
+DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+
+
+class BaseClient(Generic[HttpT]):
+    _is_async: ClassVar[bool]
+    _http_class: ClassVar[type[httpx.Client] | type[httpx.AsyncClient]]
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        credential: object = None,
+        *,
+        api: Literal["llama", "model-inference", "score"] | None = None,
+        deployment: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
+        timeout: float | httpx.Timeout | None = None,
+        stream_idle_timeout: float | None = None,
+        total_timeout: float | None = None,
+        http_client: HttpT | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        scope: str | None = None,
+        token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+    ) -> None:
+        self._config = ClientConfig.create(
+            endpoint, api=api, api_version=api_version, deployment=deployment,
+            default_headers=default_headers, max_retries=max_retries, max_retry_wait=max_retry_wait,
+            timeout=timeout, stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout,
+        )
+        self._auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
+                                  refresh_margin=token_refresh_margin, is_async=self._is_async)
+        self._owns_http = http_client is None
+        self._http: HttpT = http_client or self._http_class(  # type: ignore[assignment]
+            limits=DEFAULT_LIMITS, timeout=self._config.timeout
+        )
+        self._bind_resources()
+
+    def _bind_resources(self) -> None:
+        """Attach ``chat`` and ``completions`` (the shells' own resource classes)."""
+        raise NotImplementedError
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint's base URL, without a route."""
+        return self._config.base_url
+
+    @property
+    def api(self) -> str:
+        """The route style: ``llama``, ``model-inference`` or ``score``."""
+        return self._config.api
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        max_retry_wait: float | None = None,
+        stream_idle_timeout: float | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        total_timeout: float | None = None,
+    ) -> Self:
+        """A copy with new defaults that shares this client's connections and credential.
+
+        ``client.with_options(timeout=30, max_retries=0).chat.completions.create(...)``
+        """
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy._config = self._config.with_options(
+            timeout=timeout, max_retries=max_retries, max_retry_wait=max_retry_wait,
+            stream_idle_timeout=stream_idle_timeout, default_headers=default_headers, total_timeout=total_timeout)
+        copy._owns_http = False  # closing the copy leaves the shared pool open
+        copy._bind_resources()
+        return copy
+
+    def _retry_run(self, call: PreparedCall[Any]) -> RetryRun:
+        run = RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), self._auth.invalidate,
+                       self._auth.describe_failure)
+        run.timer = call.timer
+        return run
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(endpoint={self.endpoint!r}, api={self.api!r}, auth={self._auth.kind})"
