@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 ENV_API_KEY = "LLAMA_AZURE_API_KEY"
 DEFAULT_SCOPE = "https://ml.azure.com/.default"
 DEFAULT_REFRESH_MARGIN = 300.0
+_ASYNC_CREDENTIAL_IN_SYNC_CLIENT = (
+    "an async credential (azure.identity.aio) needs AsyncLlamaClient; "
+    "use the sync credential from azure.identity with LlamaClient"
+)
 
 # Which Entra ID audience a host wants; the wrong one is the "audience is incorrect" 401.
 _SCOPES_BY_HOST_SUFFIX = (
@@ -170,6 +174,20 @@ class _TokenAuthBase:
     def _headers(token: AccessToken) -> dict[str, str]:
         return {"authorization": f"Bearer {token.token}"}
 
+    async def async_headers(self) -> dict[str, str]:
+        token = self._cache.usable()
+        if token is None:
+            generation = self._cache.generation
+            async with self._async_lock():  # one refresh for all waiting tasks
+                token = self._cache.usable_since(generation)
+                if token is None:
+                    token = await self._fetch_async(generation)
+        return self._headers(token)
+
+    async def _fetch_async(self, generation: int) -> AccessToken:
+        """Get a new token from the credential and cache it (called under the async lock)."""
+        raise NotImplementedError
+
     def invalidate(self) -> bool:
         return self._cache.invalidate()
 
@@ -208,16 +226,9 @@ class TokenAuth(_TokenAuthBase):
             token = self._refresh(self._cache.generation)
         return self._headers(token)
 
-    async def async_headers(self) -> dict[str, str]:
-        token = self._cache.usable()
-        if token is None:
-            generation = self._cache.generation
-            async with self._async_lock():  # one refresh for all waiting tasks
-                token = self._cache.usable_since(generation)
-                if token is None:
-                    # A sync credential blocks: run it in a worker thread, never on the event loop.
-                    token = await asyncio.to_thread(self._refresh, generation)
-        return self._headers(token)
+    async def _fetch_async(self, generation: int) -> AccessToken:
+        # A sync credential blocks: run it in a worker thread, never on the event loop.
+        return await asyncio.to_thread(self._refresh, generation)
 
 
 class AsyncTokenAuth(_TokenAuthBase):
@@ -228,21 +239,12 @@ class AsyncTokenAuth(_TokenAuthBase):
         self._credential = credential
 
     def sync_headers(self) -> dict[str, str]:
-        raise ConfigurationError(
-            "an async credential (azure.identity.aio) needs AsyncLlamaClient; "
-            "use the sync credential from azure.identity with LlamaClient"
-        )
+        raise ConfigurationError(_ASYNC_CREDENTIAL_IN_SYNC_CLIENT)
 
-    async def async_headers(self) -> dict[str, str]:
-        token = self._cache.usable()
-        if token is None:
-            generation = self._cache.generation
-            async with self._async_lock():  # one refresh for all waiting tasks
-                token = self._cache.usable_since(generation)
-                if token is None:
-                    token = await self._credential.get_token(self.scope)
-                    self._cache.store(token)
-        return self._headers(token)
+    async def _fetch_async(self, generation: int) -> AccessToken:
+        token = await self._credential.get_token(self.scope)
+        self._cache.store(token)
+        return token
 
 
 def _is_async_credential(credential: object) -> bool:
@@ -271,10 +273,7 @@ def resolve_auth(
     chosen_scope = scope or scope_for_endpoint(endpoint)
     if _is_async_credential(credential):
         if not is_async:
-            raise ConfigurationError(
-                "an async credential (azure.identity.aio) needs AsyncLlamaClient; "
-                "use the sync credential from azure.identity with LlamaClient"
-            )
+            raise ConfigurationError(_ASYNC_CREDENTIAL_IN_SYNC_CLIENT)
         return AsyncTokenAuth(credential, chosen_scope, refresh_margin)  # type: ignore[arg-type]
     if callable(getattr(credential, "get_token", None)):
         return TokenAuth(credential, chosen_scope, refresh_margin)  # type: ignore[arg-type]
