@@ -72,15 +72,9 @@ class Candidate:
     cumulative_logprob: float = 0.0
     logprobs: list[TokenLogprob] = field(default_factory=list)
 
-    def logprobs_body(self) -> dict[str, Any]:
-        """The Llama API shape, limited to tokens that lie wholly inside the final text."""
-        kept = [lp for lp in self.logprobs if lp.offset + len(lp.token) <= len(self.text)]
-        return {
-            "text_offsets": [lp.offset for lp in kept],
-            "token_logprobs": [lp.logprob for lp in kept],
-            "tokens": [lp.token for lp in kept],
-            "top_logprobs": [lp.top for lp in kept],
-        }
+    def kept_logprobs(self) -> list[TokenLogprob]:
+        """The logprobs of the tokens that lie wholly inside the final text."""
+        return [lp for lp in self.logprobs if lp.offset + len(lp.token) <= len(self.text)]
 
 
 @dataclass
@@ -103,6 +97,10 @@ class GenerationDone:
     completion_tokens: int
     candidates: list[Candidate]
     cancelled: bool = False
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
 
 @dataclass

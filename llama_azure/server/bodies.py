@@ -1,0 +1,114 @@
+"""The JSON bodies of completion and chat answers: whole responses, stream chunks, usage, logprobs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from .engine import Candidate, GenerationDone, TokenLogprob
+from .generation_request import PreparedGeneration
+
+
+def response_id(prepared: PreparedGeneration) -> str:
+    return ("chatcmpl-" if prepared.kind == "chat" else "cmpl-") + uuid.uuid4().hex
+
+
+def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def logprobs_body(entries: Sequence[TokenLogprob]) -> dict[str, Any]:
+    """The Llama API shape of token logprobs."""
+    return {
+        "text_offsets": [e.offset for e in entries],
+        "token_logprobs": [e.logprob for e in entries],
+        "tokens": [e.token for e in entries],
+        "top_logprobs": [e.top for e in entries],
+    }
+
+
+def ranked(prepared: PreparedGeneration, candidates: list[Candidate]) -> list[Candidate]:
+    if prepared.params.candidates > prepared.params.n:
+        candidates = sorted(candidates, key=lambda c: c.cumulative_logprob, reverse=True)
+    return candidates[: prepared.params.n]
+
+
+def completion_body(
+    prepared: PreparedGeneration, done: GenerationDone, response_id: str, created: int, model: str
+) -> dict[str, Any]:
+    """The whole answer: ``chat.completion`` or ``text_completion``."""
+    choices: list[dict[str, Any]] = []
+    want_logprobs = prepared.params.logprobs is not None
+    for index, candidate in enumerate(ranked(prepared, done.candidates)):
+        logprobs = logprobs_body(candidate.kept_logprobs()) if want_logprobs else None
+        if prepared.kind == "chat":
+            choice: dict[str, Any] = {
+                "index": index,
+                "message": {"role": "assistant", "content": candidate.text},
+                "finish_reason": candidate.finish_reason,
+            }
+            if want_logprobs:
+                choice["logprobs"] = logprobs
+        else:
+            choice = {
+                "index": index,
+                "text": candidate.text,
+                "finish_reason": candidate.finish_reason,
+                "logprobs": logprobs,
+            }
+        choices.append(choice)
+    return {
+        "id": response_id,
+        "object": "chat.completion" if prepared.kind == "chat" else "text_completion",
+        "created": created,
+        "model": model,
+        "choices": choices,
+        "usage": usage(done.prompt_tokens, done.completion_tokens),
+    }
+
+
+def chunk_body(
+    prepared: PreparedGeneration,
+    response_id: str,
+    created: int,
+    model: str,
+    *,
+    index: int,
+    text: str | None,
+    finish: str | None,
+    entries: Sequence[TokenLogprob] = (),
+    role: bool = False,
+    usage: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """One stream chunk for candidate ``index``; ``text=None`` is the empty delta of a closing chunk."""
+    chat = prepared.kind == "chat"
+    choice: dict[str, Any] = {"index": index}
+    if chat:
+        if text is None:
+            choice["delta"] = {}
+        elif role:
+            choice["delta"] = {"role": "assistant", "content": text}
+        else:
+            choice["delta"] = {"content": text}
+    else:
+        choice["text"] = text or ""
+    if prepared.params.logprobs is not None:
+        choice["logprobs"] = logprobs_body(entries) if entries else None
+    elif not chat:
+        choice["logprobs"] = None
+    choice["finish_reason"] = finish
+    body: dict[str, Any] = {
+        "id": response_id,
+        "object": "chat.completion.chunk" if chat else "text_completion",
+        "created": created,
+        "model": model,
+        "choices": [choice],
+    }
+    if usage is not None:
+        body["usage"] = usage
+    return body
