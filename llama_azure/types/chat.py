@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
 from typing_extensions import NotRequired, TypedDict
 
 from ._base import ResponseModel, ResultModel
@@ -60,7 +61,7 @@ class Delta(ResponseModel):
 
 class ChatCompletionChunkChoice(ResponseModel):
     index: int = 0
-    delta: Delta
+    delta: Delta = Field(default_factory=Delta)  # a last chunk may carry only ``finish_reason``
     finish_reason: str | None = None
     logprobs: Any = None
 

@@ -1,0 +1,128 @@
+"""What ``stream.until_done()`` folds from streamed chunks: tool calls, logprobs, a final chunk without delta."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from llama_azure.types.shared import Logprobs
+
+from .shells import USER_HI, Shell, chunk, mock_shell, sse
+
+
+def event(body: dict[str, Any] | bytes) -> bytes:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return b"data: " + data + b"\n\n"
+
+
+def chat_chunk(choice: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [choice]}
+
+
+def tool_delta(index: int, **fields: Any) -> dict[str, Any]:
+    return chat_chunk({"index": 0, "delta": {"tool_calls": [{"index": index, **fields}]}, "finish_reason": None})
+
+
+async def chat_stream(shell: Shell) -> tuple[list[Any], Any]:
+    stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
+    chunks = await shell.chunks(stream)
+    return chunks, await shell.until_done(stream)
+
+
+async def test_streamed_tool_calls_are_merged_by_index(shell_kind: str) -> None:
+    parts = [
+        event(chunk("", role="assistant")),
+        event(tool_delta(0, id="call_a", type="function", function={"name": "get_weather", "arguments": ""})),
+        event(tool_delta(0, function={"arguments": '{"city": '})),
+        event(tool_delta(1, id="call_b", type="function", function={"name": "get_time", "arguments": "{}"})),
+        event(tool_delta(0, function={"arguments": '"Paris"}'})),
+        event(chat_chunk({"index": 0, "delta": {}, "finish_reason": "tool_calls"})),
+        b"data: [DONE]\n\n",
+    ]
+    shell = mock_shell(shell_kind, sse(parts))
+    try:
+        chunks, reply = await chat_stream(shell)
+    finally:
+        await shell.close()
+    assert chunks[1].choices[0].delta.tool_calls[0]["id"] == "call_a"  # chunks themselves are unchanged
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.tool_calls == [
+        {"id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+        {"id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}},
+    ]
+    assert json.loads(choice.message.tool_calls[0]["function"]["arguments"]) == {"city": "Paris"}
+
+
+async def test_a_stream_without_tool_calls_keeps_none(shell_kind: str) -> None:
+    parts = [event(chunk("", role="assistant")), event(chunk("Hi")), event(chunk(None, finish="stop")),
+             b"data: [DONE]\n\n"]
+    shell = mock_shell(shell_kind, sse(parts))
+    try:
+        _, reply = await chat_stream(shell)
+    finally:
+        await shell.close()
+    assert reply.choices[0].message.content == "Hi" and reply.choices[0].message.tool_calls is None
+
+
+async def test_final_chunk_without_delta_is_accepted(shell_kind: str) -> None:
+    parts = [
+        event(chunk("", role="assistant")),
+        event(chunk("Hello")),
+        event(chat_chunk({"index": 0, "finish_reason": "stop"})),  # no "delta" at all
+        b"data: [DONE]\n\n",
+    ]
+    shell = mock_shell(shell_kind, sse(parts))
+    try:
+        chunks, reply = await chat_stream(shell)
+    finally:
+        await shell.close()
+    last = chunks[-1].choices[0]
+    assert last.delta.content is None and last.delta.role is None and last.finish_reason == "stop"
+    assert reply.choices[0].message.content == "Hello" and reply.choices[0].finish_reason == "stop"
+
+
+def completion_chunk(text: str, logprobs: dict[str, Any] | None, finish: str | None = None,
+                     index: int = 0) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": index, "text": text, "finish_reason": finish}
+    if logprobs is not None:
+        choice["logprobs"] = logprobs
+    return {"id": "t1", "object": "text_completion", "created": 1, "model": "m", "choices": [choice]}
+
+
+async def completion_result(shell: Shell) -> Any:
+    stream = await shell.run(lambda c: c.completions.create(prompt="x", stream=True, logprobs=1))
+    await shell.chunks(stream)
+    return await shell.until_done(stream)
+
+
+async def test_streamed_completion_logprobs_are_concatenated(shell_kind: str) -> None:
+    parts = [
+        event(completion_chunk("Hel", {"tokens": ["Hel"], "token_logprobs": [-0.5],
+                                       "top_logprobs": [{"Hel": -0.5}], "text_offsets": [0]})),
+        event(completion_chunk("lo", {"tokens": ["lo"], "token_logprobs": [-0.25],
+                                      "top_logprobs": [{"lo": -0.25}], "text_offsets": [3]})),
+        event(completion_chunk("", {"tokens": [], "token_logprobs": [], "top_logprobs": [], "text_offsets": []},
+                               finish="length")),
+        b"data: [DONE]\n\n",
+    ]
+    shell = mock_shell(shell_kind, sse(parts))
+    try:
+        result = await completion_result(shell)
+    finally:
+        await shell.close()
+    choice = result.choices[0]
+    assert choice.text == "Hello" and choice.finish_reason == "length"
+    assert choice.logprobs == Logprobs(tokens=["Hel", "lo"], token_logprobs=[-0.5, -0.25],
+                                       top_logprobs=[{"Hel": -0.5}, {"lo": -0.25}], text_offsets=[0, 3])
+
+
+async def test_streamed_completion_without_logprobs_keeps_none(shell_kind: str) -> None:
+    parts = [event(completion_chunk("Hi", None)), event(completion_chunk("", None, finish="stop")),
+             b"data: [DONE]\n\n"]
+    shell = mock_shell(shell_kind, sse(parts))
+    try:
+        result = await completion_result(shell)
+    finally:
+        await shell.close()
+    assert result.choices[0].text == "Hi" and result.choices[0].logprobs is None
