@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from typing import Literal, get_args
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from ._exceptions import ConfigurationError
 
@@ -50,10 +50,14 @@ def normalize_endpoint(endpoint: str) -> str:
     """The endpoint's base URL: scheme and host plus any prefix, without a trailing route."""
     text = endpoint.strip()
     parts = urlsplit(text)
+    if "@" in parts.netloc:  # checked first: the error must not echo a password
+        raise ConfigurationError(
+            "endpoint must not contain a user name or password; pass the key as credential= instead"
+        )
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigurationError(
             f"endpoint must be an http(s) URL such as 'https://my-llama.eastus2.models.ai.azure.com', "
-            f"got {text!r}"
+            f"got {text[:200]!r}"
         )
     path = parts.path.rstrip("/")
     for suffix in _KNOWN_SUFFIXES:
@@ -61,6 +65,25 @@ def normalize_endpoint(endpoint: str) -> str:
             path = path[: -len(suffix)]
             break
     return urlunsplit((parts.scheme, parts.netloc, path, "", "")).rstrip("/")
+
+
+def api_version_from_url(endpoint: str) -> str | None:
+    """The ``api-version`` an endpoint URL carries in its query, or None (``normalize_endpoint`` drops the query).
+
+    >>> api_version_from_url("https://x.services.ai.azure.com/models/chat/completions?api-version=2025-04-01")
+    '2025-04-01'
+    >>> api_version_from_url("https://my-llama.eastus2.models.ai.azure.com") is None
+    True
+    """
+    try:
+        query = urlsplit(endpoint.strip()).query
+    except ValueError:  # a malformed URL: normalize_endpoint reports it
+        return None
+    found: str | None = None
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name.strip().lower() == "api-version" and value.strip():
+            found = value.strip()  # the last one wins, as most servers read a repeated parameter
+    return found
 
 
 def check_api_style(api: str) -> ApiStyle:
