@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 from azure.core.credentials import AccessToken, AzureKeyCredential, TokenCredential
 
-from ._exceptions import ConfigurationError
+from ._credential_error import CredentialError
+from ._exceptions import ConfigurationError, LlamaAzureError
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
@@ -216,7 +217,12 @@ class TokenAuth(_TokenAuthBase):
         with self._lock:
             token = self._cache.usable_since(generation)
             if token is None:
-                token = self._credential.get_token(self.scope)
+                try:
+                    token = self._credential.get_token(self.scope)
+                except LlamaAzureError:
+                    raise
+                except Exception as error:  # azure-identity's ClientAuthenticationError and kin, or anything
+                    raise CredentialError.from_exception(error, self.scope) from error
                 self._cache.store(token)
             return token
 
@@ -242,7 +248,12 @@ class AsyncTokenAuth(_TokenAuthBase):
         raise ConfigurationError(_ASYNC_CREDENTIAL_IN_SYNC_CLIENT)
 
     async def _fetch_async(self, generation: int) -> AccessToken:
-        token = await self._credential.get_token(self.scope)
+        try:
+            token = await self._credential.get_token(self.scope)
+        except LlamaAzureError:
+            raise
+        except Exception as error:  # azure-identity's ClientAuthenticationError and kin, or anything
+            raise CredentialError.from_exception(error, self.scope) from error
         self._cache.store(token)
         return token
 
