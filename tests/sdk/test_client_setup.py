@@ -17,7 +17,7 @@ from llama_azure import (
 )
 from llama_azure._routes import infer_api_style, normalize_endpoint
 
-from .shells import USER_HI
+from .shells import USER_HI, mock_shell
 
 KEY = "sk-very-secret-key-123456"
 
@@ -78,17 +78,19 @@ def test_bad_settings_are_configuration_errors(cls: type) -> None:
         cls("https://h.models.ai.azure.com", KEY, timeout=0)
 
 
-def test_secrets_stay_out_of_repr_errors_and_logs(caplog: pytest.LogCaptureFixture) -> None:
+async def test_secrets_stay_out_of_repr_errors_and_logs(shell_kind: str, caplog: pytest.LogCaptureFixture) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         assert request.headers["authorization"] == f"Bearer {KEY}"
         return httpx.Response(401, json={"error": {"code": "Unauthorized", "message": "bad key"}})
 
     caplog.set_level(logging.DEBUG, logger="llama_azure")
-    with LlamaClient("https://h.models.ai.azure.com", KEY, max_retries=0,
-                     http_client=httpx.Client(transport=httpx.MockTransport(handler))) as client:
-        assert KEY not in repr(client) and KEY not in repr(client._auth)
+    shell = mock_shell(shell_kind, handler, endpoint="https://h.models.ai.azure.com", credential=KEY, max_retries=0)
+    try:
+        assert KEY not in repr(shell.client) and KEY not in repr(shell.client._auth)
         with pytest.raises(AuthenticationError) as caught:
-            client.chat.completions.create(messages=USER_HI)
+            await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
+    finally:
+        await shell.close()
     assert caplog.records, "debug logging should describe the attempt"
     for text in (str(caught.value), repr(caught.value), caplog.text):
         assert KEY not in text
@@ -96,22 +98,24 @@ def test_secrets_stay_out_of_repr_errors_and_logs(caplog: pytest.LogCaptureFixtu
     assert "check the key" in str(caught.value).lower()
 
 
-def test_nothing_is_sent_for_invalid_parameters() -> None:
+async def test_nothing_is_sent_for_invalid_parameters(shell_kind: str) -> None:
     sent: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         sent.append(request)
         return httpx.Response(500)
 
-    with LlamaClient("https://h.models.ai.azure.com", KEY,
-                     http_client=httpx.Client(transport=httpx.MockTransport(handler))) as client:
+    shell = mock_shell(shell_kind, handler, endpoint="https://h.models.ai.azure.com", credential=KEY)
+    try:
         for bad in ({"temperature": -1}, {"stop": 5}, {"logprobs": 50}, {"best_of": 2, "stream": True}):
             with pytest.raises(ParameterError):
-                client.completions.create(prompt="x", **bad)
+                await shell.run(lambda c, bad=bad: c.completions.create(prompt="x", **bad))
         with pytest.raises(ParameterError):
-            client.completions.create(prompt="")
+            await shell.run(lambda c: c.completions.create(prompt=""))
         with pytest.raises(ParameterError, match="extra_body repeats"):
-            client.completions.create(prompt="x", max_tokens=3, extra_body={"max_tokens": 4})
+            await shell.run(lambda c: c.completions.create(prompt="x", max_tokens=3, extra_body={"max_tokens": 4}))
+    finally:
+        await shell.close()
     assert sent == []
 
 

@@ -14,13 +14,12 @@ from llama_azure import (
     APIConnectionError,
     BadRequestError,
     InternalServerError,
-    LlamaClient,
     RateLimitError,
 )
 from llama_azure._retry import RetryPolicy
 from llama_azure._retry_after import retry_after_seconds
 
-from .shells import ENDPOINT, USER_HI, mock_shell
+from .shells import USER_HI, mock_shell
 
 OK = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant",
       "content": "fine"}, "finish_reason": "stop"}]}
@@ -185,12 +184,13 @@ def test_backoff_grows_with_jitter_and_a_ceiling() -> None:
     assert full_jitter.backoff(1) == 0.375
 
 
-def test_error_body_is_kept_on_the_error() -> None:
+async def test_error_body_is_kept_on_the_error(shell_kind: str) -> None:
     _, handler = scripted(httpx.Response(400, content=json.dumps({"error": {"code": "c", "message": "m"}})))
-    transport = httpx.MockTransport(handler)
-    with LlamaClient(ENDPOINT, "k", http_client=httpx.Client(transport=transport)) as client, pytest.raises(
-        BadRequestError
-    ) as caught:
-        client.chat.completions.create(messages=USER_HI)
+    shell = mock_shell(shell_kind, handler)
+    try:
+        with pytest.raises(BadRequestError) as caught:
+            await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
+    finally:
+        await shell.close()
     assert caught.value.body == {"error": {"code": "c", "message": "m"}}
     assert caught.value.message.startswith("400 from unit.eastus2.models.ai.azure.com/v1/chat/completions")
