@@ -8,6 +8,7 @@
 from ._async_client import AsyncLlamaClient
 from ._auth import DEFAULT_SCOPE, scope_for_endpoint
 from ._client import LlamaClient
+from ._credential_error import CredentialError
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -58,6 +59,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContentFilterError",
+    "CredentialError",
     "Delta",
     "InternalServerError",
     "LlamaAzureError",

@@ -18,7 +18,8 @@ from ._core import (
     prepare_chat,
     prepare_completion,
     prepare_info,
-    transport_error,
+    raise_transport_error,
+    stream_chunk_type,
     with_auth,
 )
 from ._exceptions import APIError
@@ -121,14 +122,15 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         try:
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError as error:
-            raise transport_error(error, call) from error
-        if call.stream and response.status_code < 400 and call.chunk_type is not None:
-            return AsyncStream(response, call.chunk_type, where=call.where,
+            raise_transport_error(error, call)
+        chunk_type = stream_chunk_type(call, response)
+        if chunk_type is not None:
+            return AsyncStream(response, chunk_type, where=call.where,
                           timer=call.timer)
         try:
             content = await aread_body(response, call.timer, call.where)
         except httpx.HTTPError as error:
-            raise transport_error(error, call) from error
+            raise_transport_error(error, call)
         finally:
             await response.aclose()
         return interpret(call, response, content)

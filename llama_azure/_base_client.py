@@ -14,7 +14,6 @@ from typing_extensions import Self
 from ._auth import DEFAULT_REFRESH_MARGIN, resolve_auth
 from ._core import ClientConfig, PreparedCall
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, RetryRun
-from ._routes import DEFAULT_API_VERSION
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 # Generous, like openai-python: one shared client serves a whole application.
@@ -32,7 +31,7 @@ class BaseClient(Generic[HttpT]):
         *,
         api: Literal["llama", "model-inference", "score"] | None = None,
         deployment: str | None = None,
-        api_version: str = DEFAULT_API_VERSION,
+        api_version: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         timeout: float | httpx.Timeout | None = None,
@@ -46,7 +45,9 @@ class BaseClient(Generic[HttpT]):
         self._config = ClientConfig.create(
             endpoint, api=api, api_version=api_version, deployment=deployment,
             default_headers=default_headers, max_retries=max_retries, max_retry_wait=max_retry_wait,
-            timeout=timeout, stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout,
+            # An injected client's own timeout applies unless timeout= says otherwise.
+            timeout=timeout if timeout is not None or http_client is None else http_client.timeout,
+            stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout,
         )
         self._auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
                                   refresh_margin=token_refresh_margin, is_async=self._is_async)

@@ -18,7 +18,8 @@ from ._core import (
     prepare_chat,
     prepare_completion,
     prepare_info,
-    transport_error,
+    raise_transport_error,
+    stream_chunk_type,
     with_auth,
 )
 from ._exceptions import APIError
@@ -119,14 +120,15 @@ class LlamaClient(BaseClient[httpx.Client]):
         try:
             response = self._http.send(request, stream=True)
         except httpx.HTTPError as error:
-            raise transport_error(error, call) from error
-        if call.stream and response.status_code < 400 and call.chunk_type is not None:
-            return Stream(response, call.chunk_type, where=call.where,
+            raise_transport_error(error, call)
+        chunk_type = stream_chunk_type(call, response)
+        if chunk_type is not None:
+            return Stream(response, chunk_type, where=call.where,
                           timer=call.timer)
         try:
             content = read_body(response, call.timer)
         except httpx.HTTPError as error:
-            raise transport_error(error, call) from error
+            raise_transport_error(error, call)
         finally:
             response.close()
         return interpret(call, response, content)

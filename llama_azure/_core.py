@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import platform
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -33,6 +35,7 @@ from ._routes import (
     DEFAULT_API_VERSION,
     ApiStyle,
     Operation,
+    api_version_from_url,
     check_api_style,
     infer_api_style,
     needs_api_version,
@@ -51,23 +54,66 @@ logger = logging.getLogger("llama_azure")
 ENV_ENDPOINT = "LLAMA_AZURE_ENDPOINT"
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 USER_AGENT = f"llama-azure/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
-_SECRET_HEADERS = frozenset({"authorization", "api-key", "x-identity-header", "ocp-apim-subscription-key"})
+# Header names that may carry a secret: never logged in clear (api-key, x-functions-key, authorization, ...).
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|password|cookie|signature|identity", re.IGNORECASE)
+# What an HTTP header value may hold here: visible ASCII and spaces (no CR/LF, no control characters).
+_SENDABLE_VALUE = re.compile(r"[\x20-\x7e]*")
+_TOKEN_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 T = TypeVar("T")
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers safe to log: credentials replaced by ``<redacted>``."""
-    return {k: ("<redacted>" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
+    return {k: ("<redacted>" if _SECRET_HEADER.search(k) else v) for k, v in headers.items()}
+
+
+def loggable_url(url: httpx.URL) -> str:
+    """The URL for a log line: query values hidden (a SAS-style ``?code=`` is a secret), api-version kept."""
+    if not url.query:
+        return str(url.copy_with(query=None))
+    shown = "&".join(f"{k}={v if k == 'api-version' else '<redacted>'}" for k, v in url.params.multi_items())
+    return f"{url.copy_with(query=None)}?{shown}"
+
+
+def check_headers(headers: object, name: str, error: type[ParameterError | ConfigurationError]) -> dict[str, str]:
+    """A plain dict of sendable headers; the message names the header, never its value."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise _make(error, f"{name} must be a mapping of header names to strings, got {type(headers).__name__}",
+                    name)
+    checked: dict[str, str] = {}
+    for key, value in headers.items():
+        if not isinstance(key, str) or not _TOKEN_NAME.fullmatch(key):
+            raise _make(error, f"{name} has an invalid header name {str(key)[:40]!r}", name)
+        if not isinstance(value, str) or not _SENDABLE_VALUE.fullmatch(value):
+            raise _make(error, f"{name}[{key!r}] must be a string of printable ASCII characters (no line breaks); "
+                        f"got a {type(value).__name__} that is not (its value is not shown, it may be a secret)",
+                        name)
+        checked[key] = value
+    return checked
+
+
+def _make(error: type[ParameterError | ConfigurationError], message: str, name: str) -> Exception:
+    return ParameterError(message, param=name) if error is ParameterError else ConfigurationError(message)
+
+
+def _finite_seconds(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def to_timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
     if value is None:
         return DEFAULT_TIMEOUT
     if isinstance(value, httpx.Timeout):
+        for part, seconds in value.as_dict().items():
+            if seconds is not None and not (_finite_seconds(seconds) and seconds > 0):
+                raise ParameterError(f"timeout's {part} must be None or a finite number of seconds > 0, "
+                                     f"got {seconds!r}", param="timeout")
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ParameterError(f"timeout must be a positive number of seconds or an httpx.Timeout, got {value!r}",
+    if not (_finite_seconds(value) and value > 0) or value > 10**9:
+        raise ParameterError(f"timeout must be a finite number of seconds > 0 or an httpx.Timeout, got {value!r}",
                              param="timeout")
     return httpx.Timeout(float(value), connect=min(5.0, float(value)))
 
@@ -79,12 +125,19 @@ def check_max_retries(value: object) -> int:
 
 
 def check_seconds(value: object, name: str) -> float | None:
-    """None, or a positive number of seconds (``stream_idle_timeout``, ``total_timeout``)."""
+    """None, or a finite positive number of seconds (``stream_idle_timeout``, ``total_timeout``)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigurationError(f"{name} must be a number of seconds > 0, got {value!r}")
-    return float(value)
+    if not (_finite_seconds(value) and value > 0):  # type: ignore[operator]
+        raise ConfigurationError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def check_max_retry_wait(value: object) -> float:
+    """The cap on a service-requested wait: finite and >= 0 (NaN would let a 24 h Retry-After through)."""
+    if not (_finite_seconds(value) and value >= 0):  # type: ignore[operator]
+        raise ConfigurationError(f"max_retry_wait must be a finite number of seconds >= 0, got {value!r}")
+    return float(value)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -95,7 +148,7 @@ class ClientConfig:
     api: ApiStyle
     api_version: str = DEFAULT_API_VERSION
     deployment: str | None = None
-    default_headers: Mapping[str, str] = field(default_factory=dict)
+    default_headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold a secret
     max_retries: int = DEFAULT_MAX_RETRIES
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
@@ -108,7 +161,7 @@ class ClientConfig:
         endpoint: str | None,
         *,
         api: str | None,
-        api_version: str,
+        api_version: str | None,
         deployment: str | None,
         default_headers: Mapping[str, str] | None,
         max_retries: int,
@@ -122,9 +175,15 @@ class ClientConfig:
             raise ConfigurationError(
                 f"no endpoint: pass endpoint='https://<name>.<region>.models.ai.azure.com' or set {ENV_ENDPOINT}"
             )
+        if not isinstance(endpoint, str):
+            raise ConfigurationError(f"endpoint must be a URL string, got {type(endpoint).__name__}")
+        if api_version is None:  # an ?api-version= pasted with the endpoint wins over the default
+            api_version = api_version_from_url(endpoint) or DEFAULT_API_VERSION
+        if not isinstance(api_version, str) or not _TOKEN_NAME.fullmatch(api_version):
+            raise ConfigurationError(f"api_version must look like '2024-05-01-preview', got {api_version!r}")
+        if deployment is not None and (not isinstance(deployment, str) or not _SENDABLE_VALUE.fullmatch(deployment)):
+            raise ConfigurationError("deployment must be a deployment name (a string of printable ASCII characters)")
         style = check_api_style(api) if api is not None else infer_api_style(endpoint)
-        if not isinstance(max_retry_wait, (int, float)) or max_retry_wait < 0:
-            raise ConfigurationError(f"max_retry_wait must be a number of seconds >= 0, got {max_retry_wait!r}")
         check_seconds(stream_idle_timeout, "stream_idle_timeout")
         check_seconds(total_timeout, "total_timeout")
         return cls(
@@ -132,9 +191,9 @@ class ClientConfig:
             api=style,
             api_version=api_version,
             deployment=deployment,
-            default_headers=dict(default_headers or {}),
+            default_headers=check_headers(default_headers, "default_headers", ConfigurationError),
             max_retries=check_max_retries(max_retries),
-            max_retry_wait=float(max_retry_wait),
+            max_retry_wait=check_max_retry_wait(max_retry_wait),
             timeout=to_timeout(timeout),
             stream_idle_timeout=stream_idle_timeout,
             total_timeout=total_timeout,
@@ -157,19 +216,24 @@ class ClientConfig:
         if max_retries is not None:
             changes["max_retries"] = check_max_retries(max_retries)
         if max_retry_wait is not None:
-            changes["max_retry_wait"] = float(max_retry_wait)
+            changes["max_retry_wait"] = check_max_retry_wait(max_retry_wait)
         if stream_idle_timeout is not None:
             changes["stream_idle_timeout"] = check_seconds(stream_idle_timeout, "stream_idle_timeout")
         if total_timeout is not None:
             changes["total_timeout"] = check_seconds(total_timeout, "total_timeout")
         if default_headers is not None:
-            changes["default_headers"] = {**self.default_headers, **default_headers}
+            extra = check_headers(default_headers, "default_headers", ConfigurationError)
+            changes["default_headers"] = {**self.default_headers, **extra}
         return replace(self, **changes)
 
 
 @dataclass
 class PreparedCall(Generic[T]):
-    """A request ready to send (without auth headers, added per attempt) and how to read its answer."""
+    """A request ready to send (without auth headers, added per attempt) and how to read its answer.
+
+    ``request`` is a template: each attempt sends a new ``httpx.Request`` built from it (:func:`with_auth`),
+    so no attempt sees headers or state left by an earlier one.
+    """
 
     request: httpx.Request
     parse: Callable[[httpx.Response, bytes], T]
@@ -192,7 +256,7 @@ def _url(config: ClientConfig, operation: Operation, extra_query: Mapping[str, s
 
 
 def _headers(config: ClientConfig, *, stream: bool, pass_through: bool,
-             extra: Mapping[str, str] | None) -> dict[str, str]:
+             extra: object) -> dict[str, str]:
     headers = {
         "user-agent": USER_AGENT,
         "accept": "text/event-stream" if stream else "application/json",
@@ -203,8 +267,7 @@ def _headers(config: ClientConfig, *, stream: bool, pass_through: bool,
     if pass_through:
         headers["extra-parameters"] = "pass-through"
     headers.update(config.default_headers)
-    if extra:
-        headers.update(extra)
+    headers.update(check_headers(extra, "extra_headers", ParameterError))
     return headers
 
 
@@ -231,6 +294,9 @@ def _build(
     chunk_type: type[ChatCompletionChunk] | type[Completion] | None = None,
 ) -> PreparedCall[Any]:
     extra_body = options.get("extra_body")
+    if extra_body is not None and not isinstance(extra_body, Mapping):
+        raise ParameterError(f"extra_body must be a dict of extra body fields, got {type(extra_body).__name__}",
+                             param="extra_body")
     pass_through = bool(extra_body)
     if body is not None and extra_body:
         clash = sorted(set(extra_body) & set(body))
@@ -242,8 +308,14 @@ def _build(
     content = None
     if body is not None:
         headers["content-type"] = "application/json"
-        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-    url = _url(config, operation, options.get("extra_query"))
+        try:
+            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        except (TypeError, ValueError) as error:
+            raise ParameterError(
+                f"the request body cannot be sent as JSON: {error} (use str, int, float, bool, None, lists and dicts; "
+                f"no NaN or infinity)", param="extra_body" if extra_body else "messages",
+            ) from None
+    url = _url(config, operation, check_headers(options.get("extra_query"), "extra_query", ParameterError))
     request = httpx.Request("POST" if body is not None else "GET", url, headers=headers, content=content)
     max_retries = options.get("max_retries")
     return PreparedCall(
@@ -332,8 +404,31 @@ def interpret(call: PreparedCall[T], response: httpx.Response, content: bytes) -
     return result
 
 
+def stream_chunk_type(
+    call: PreparedCall[Any], response: httpx.Response
+) -> type[ChatCompletionChunk] | type[Completion] | None:
+    """The chunk type when this answer starts a stream; None when its body is to be read whole."""
+    return call.chunk_type if call.stream and response.status_code < 400 else None
+
+
+def raise_transport_error(error: httpx.HTTPError, call: PreparedCall[Any]) -> NoReturn:
+    """Raise our error for an httpx failure. A request httpx refused to send is not chained to httpx's
+    error, whose message may quote a header value (a malformed key), and is not retried."""
+    if isinstance(error, (httpx.LocalProtocolError, httpx.UnsupportedProtocol)):
+        raise ConfigurationError(
+            f"{call.request.method} {call.where} could not be sent: {type(error).__name__} (a header value, "
+            f"such as the key, holds characters HTTP does not allow, or the URL scheme is not http(s))"
+        ) from None
+    raise transport_error(error, call) from error
+
+
 def transport_error(error: httpx.HTTPError, call: PreparedCall[Any]) -> APIConnectionError:
     """Our error for an httpx transport failure (no secrets: httpx puts no headers in messages)."""
+    if isinstance(error, httpx.PoolTimeout):
+        return APITimeoutError(
+            f"{call.request.method} {call.where}: no free connection in the pool in time (PoolTimeout): "
+            f"close streams you leave early (`with stream:`), or raise the httpx client's limits",
+            request=call.request)
     if isinstance(error, httpx.TimeoutException):
         expired = call.timer.expired(f"{call.request.method} {call.where}")
         if expired is not None:
@@ -347,16 +442,24 @@ def transport_error(error: httpx.HTTPError, call: PreparedCall[Any]) -> APIConne
 
 
 def with_auth(call: PreparedCall[Any], auth_headers: Mapping[str, str], attempt: int) -> httpx.Request:
-    """The request of one attempt: fresh credential headers, the call's timeout (cut to ``total_timeout``)."""
+    """A new request for one attempt: fresh credential headers, the call's timeout (cut to ``total_timeout``)."""
     call.timer.check(f"{call.request.method} {call.where}")
-    request = call.request
-    request.headers.update(auth_headers)
-    request.extensions["timeout"] = call.timer.clamp(call.timeout).as_dict()
+    for name, value in auth_headers.items():
+        if not _SENDABLE_VALUE.fullmatch(value):
+            raise ConfigurationError(
+                f"the credential's {name} header cannot be sent: the key or token holds line breaks, control or "
+                f"non-ASCII characters (check for a stray newline; the value is not shown)"
+            )
+    template = call.request
+    request = httpx.Request(
+        template.method, template.url, headers=[*template.headers.multi_items(), *auth_headers.items()],
+        content=template.content or None, extensions={"timeout": call.timer.clamp(call.timeout).as_dict()},
+    )
     log_attempt(call, attempt, request.headers)
     return request
 
 
 def log_attempt(call: PreparedCall[Any], attempt: int, headers: Mapping[str, str]) -> None:
     if logger.isEnabledFor(logging.DEBUG):
-        logger.debug("%s %s attempt %d headers=%s", call.request.method, call.request.url, attempt,
+        logger.debug("%s %s attempt %d headers=%s", call.request.method, loggable_url(call.request.url), attempt,
                      redact_headers(headers))

@@ -59,8 +59,6 @@ def _sent_api_version(endpoint: str, **kwargs: object) -> str | None:
     return seen[0].url.params.get("api-version")
 
 
-@pytest.mark.xfail(strict=True, reason="ClientConfig.create does not call api_version_from_url yet: wire it, then "
-                                       "remove this marker")
 def test_the_client_uses_the_url_api_version() -> None:
     url = "https://x.services.ai.azure.com/models/chat/completions?api-version=2025-04-01"
     assert _sent_api_version(url) == "2025-04-01"

@@ -52,7 +52,8 @@ async def test_transient_statuses_are_retried(shell_kind: str, status: int) -> N
         reply = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
         assert reply.content == "fine"
         assert len(seen) == 2
-        # one client request id across attempts, for tracing
+        # a new request per attempt, with one client request id across attempts, for tracing
+        assert seen[0] is not seen[1]
         assert seen[0].headers["x-ms-client-request-id"] == seen[1].headers["x-ms-client-request-id"]
     finally:
         await shell.close()
