@@ -7,8 +7,8 @@ exception, cancellation) closes the HTTP response, which returns its connection 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
@@ -157,6 +157,15 @@ def _noop() -> None:
     return None
 
 
+_closing: set[asyncio.Task[None]] = set()  # strong references until the closes finish
+
+
+def _close_later(response: httpx.Response) -> None:
+    task = asyncio.get_running_loop().create_task(response.aclose())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
 def read_body(response: httpx.Response, timer: CallTimer) -> bytes:
     """Read a whole (non-stream) body, each socket read cut to the time left of ``total_timeout``."""
     restore = _clamp_socket_reads(response, timer.read_budget)
@@ -201,17 +210,16 @@ class _StreamBase(Generic[ChunkT, ResultT]):
         chunk_type: type[ChunkT],
         *,
         where: str,
-        idle_timeout: float | None = None,
-        deadline: float | None = None,
         timer: CallTimer | None = None,
     ) -> None:
         self.response = response
-        if timer is None:
-            total = None if deadline is None else deadline - time.monotonic()
-            timer = CallTimer(total_timeout=total, idle_timeout=idle_timeout)
-        self._core: StreamCore[ChunkT] = StreamCore(response, chunk_type, where, timer)
+        self._core: StreamCore[ChunkT] = StreamCore(response, chunk_type, where, timer or CallTimer())
         self._where = where
         self._closed = False
+        try:  # the loop an async stream belongs to, for a close after it is dropped unread
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
 
     @property
     def request_id(self) -> str | None:
@@ -270,6 +278,13 @@ class Stream(_StreamBase[ChunkT, ResultT]):
             self._closed = True
             self.response.close()
 
+    def __del__(self) -> None:
+        # A stream dropped without being read or closed would pin its pooled connection for good.
+        # Closing a sync response needs no event loop, so it is safe here.
+        if not getattr(self, "_closed", True):
+            with contextlib.suppress(Exception):
+                self.close()
+
     def __enter__(self) -> Stream[ChunkT, ResultT]:
         return self
 
@@ -281,6 +296,17 @@ class Stream(_StreamBase[ChunkT, ResultT]):
 
 class AsyncStream(_StreamBase[ChunkT, ResultT]):
     """An async stream: ``async for chunk in stream``, ``async with stream:``, ``await stream.close()``."""
+
+    def __del__(self) -> None:
+        # Dropped without being read or closed: hand the close to the stream's own loop if it still
+        # runs (never touch a closed loop: that is the "Event loop is closed" trap); otherwise the
+        # loop, and with it the pool, is gone already.
+        loop = getattr(self, "_loop", None)
+        if getattr(self, "_closed", True) or loop is None or loop.is_closed():
+            return
+        self._closed = True
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_close_later, self.response)
 
     def __aiter__(self) -> AsyncIterator[ChunkT]:
         return self._iterate()

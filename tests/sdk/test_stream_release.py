@@ -4,10 +4,14 @@ Two ways out are checked, 200 times each, with a pool of four connections:
 - ``with stream:`` / ``async with stream:`` while the caller still holds the half-read iterator: only the
   stream's own ``close()`` can free the connection here (nothing is garbage collected);
 - a plain ``break`` with no context manager: the iterator is dropped and its clean-up closes the response.
+A stream dropped without ever being read is closed when it is garbage collected (sync: at once; async:
+handed to its event loop, never to a closed one).
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from typing import Any
 
 import httpx
@@ -60,3 +64,26 @@ async def test_async_early_exits_do_not_exhaust_the_pool(server: Any) -> None:
         for iterator in held:  # finish the held generators while the loop is alive (no late clean-up)
             await iterator.aclose()
     assert len(held) == EARLY_EXITS // 2
+
+
+def test_sync_streams_dropped_unread_release_their_connection(server: Any) -> None:
+    with httpx.Client(limits=POOL, timeout=TIMEOUT) as http, LlamaClient(
+        server.url, server.api_key, http_client=http, max_retries=0
+    ) as client:
+        for _ in range(3 * POOL.max_connections):  # more than the pool holds
+            stream = client.chat.completions.create(messages=MESSAGES, max_tokens=32, stream=True)
+            del stream  # never read, never closed
+            gc.collect()
+        assert client.chat.completions.create(messages=MESSAGES, max_tokens=2).content is not None
+
+
+async def test_async_streams_dropped_unread_release_their_connection(server: Any) -> None:
+    async with httpx.AsyncClient(limits=POOL, timeout=TIMEOUT) as http, AsyncLlamaClient(
+        server.url, server.api_key, http_client=http, max_retries=0
+    ) as client:
+        for _ in range(3 * POOL.max_connections):
+            stream = await client.chat.completions.create(messages=MESSAGES, max_tokens=32, stream=True)
+            del stream
+            gc.collect()
+            await asyncio.sleep(0.01)  # the close is handed to this loop
+        assert (await client.chat.completions.create(messages=MESSAGES, max_tokens=2)).content is not None
