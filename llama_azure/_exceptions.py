@@ -3,6 +3,7 @@
     LlamaAzureError
     ├── ParameterError (also a ValueError)          a bad argument; nothing was sent
     ├── ConfigurationError (also a ValueError)      a bad client setting; nothing was sent
+    ├── CredentialError (_credential_error.py)      the credential could not get a token; nothing was sent
     └── APIError                                    anything the service or the network did
         ├── APIResponseValidationError              a 2xx answer whose body makes no sense
         ├── APIStatusError                          an HTTP error answer (or an error inside a stream)
