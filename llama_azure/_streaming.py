@@ -68,6 +68,12 @@ class StreamCore(Generic[ChunkT]):
         )
         return self.timer.expired_or(f"the stream from {self._where}", fallback)
 
+    def broke_off(self, error: httpx.HTTPError) -> APIConnectionError:
+        """The error for a transport failure mid-stream (reset, truncated chunked body, ...)."""
+        return APIConnectionError(
+            f"the stream from {self._where} broke off: {type(error).__name__}: {error}; the answer is incomplete"
+        )
+
     def finish(self) -> list[ChunkT]:
         """At end of body: the last chunks, or an error if the stream was cut short."""
         chunks = self._chunks(self._decoder.flush())
@@ -113,14 +119,6 @@ class StreamCore(Generic[ChunkT]):
             raise status_error_from_info(
                 self.response, info, payload, where=f"{self._where} (inside the stream)", status_code=status
             )
-
-
-def _transport_error(error: httpx.HTTPError, where: str) -> APIConnectionError:
-    if isinstance(error, httpx.TimeoutException):
-        return APITimeoutError(f"the stream from {where} timed out: {type(error).__name__}")
-    return APIConnectionError(
-        f"the stream from {where} broke off: {type(error).__name__}: {error}; the answer is incomplete"
-    )
 
 
 def _clamp_socket_reads(response: httpx.Response, budget: Callable[[], float | None]) -> Callable[[], None]:
@@ -261,7 +259,7 @@ class Stream(_StreamBase[ChunkT, ResultT]):
         except httpx.TimeoutException as error:
             raise self._core.timeout_error(error) from error
         except httpx.HTTPError as error:
-            raise _transport_error(error, self._where) from error
+            raise self._core.broke_off(error) from error
         finally:
             restore()
             self.close()
@@ -332,7 +330,7 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
         except httpx.TimeoutException as error:
             raise self._core.timeout_error(error) from error
         except httpx.HTTPError as error:
-            raise _transport_error(error, self._where) from error
+            raise self._core.broke_off(error) from error
         finally:
             try:
                 await raw_chunks.aclose()
