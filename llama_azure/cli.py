@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from ._argtypes import non_negative_int, positive_int
 from ._client import LlamaClient
 from ._exceptions import ConfigurationError, LlamaAzureError
 from ._routes import API_STYLES
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Ask a question and stream the answer to the terminal.")
     chat.add_argument("question", nargs="+", help="the question (several words are joined with spaces)")
     chat.add_argument("--system", default=None, metavar="TEXT", help="a system message sent before the question")
-    chat.add_argument("--max-tokens", type=_positive_int, default=256, metavar="N",
+    chat.add_argument("--max-tokens", type=positive_int, default=256, metavar="N",
                       help="longest answer, in tokens (default 256)")
     chat.add_argument("--temperature", type=float, default=None, metavar="T",
                       help="sampling temperature, 0..2 (default: the endpoint's)")
@@ -80,25 +81,11 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
                        help="route style (default: inferred from the URL)")
     group.add_argument("--deployment", default=None, metavar="NAME",
                        help="managed endpoint deployment (azureml-model-deployment header)")
-    group.add_argument("--max-retries", type=_non_negative_int, default=2, metavar="N",
+    group.add_argument("--max-retries", type=non_negative_int, default=2, metavar="N",
                        help="retries on 429, 5xx and connection errors (default 2)")
     group.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="request timeout")
     group.add_argument("--local", action="store_true",
                        help="start the bundled reference server and use it (ignores --endpoint/--api-key)")
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, not {value}")
-    return value
 
 
 @contextlib.contextmanager

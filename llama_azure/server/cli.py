@@ -18,6 +18,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from .._argtypes import positive_float, positive_int
+
 READY_PREFIX = "llama-azure reference server listening on "
 
 
@@ -44,11 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="deployment name (repeatable); azureml-model-deployment must then name one of them",
     )
-    parser.add_argument("--rpm", type=_positive_int, default=1000, help="requests per minute per deployment")
-    parser.add_argument("--tpm", type=_positive_int, default=200_000, help="tokens per minute per deployment")
+    parser.add_argument("--rpm", type=positive_int, default=1000, help="requests per minute per deployment")
+    parser.add_argument("--tpm", type=positive_int, default=200_000, help="tokens per minute per deployment")
     parser.add_argument(
         "--quota-window",
-        type=_positive_float,
+        type=positive_float,
         default=60.0,
         metavar="SECONDS",
         help="length of the sliding quota window (default 60, as Azure; shorten it to test 429 handling quickly)",
@@ -56,10 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--blocklist", action="append", default=[], metavar="WORD", help="content filter word (repeatable)"
     )
-    parser.add_argument("--n-ctx", type=_positive_int, default=2048, help="context length (default 2048)")
+    parser.add_argument("--n-ctx", type=positive_int, default=2048, help="context length (default 2048)")
     parser.add_argument(
         "--threads",
-        type=_positive_int,
+        type=positive_int,
         default=default_threads(),
         help=f"llama.cpp threads (default: CPU count - 1, at most 4; here {default_threads()})",
     )
@@ -78,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     entra.add_argument(
         "--token-lifetime",
-        type=_positive_float,
+        type=positive_float,
         default=3600.0,
         metavar="SECONDS",
         help="lifetime of issued tokens (default 3600); shorten it to test token refresh",
@@ -110,20 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
 def default_threads() -> int:
     """One core is left to the HTTP side: llama.cpp threads spin, and lose badly when preempted."""
     return max(1, min(4, (os.cpu_count() or 2) - 1))
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number > 0, not {text}")
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:
