@@ -133,6 +133,17 @@ def stats(client: httpx.Client) -> dict:  # type: ignore[type-arg]
     return client.get("/_server/stats").json()  # type: ignore[no-any-return]
 
 
+def wait_for_cancellation(client: httpx.Client, before: dict) -> dict:  # type: ignore[type-arg]
+    """Poll the stats (10 s at most) until one more generation was cancelled and none is running."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        now = stats(client)
+        if now["generations_cancelled"] > before["generations_cancelled"] and now["active_generations"] == 0:
+            return now
+        time.sleep(0.05)
+    raise AssertionError(f"generation still running: {now}")
+
+
 def test_disconnect_stops_generation(client: httpx.Client) -> None:
     before = stats(client)
     with client.stream("POST", "/v1/completions", json=LONG) as r:
@@ -143,14 +154,7 @@ def test_disconnect_stops_generation(client: httpx.Client) -> None:
                 if seen == 3:
                     break
     # The response is closed: the server must notice within a token or two.
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        now = stats(client)
-        if now["generations_cancelled"] > before["generations_cancelled"] and now["active_generations"] == 0:
-            break
-        time.sleep(0.05)
-    else:
-        raise AssertionError(f"generation still running: {now}")
+    now = wait_for_cancellation(client, before)
     generated = now["tokens_generated"] - before["tokens_generated"]
     assert generated < 200, generated  # far from the 1500 requested
     time.sleep(0.3)
@@ -167,14 +171,7 @@ def test_non_streaming_disconnect_cancels_too(client: httpx.Client) -> None:
     body = {**LONG, "stream": False}
     with contextlib.suppress(httpx.TimeoutException):
         httpx.post(f"{client.base_url}/v1/completions", json=body, headers={"api-key": "test-key"}, timeout=1.0)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        now = stats(client)
-        if now["generations_cancelled"] > before["generations_cancelled"] and now["active_generations"] == 0:
-            break
-        time.sleep(0.05)
-    else:
-        raise AssertionError(f"generation still running: {now}")
+    wait_for_cancellation(client, before)
 
 
 async def test_concurrent_streams_are_queued_and_both_complete(client: httpx.Client) -> None:
