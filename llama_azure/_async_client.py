@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeVar, cast, overload
 
@@ -18,20 +17,21 @@ from ._core import (
     prepare_chat,
     prepare_completion,
     prepare_info,
+    prepare_parse,
     raise_transport_error,
     stream_chunk_type,
     with_auth,
 )
 from ._exceptions import APIError
-from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
+from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, RequestOptions
 from ._retry import RetryRun
 from ._streaming import AsyncStream, aread_body
-from .types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage, ChatMessageParam
+from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
 from .types.completion import Completion
 from .types.model_info import ModelInfo
+from .types.parsed import ModelT, ParsedChatCompletion
 
 T = TypeVar("T")
-MessagesParam = Sequence[ChatMessageParam | ChatMessage | Mapping[str, Any]]
 
 
 class AsyncChatCompletions:
@@ -60,6 +60,28 @@ class AsyncChatCompletions:
         with ``stream=True``, iterate the returned ``Stream`` for ``ChatCompletionChunk`` objects.
         """
         call = prepare_chat(self._client._config, messages, stream, kwargs)
+        return await self._client._execute(call)
+
+    @overload
+    async def parse(self, *, messages: MessagesParam, response_format: type[ModelT], stream: Literal[False] = False,
+              **kwargs: Unpack[ChatParseParams]) -> ParsedChatCompletion[ModelT]: ...
+
+    @overload
+    async def parse(self, *, messages: MessagesParam, response_format: type[ModelT], stream: Literal[True],
+              **kwargs: Unpack[ChatParseParams]
+              ) -> AsyncStream[ChatCompletionChunk, ParsedChatCompletion[ModelT]]: ...
+
+    async def parse(self, *, messages: MessagesParam, response_format: type[ModelT], stream: bool = False,
+              **kwargs: Unpack[ChatParseParams]
+              ) -> ParsedChatCompletion[ModelT] | AsyncStream[ChatCompletionChunk, ParsedChatCompletion[ModelT]]:
+        """Ask for JSON valid for a pydantic model and read it back: ``reply.choices[0].message.parsed``.
+
+        ``client.chat.completions.parse(messages=[...], response_format=Answer, max_tokens=64)``; the model's
+        JSON schema is sent as a strict ``json_schema`` response format. An answer that is not a valid
+        ``Answer`` raises ``StructuredOutputError`` (with ``.content``). With ``stream=True``,
+        ``until_done()`` gives the parsed completion.
+        """
+        call = prepare_parse(self._client._config, messages, response_format, stream, kwargs)
         return await self._client._execute(call)
 
 
@@ -126,7 +148,7 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         chunk_type = stream_chunk_type(call, response)
         if chunk_type is not None:
             return AsyncStream(response, chunk_type, where=call.where,
-                          timer=call.timer)
+                          timer=call.timer, finish=call.finish)
         try:
             content = await aread_body(response, call.timer, call.where)
         except httpx.HTTPError as error:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeVar, cast, overload
 
@@ -18,20 +17,21 @@ from ._core import (
     prepare_chat,
     prepare_completion,
     prepare_info,
+    prepare_parse,
     raise_transport_error,
     stream_chunk_type,
     with_auth,
 )
 from ._exceptions import APIError
-from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
+from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, RequestOptions
 from ._retry import RetryRun
 from ._streaming import Stream, read_body
-from .types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage, ChatMessageParam
+from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
 from .types.completion import Completion
 from .types.model_info import ModelInfo
+from .types.parsed import ModelT, ParsedChatCompletion
 
 T = TypeVar("T")
-MessagesParam = Sequence[ChatMessageParam | ChatMessage | Mapping[str, Any]]
 
 
 class ChatCompletions:
@@ -58,6 +58,28 @@ class ChatCompletions:
         with ``stream=True``, iterate the returned ``Stream`` for ``ChatCompletionChunk`` objects.
         """
         call = prepare_chat(self._client._config, messages, stream, kwargs)
+        return self._client._execute(call)
+
+    @overload
+    def parse(self, *, messages: MessagesParam, response_format: type[ModelT], stream: Literal[False] = False,
+              **kwargs: Unpack[ChatParseParams]) -> ParsedChatCompletion[ModelT]: ...
+
+    @overload
+    def parse(self, *, messages: MessagesParam, response_format: type[ModelT], stream: Literal[True],
+              **kwargs: Unpack[ChatParseParams]
+              ) -> Stream[ChatCompletionChunk, ParsedChatCompletion[ModelT]]: ...
+
+    def parse(self, *, messages: MessagesParam, response_format: type[ModelT], stream: bool = False,
+              **kwargs: Unpack[ChatParseParams]
+              ) -> ParsedChatCompletion[ModelT] | Stream[ChatCompletionChunk, ParsedChatCompletion[ModelT]]:
+        """Ask for JSON valid for a pydantic model and read it back: ``reply.choices[0].message.parsed``.
+
+        ``client.chat.completions.parse(messages=[...], response_format=Answer, max_tokens=64)``; the model's
+        JSON schema is sent as a strict ``json_schema`` response format. An answer that is not a valid
+        ``Answer`` raises ``StructuredOutputError`` (with ``.content``). With ``stream=True``,
+        ``until_done()`` gives the parsed completion.
+        """
+        call = prepare_parse(self._client._config, messages, response_format, stream, kwargs)
         return self._client._execute(call)
 
 
@@ -124,7 +146,7 @@ class LlamaClient(BaseClient[httpx.Client]):
         chunk_type = stream_chunk_type(call, response)
         if chunk_type is not None:
             return Stream(response, chunk_type, where=call.where,
-                          timer=call.timer)
+                          timer=call.timer, finish=call.finish)
         try:
             content = read_body(response, call.timer)
         except httpx.HTTPError as error:

@@ -31,6 +31,7 @@ from ._exceptions import (
 )
 from ._params import split_options, validate_chat, validate_completion
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
+from ._route_params import check_route_params
 from ._routes import (
     DEFAULT_API_VERSION,
     ApiStyle,
@@ -43,6 +44,7 @@ from ._routes import (
     route_path,
 )
 from ._score import parse_score_chat, parse_score_completion, score_body
+from ._structured import check_parse_kwargs, response_format_for, to_parsed
 from ._timeouts import CallTimer
 from ._version import __version__
 from .types.chat import ChatCompletion, ChatCompletionChunk
@@ -242,6 +244,8 @@ class PreparedCall(Generic[T]):
     max_retries: int
     where: str
     chunk_type: type[ChatCompletionChunk] | type[Completion] | None = None
+    finish: Callable[[Any], Any] | None = None
+    """For a stream: turns what ``until_done()`` folded into the call's result (``parse()``: parsed content)."""
     timer: CallTimer = field(default_factory=CallTimer)
     """Started when the call is prepared; shared by its attempts, retry waits and stream."""
 
@@ -361,6 +365,8 @@ def prepare_chat(
     """Validate a chat call and build its request."""
     is_stream = _check_stream_flag(stream, config.api)
     params, options = split_options(kwargs)
+    extra_body = options.get("extra_body")
+    check_route_params(config.api, [*params, *(extra_body if isinstance(extra_body, Mapping) else ())])
     checked, body = validate_chat(messages, params, is_stream)
     if config.api == "score":
         return _build(config, "chat", score_body(checked, body), options, stream=False, parse=parse_score_chat)
@@ -369,6 +375,20 @@ def prepare_chat(
         payload["stream"] = True
     return _build(config, "chat", payload, options, stream=is_stream, parse=_model_parser(ChatCompletion),
                   chunk_type=ChatCompletionChunk)
+
+
+def prepare_parse(config: ClientConfig, messages: object, model: object, stream: object,
+                  kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
+    """``chat.completions.parse``: a chat call whose answer (or stream's result) is read into ``model``."""
+    check_parse_kwargs(kwargs)
+    call = prepare_chat(config, messages, stream, {**kwargs, "response_format": response_format_for(model)})
+    target: Any = model
+    if call.stream:
+        call.finish = lambda completion: to_parsed(completion, target)
+    else:
+        parse = call.parse
+        call.parse = lambda response, content: to_parsed(parse(response, content), target)
+    return call
 
 
 def prepare_completion(config: ClientConfig, prompt: object, stream: object,

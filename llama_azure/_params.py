@@ -6,15 +6,16 @@ bad value raises a ``ParameterError`` naming the field and no request goes out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import httpx
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
 from ._exceptions import ParameterError
-from .types.chat import ChatMessage
+from ._messages import check_messages, key_path
+from .types.chat_params import ResponseFormat, ToolChoice, ToolParam
 
 Temperature = Annotated[float, Field(ge=0, le=2)]
 Penalty = Annotated[float, Field(ge=-2, le=2)]
@@ -42,13 +43,17 @@ class SamplingParams(TypedDict, total=False):
     seed: int
 
 
-class ChatParams(SamplingParams, total=False):
-    """Chat adds the Azure AI Model Inference extras."""
+class ToolParams(SamplingParams, total=False):
+    """Chat adds the Azure AI Model Inference extras (``_route_params.py`` says which routes have them)."""
 
-    response_format: dict[str, Any]
-    tools: list[dict[str, Any]]
-    tool_choice: str | dict[str, Any]
+    tools: list[ToolParam]
+    tool_choice: ToolChoice
+    parallel_tool_calls: bool
     model: str
+
+
+class ChatParams(ToolParams, total=False):
+    response_format: ResponseFormat
 
 
 class RequestOptions(TypedDict, total=False):
@@ -67,24 +72,17 @@ class ChatCreateParams(ChatParams, RequestOptions, total=False):
     """Everything ``chat.completions.create`` takes besides ``messages`` and ``stream``."""
 
 
+class ChatParseParams(ToolParams, RequestOptions, total=False):
+    """What ``chat.completions.parse`` takes besides ``messages``, ``response_format`` (a model) and ``stream``."""
+
+
 class CompletionCreateParams(SamplingParams, RequestOptions, total=False):
     """Everything ``completions.create`` takes besides ``prompt`` and ``stream``."""
-
-
-class _MessageDict(TypedDict, total=False):
-    __pydantic_config__ = ConfigDict(extra="allow")  # type: ignore[misc]
-
-    role: Literal["system", "user", "assistant", "tool"]
-    content: str | list[dict[str, Any]] | None
-    name: str
-    tool_call_id: str
-    tool_calls: list[dict[str, Any]]
 
 
 _OPTION_KEYS = frozenset(RequestOptions.__annotations__)
 _CHAT_ADAPTER: TypeAdapter[ChatParams] = TypeAdapter(ChatParams)
 _COMPLETION_ADAPTER: TypeAdapter[SamplingParams] = TypeAdapter(SamplingParams)
-_MESSAGES_ADAPTER: TypeAdapter[list[_MessageDict]] = TypeAdapter(list[_MessageDict])
 
 
 def split_options(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -97,9 +95,12 @@ def split_options(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
 
 
 def _raise_for(error: ValidationError, prefix: str = "") -> None:
-    first = error.errors(include_url=False)[0]
-    loc = ".".join(str(part) for part in first["loc"])
+    # The most precise error; an unknown key (a typo) explains a missing one at the same place.
+    first = max(error.errors(include_url=False), key=lambda e: (len(e["loc"]), e["type"] == "extra_forbidden"))
+    loc = key_path(first["loc"])
     field = f"{prefix}{loc}" if prefix else loc
+    if first["type"] == "extra_forbidden" and len(first["loc"]) > 1:
+        raise ParameterError(f"invalid {field}: unknown key {str(first['loc'][-1])!r}", param=field) from None
     if first["type"] == "extra_forbidden":
         raise ParameterError(
             f"unknown parameter {field!r}: pass fields the SDK does not know with extra_body={{...}} "
@@ -128,27 +129,13 @@ def _check_combinations(params: Mapping[str, Any], stream: bool) -> None:
 
 def validate_chat(messages: object, params: Mapping[str, Any], stream: bool) -> tuple[list[Any], dict[str, Any]]:
     """Check messages and parameters; returns JSON-ready messages and body fields."""
-    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
-        raise ParameterError(
-            "messages must be a list of {'role': ..., 'content': ...} dicts or ChatMessage objects",
-            param="messages",
-        )
-    if not messages:
-        raise ParameterError("messages must contain at least one message", param="messages")
-    plain = [m.model_dump(exclude_none=True) if isinstance(m, ChatMessage) else m for m in messages]
-    try:
-        checked = _MESSAGES_ADAPTER.validate_python(plain)
-    except ValidationError as error:
-        _raise_for(error, "messages.")
-    for index, message in enumerate(checked):
-        if "role" not in message:
-            raise ParameterError(f"messages.{index} has no 'role'", param=f"messages.{index}.role")
+    checked = check_messages(messages)
     try:
         body = dict(_CHAT_ADAPTER.validate_python(dict(params)))
     except ValidationError as error:
         _raise_for(error)
     _check_combinations(body, stream)
-    return list(checked), body
+    return checked, body
 
 
 def validate_completion(prompt: object, params: Mapping[str, Any], stream: bool) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from .types.chat import ChatCompletion, ChatCompletionChunk
 from .types.completion import Completion
 
 ChunkT = TypeVar("ChunkT", ChatCompletionChunk, Completion)
-ResultT = TypeVar("ResultT", ChatCompletion, Completion)
+ResultT = TypeVar("ResultT", bound=ChatCompletion | Completion)
 T = TypeVar("T")
 
 
@@ -209,8 +209,10 @@ class _StreamBase(Generic[ChunkT, ResultT]):
         *,
         where: str,
         timer: CallTimer | None = None,
+        finish: Callable[[Any], Any] | None = None,
     ) -> None:
         self.response = response
+        self._finish = finish  # parse(): reads the folded reply into the model
         self._core: StreamCore[ChunkT] = StreamCore(response, chunk_type, where, timer or CallTimer())
         self._where = where
         self._closed = False
@@ -235,7 +237,8 @@ class _StreamBase(Generic[ChunkT, ResultT]):
         return True
 
     def _result(self) -> ResultT:
-        return cast(ResultT, self._core.accumulator.result())
+        result = self._core.accumulator.result()
+        return cast(ResultT, result if self._finish is None else self._finish(result))
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"

@@ -25,6 +25,7 @@ from ._client import LlamaClient
 from ._exceptions import ConfigurationError, LlamaAzureError
 from ._routes import API_STYLES
 from ._version import __version__
+from .types.chat_params import ChatMessageParam
 
 PROG = "llama-azure"
 EXIT_ERROR = 1
@@ -117,7 +118,7 @@ def _client(args: argparse.Namespace) -> Iterator[LlamaClient]:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    messages: list[dict[str, str]] = []
+    messages: list[ChatMessageParam] = []
     if args.system:
         messages.append({"role": "system", "content": args.system})
     messages.append({"role": "user", "content": " ".join(args.question)})

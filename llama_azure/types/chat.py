@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
-from pydantic import Field
-from typing_extensions import NotRequired, TypedDict
+from pydantic import AliasChoices, Field
 
 from ._base import ResponseModel, ResultModel
-from .shared import Usage
+from .chat_params import ChatMessageParam
+from .content_filter import ContentFilterResults, PromptFilterResult
+from .shared import FinishReason, Logprobs, Usage
+from .tool_calls import ToolCall, ToolCallDelta
 
-
-class ChatMessageParam(TypedDict):
-    """A message of the conversation, as a dict: ``{"role": "user", "content": "Hi"}``."""
-
-    role: Literal["system", "user", "assistant", "tool"]
-    content: str
-    name: NotRequired[str]
-    tool_call_id: NotRequired[str]
+__all__ = ["ChatMessageParam"]  # re-exported: it lived here before the per-role types
 
 
 class ChatMessage(ResponseModel):
@@ -25,14 +21,46 @@ class ChatMessage(ResponseModel):
 
     role: str = "assistant"
     content: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
+    tool_calls: list[ToolCall] | None = None
+    refusal: str | None = None
+    reasoning_content: str | None = None
+
+    def to_param(self) -> dict[str, Any]:
+        """The message as sent back in a conversation (role, content, tool calls; nothing the service added)."""
+        param: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            param["tool_calls"] = [call.to_param() for call in self.tool_calls]
+        elif self.content is None:
+            param["content"] = ""
+        return param
+
+
+class TopLogprob(ResponseModel):
+    token: str = ""
+    logprob: float = 0.0
+    bytes: list[int] | None = None
+
+
+class TokenLogprob(TopLogprob):
+    """One generated token of a chat answer, with the most likely alternatives."""
+
+    top_logprobs: list[TopLogprob] = []
+
+
+class ChoiceLogprobs(Logprobs):
+    """Chat logprobs: OpenAI's form (``content``, a list of :class:`TokenLogprob`), or the Llama API's
+    completion form (``tokens``, ``token_logprobs``, ...), whichever the route sends."""
+
+    content: list[TokenLogprob] | None = None
+    refusal: list[TokenLogprob] | None = None
 
 
 class ChatCompletionChoice(ResponseModel):
     index: int = 0
     message: ChatMessage
-    finish_reason: str | None = None
-    logprobs: Any = None
+    finish_reason: FinishReason | str | None = None
+    logprobs: ChoiceLogprobs | None = None
+    content_filter_results: ContentFilterResults | None = None
 
 
 class ChatCompletion(ResultModel):
@@ -44,6 +72,8 @@ class ChatCompletion(ResultModel):
     model: str | None = None
     choices: list[ChatCompletionChoice]
     usage: Usage | None = None
+    prompt_filter_results: list[PromptFilterResult] | None = Field(
+        None, validation_alias=AliasChoices("prompt_filter_results", "prompt_annotations"))
 
     @property
     def content(self) -> str | None:
@@ -56,14 +86,17 @@ class Delta(ResponseModel):
 
     role: str | None = None
     content: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
+    tool_calls: list[ToolCallDelta] | None = None
+    refusal: str | None = None
+    reasoning_content: str | None = None
 
 
 class ChatCompletionChunkChoice(ResponseModel):
     index: int = 0
     delta: Delta = Field(default_factory=Delta)  # a last chunk may carry only ``finish_reason``
-    finish_reason: str | None = None
-    logprobs: Any = None
+    finish_reason: FinishReason | str | None = None
+    logprobs: ChoiceLogprobs | None = None
+    content_filter_results: ContentFilterResults | None = None
 
 
 class ChatCompletionChunk(ResultModel):
@@ -75,3 +108,9 @@ class ChatCompletionChunk(ResultModel):
     model: str | None = None
     choices: list[ChatCompletionChunkChoice] = []
     usage: Usage | None = None
+    prompt_filter_results: list[PromptFilterResult] | None = Field(
+        None, validation_alias=AliasChoices("prompt_filter_results", "prompt_annotations"))
+
+
+MessagesParam = Sequence[ChatMessageParam | ChatMessage]
+"""What ``messages=`` takes: per-role dicts (mypy checks each role's keys) or messages of earlier replies."""

@@ -44,14 +44,14 @@ async def test_streamed_tool_calls_are_merged_by_index(shell_kind: str) -> None:
         chunks, reply = await chat_stream(shell)
     finally:
         await shell.close()
-    assert chunks[1].choices[0].delta.tool_calls[0]["id"] == "call_a"  # chunks themselves are unchanged
+    assert chunks[1].choices[0].delta.tool_calls[0].id == "call_a"  # chunks themselves are unchanged
     choice = reply.choices[0]
     assert choice.finish_reason == "tool_calls"
-    assert choice.message.tool_calls == [
+    assert [call.to_param() for call in choice.message.tool_calls] == [
         {"id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
         {"id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}},
     ]
-    assert json.loads(choice.message.tool_calls[0]["function"]["arguments"]) == {"city": "Paris"}
+    assert json.loads(choice.message.tool_calls[0].function.arguments) == {"city": "Paris"}
 
 
 async def test_a_stream_without_tool_calls_keeps_none(shell_kind: str) -> None:
