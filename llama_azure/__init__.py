@@ -29,15 +29,22 @@ from ._exceptions import (
     UnprocessableEntityError,
 )
 from ._streaming import AsyncStream, Stream
+from ._structured import StructuredOutputError, pydantic_function_tool
 from ._version import __version__
 from .types import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatMessage,
+    ChatMessageParam,
     Completion,
     Delta,
     Logprobs,
     ModelInfo,
+    ParsedChatCompletion,
+    ResponseFormat,
+    ToolCall,
+    ToolChoice,
+    ToolParam,
     Usage,
 )
 
@@ -55,6 +62,7 @@ __all__ = [
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatMessage",
+    "ChatMessageParam",
     "Completion",
     "ConfigurationError",
     "ConflictError",
@@ -68,11 +76,18 @@ __all__ = [
     "ModelInfo",
     "NotFoundError",
     "ParameterError",
+    "ParsedChatCompletion",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseFormat",
     "Stream",
+    "StructuredOutputError",
+    "ToolCall",
+    "ToolChoice",
+    "ToolParam",
     "UnprocessableEntityError",
     "Usage",
     "__version__",
+    "pydantic_function_tool",
     "scope_for_endpoint",
 ]

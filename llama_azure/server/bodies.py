@@ -8,6 +8,7 @@ from typing import Any
 
 from .engine import Candidate, GenerationDone, TokenLogprob
 from .generation_request import PreparedGeneration
+from .structured import message_for
 
 
 def response_id(prepared: PreparedGeneration) -> str:
@@ -47,11 +48,11 @@ def completion_body(
     for index, candidate in enumerate(ranked(prepared, done.candidates)):
         logprobs = logprobs_body(candidate.kept_logprobs()) if want_logprobs else None
         if prepared.kind == "chat":
-            choice: dict[str, Any] = {
-                "index": index,
-                "message": {"role": "assistant", "content": candidate.text},
-                "finish_reason": candidate.finish_reason,
-            }
+            message: dict[str, Any] = {"role": "assistant", "content": candidate.text}
+            finish = candidate.finish_reason
+            if prepared.plan.tools:
+                message, finish = message_for(candidate.text, finish)
+            choice: dict[str, Any] = {"index": index, "message": message, "finish_reason": finish}
             if want_logprobs:
                 choice["logprobs"] = logprobs
         else:
@@ -84,11 +85,15 @@ def chunk_body(
     entries: Sequence[TokenLogprob] = (),
     role: bool = False,
     usage: dict[str, int] | None = None,
+    delta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One stream chunk for candidate ``index``; ``text=None`` is the empty delta of a closing chunk."""
+    """One stream chunk for candidate ``index``; ``text=None`` is the empty delta of a closing chunk
+    (``delta`` replaces the text delta: tool-call pieces)."""
     chat = prepared.kind == "chat"
     choice: dict[str, Any] = {"index": index}
-    if chat:
+    if delta is not None:
+        choice["delta"] = delta
+    elif chat:
         if text is None:
             choice["delta"] = {}
         elif role:

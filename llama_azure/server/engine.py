@@ -47,6 +47,8 @@ class SamplingParams:
     n: int = 1
     best_of: int | None = None
     blocked: tuple[str, ...] = ()
+    grammar: Any = None
+    """A ``llama_cpp.LlamaGrammar``: every sampled token keeps the text valid for it (tools, JSON output)."""
 
     @property
     def candidates(self) -> int:
@@ -229,6 +231,16 @@ class Engine:
         parts = [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
         return "".join(parts) + "<|im_start|>assistant\n"
 
+    def grammar(self, schema: dict[str, Any]) -> Any:
+        """A grammar that allows exactly the JSON valid for ``schema``; ValueError for a schema it cannot read."""
+        import json
+
+        try:
+            grammar_class: Any = getattr(self._llama_cpp, "LlamaGrammar")  # noqa: B009 - not in its type stubs
+            return grammar_class.from_json_schema(json.dumps(schema), verbose=False)
+        except Exception as exc:  # the converter raises many kinds for schemas it does not support
+            raise ValueError(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+
     def tokenize(self, text: str, *, special: bool = False) -> list[int]:
         add_bos = not (self._bos_text and text.startswith(self._bos_text) and special)
         tokens = list(self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
@@ -343,6 +355,7 @@ class Engine:
             frequency_penalty=params.frequency_penalty,
             presence_penalty=params.presence_penalty,
             reset=False,
+            grammar=params.grammar,
         )
         try:
             for token in tokens:

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from . import errors
 from .content_filter import Blocklist
 from .engine import Engine, SamplingParams
-from .schemas import ChatCompletionRequest, ChatMessage, CompletionRequest, InferenceChatCompletionRequest
+from .schemas import ChatCompletionRequest, ChatMessage, CompletionRequest
+from .structured import Plan, plan_for, render
 
 MAX_TOTAL_TOKENS = 8192  # n (or best_of) * max_tokens, per request
 
@@ -24,6 +25,8 @@ class PreparedGeneration:
     params: SamplingParams
     stream: bool
     deployment: str
+    plan: Plan = field(default_factory=Plan)
+    """Tools or structured output: the grammar used, and how the text becomes ``tool_calls``."""
 
 
 def prepare(
@@ -31,6 +34,7 @@ def prepare(
 ) -> PreparedGeneration:
     """Checks ``parsed`` (parameters, content filter, context length) and builds what the engine runs."""
     check_supported(parsed, engine)
+    plan = Plan()
     if isinstance(parsed, CompletionRequest):
         kind: Literal["chat", "text"] = "text"
         prompt_text = parsed.prompt
@@ -39,7 +43,8 @@ def prepare(
     else:
         kind = "chat"
         field_name = "messages"
-        prompt_text, tokens = chat_prompt(engine, parsed.messages)
+        plan = plan_for(parsed)
+        prompt_text, tokens = chat_prompt(engine, parsed.messages, plan)
     if blocklist.contains(prompt_text):
         raise errors.content_filter(param="prompt")
     check_prompt_length(engine, len(tokens), parsed.max_tokens, field_name)
@@ -60,13 +65,25 @@ def prepare(
         n=parsed.n,
         best_of=parsed.best_of,
         blocked=blocklist.words,
+        grammar=_grammar(engine, plan),
     )
-    return PreparedGeneration(kind, tokens, params, parsed.stream, deployment)
+    return PreparedGeneration(kind, tokens, params, parsed.stream, deployment, plan)
 
 
-def chat_prompt(engine: Engine, messages: Sequence[ChatMessage]) -> tuple[str, list[int]]:
+def _grammar(engine: Engine, plan: Plan) -> object:
+    if plan.schema is None:
+        return None
+    try:
+        return engine.grammar(plan.schema)
+    except ValueError as exc:
+        param = "tools" if plan.tools else "response_format"
+        raise errors.bad_request(f"This server cannot constrain the answer to the given JSON schema ({exc}); "
+                                 "simplify the schema.", param=param) from None
+
+
+def chat_prompt(engine: Engine, messages: Sequence[ChatMessage], plan: Plan | None = None) -> tuple[str, list[int]]:
     """The text the content filter reads, and the prompt tokens in the model's chat template."""
-    plain = [{"role": m.role, "content": m.text()} for m in messages]
+    plain = render(messages, plan or Plan())
     text = "\n".join(m["content"] for m in plain)
     return text, engine.tokenize(engine.chat_prompt(plain), special=True)
 
@@ -123,19 +140,4 @@ def check_supported(parsed: CompletionRequest | ChatCompletionRequest, engine: E
                 f"stop_token_ids contains {token_id}, outside the vocabulary (0..{engine.n_vocab - 1}).",
                 param="stop_token_ids",
                 details=[{"loc": ["body", "stop_token_ids"], "msg": "unknown token", "type": "value_error"}],
-            )
-    if isinstance(parsed, InferenceChatCompletionRequest):
-        fmt = parsed.response_format
-        if fmt is not None and fmt.type != "text":
-            raise errors.parameter_not_supported(
-                ["body", "response_format"],
-                fmt.type,
-                f"response_format '{fmt.type}' is not supported by this model.",
-            )
-        if parsed.tools:
-            raise errors.parameter_not_supported(["body", "tools"], None, "tools are not supported by this model.")
-        choice = parsed.tool_choice
-        if choice is not None and choice not in ("none", "auto"):
-            raise errors.parameter_not_supported(
-                ["body", "tool_choice"], choice, "tool_choice is not supported by this model."
             )

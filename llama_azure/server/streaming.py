@@ -13,6 +13,7 @@ from . import bodies
 from .engine import Candidate, CandidateDone, Generation, GenerationDone, GenerationFailed, TokenEvent, TokenLogprob
 from .generation_request import PreparedGeneration
 from .quota import Reservation
+from .structured import ToolCallStreamer
 from .waiting import GenerationWaiter
 
 log = logging.getLogger("llama_azure.server")
@@ -45,8 +46,11 @@ async def sse_events(
     n = prepared.params.n
     pending: dict[int, list[TokenLogprob]] = {}
 
+    tool_streams: dict[int, ToolCallStreamer] | None = {} if prepared.plan.tools else None
+
     def chunk(
-        index: int, text: str | None, finish: str | None, *, role: bool = False, usage: dict[str, int] | None = None
+        index: int, text: str | None, finish: str | None, *, role: bool = False, usage: dict[str, int] | None = None,
+        delta: dict[str, Any] | None = None,
     ) -> bytes:
         entries = pending.pop(index, [])
         body = bodies.chunk_body(
@@ -60,8 +64,17 @@ async def sse_events(
             entries=entries,
             role=role,
             usage=usage,
+            delta=delta,
         )
         return _event(body)
+
+    def finish_tools(candidate: Candidate) -> list[bytes]:
+        """A tool plan's last deltas; sets the candidate's finish reason (``tool_calls`` for a call)."""
+        if tool_streams is None:
+            return []
+        streamer = tool_streams.setdefault(candidate.index, ToolCallStreamer())
+        deltas, candidate.finish_reason = streamer.finish(candidate.finish_reason)
+        return [chunk(candidate.index, None, None, delta=d) for d in deltas]
 
     finished = False
     try:
@@ -72,9 +85,15 @@ async def sse_events(
         async for event in generation.events():
             if isinstance(event, TokenEvent):
                 pending.setdefault(event.candidate, []).extend(event.logprobs)
-                if event.text:
+                if event.text and tool_streams is not None:
+                    streamer = tool_streams.setdefault(event.candidate, ToolCallStreamer())
+                    for delta in streamer.feed(event.text):
+                        yield chunk(event.candidate, None, None, delta=delta)
+                elif event.text:
                     yield chunk(event.candidate, event.text, None)
             elif isinstance(event, CandidateDone):
+                for piece in finish_tools(event.candidate):
+                    yield piece
                 if event.candidate.index < n - 1:
                     pending.pop(event.candidate.index, None)  # tokens of text cut by a stop
                     yield chunk(event.candidate.index, None, event.candidate.finish_reason)

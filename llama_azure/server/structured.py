@@ -1,0 +1,186 @@
+"""Tools and structured output with the real model, through llama.cpp grammar-constrained decoding.
+
+The bundled model knows no tool-calling format, so the server gives it one: the tools are described in a
+system message, and a grammar built from a JSON schema makes every token it samples keep the answer
+valid. ``tool_choice="required"`` (or a named tool) allows only ``{"name": ..., "arguments": {...}}`` with
+arguments valid for that tool's ``parameters``; ``"auto"`` also allows ``{"content": "..."}``, a plain
+answer; ``"none"`` and no tools generate plain text. ``response_format`` ``json_object`` / ``json_schema``
+constrain the text itself to JSON. :class:`ToolOutput` turns the generated JSON back into Azure's
+``tool_calls`` (whole, or as stream deltas: id and name first, arguments in pieces).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import errors
+from .schemas import ChatCompletionRequest, ChatMessage, InferenceChatCompletionRequest, Tool
+
+_ANY_OBJECT: dict[str, Any] = {"type": "object"}
+# The start of a call as the grammar writes it: {"name": "f", "arguments": <the arguments object>
+_CALL_HEAD = re.compile(r'^\s*\{\s*"name"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"arguments"\s*:\s*')
+
+
+@dataclass
+class Plan:
+    """How to generate one chat answer: the grammar (a JSON schema) and how to read the text back."""
+
+    schema: dict[str, Any] | None = None
+    tools: bool = False  # the text is a tool call (or, with "auto", {"content": ...})
+    system_note: str | None = None
+
+
+def _tool_call_schema(tool: Tool) -> dict[str, Any]:
+    parameters = tool.function.parameters or {"type": "object", "properties": {}}
+    return {
+        "type": "object",
+        "properties": {"name": {"const": tool.function.name}, "arguments": parameters},
+        "required": ["name", "arguments"],
+        "additionalProperties": False,
+    }
+
+
+def _describe_tools(tools: Sequence[Tool]) -> str:
+    listed = [
+        {"name": t.function.name, "description": t.function.description or "",
+         "parameters": t.function.parameters or {}}
+        for t in tools
+    ]
+    return ("You can call these tools. To call one, answer with JSON "
+            '{"name": <tool name>, "arguments": {...}}.\n' + json.dumps(listed, ensure_ascii=False))
+
+
+def plan_for(parsed: ChatCompletionRequest) -> Plan:
+    """The plan for a chat request; 400 for a named tool that is not among ``tools``."""
+    if not isinstance(parsed, InferenceChatCompletionRequest):
+        return Plan()
+    tools = parsed.tools or []
+    choice = parsed.tool_choice
+    if choice is not None and not isinstance(choice, str) and not tools:
+        raise errors.bad_request("tool_choice names a tool, but the request has no tools.", param="tool_choice")
+    if tools and choice != "none":
+        chosen = list(tools)
+        if choice is not None and not isinstance(choice, str):
+            chosen = [t for t in tools if t.function.name == choice.function.name]
+            if not chosen:
+                names = ", ".join(t.function.name for t in tools)
+                raise errors.bad_request(
+                    f"tool_choice names the function '{choice.function.name[:64]}', which is not among the "
+                    f"tools ({names}).", param="tool_choice")
+        options = [_tool_call_schema(t) for t in chosen]
+        if choice in (None, "auto"):
+            options.append({"type": "object", "properties": {"content": {"type": "string"}},
+                            "required": ["content"], "additionalProperties": False})
+        schema = options[0] if len(options) == 1 else {"anyOf": options}
+        return Plan(schema=schema, tools=True, system_note=_describe_tools(chosen))
+    fmt = parsed.response_format
+    if fmt is None or fmt.type == "text":
+        return Plan()
+    if fmt.type == "json_object":
+        return Plan(schema=_ANY_OBJECT, system_note="Answer with a JSON object.")
+    schema = (fmt.json_schema.schema_ if fmt.json_schema is not None else None) or _ANY_OBJECT
+    return Plan(schema=schema, system_note="Answer with JSON valid for this schema: " + json.dumps(schema))
+
+
+def render(messages: Sequence[ChatMessage], plan: Plan) -> list[dict[str, str]]:
+    """Messages as the chat template reads them (role and text); a 400 for image parts."""
+    plain: list[dict[str, str]] = []
+    for index, message in enumerate(messages):
+        if message.has_images():
+            raise errors.bad_request(
+                "images are not supported by this model: it reads text only; send text parts, or use a "
+                "deployment of a model that reads images.", param=f"messages.{index}.content",
+                code="UnsupportedContent")
+        text = message.text()
+        if message.tool_calls:
+            calls = [{"name": c.function.name, "arguments": _loads_or_text(c.function.arguments)}
+                     for c in message.tool_calls]
+            text = (text + "\n" if text else "") + json.dumps(calls[0] if len(calls) == 1 else calls)
+        if message.role == "tool":
+            text = f"Result of tool call {message.tool_call_id or ''}: {text}".replace("  ", " ")
+        plain.append({"role": message.role, "content": text})
+    if plan.system_note:
+        if plain and plain[0]["role"] == "system":
+            plain[0] = {"role": "system", "content": plain[0]["content"] + "\n\n" + plan.system_note}
+        else:
+            plain.insert(0, {"role": "system", "content": plan.system_note})
+    return plain
+
+
+def _loads_or_text(arguments: str) -> Any:
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments
+
+
+def new_call_id() -> str:
+    return "call_" + uuid.uuid4().hex[:24]
+
+
+def message_for(text: str, finish_reason: str | None) -> tuple[dict[str, Any], str | None]:
+    """The whole message for a tool plan's text: a ``tool_calls`` message, or plain content."""
+    try:
+        value = json.loads(text)
+    except ValueError:  # cut short by max_tokens: what was generated, as text
+        return {"role": "assistant", "content": text}, finish_reason
+    if isinstance(value, dict) and "name" in value and "arguments" in value:
+        call = {"id": new_call_id(), "type": "function",
+                "function": {"name": value["name"],
+                             "arguments": json.dumps(value["arguments"], ensure_ascii=False)}}
+        return {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
+    if isinstance(value, dict) and isinstance(value.get("content"), str):
+        return {"role": "assistant", "content": value["content"]}, finish_reason
+    return {"role": "assistant", "content": text}, finish_reason
+
+
+@dataclass
+class ToolCallStreamer:
+    """Turns a tool plan's text, piece by piece, into stream deltas as Azure sends them: the call's id,
+    type and name first, then its arguments in pieces; or, for ``{"content": ...}``, the text at the end."""
+
+    text: str = ""
+    head_end: int | None = None
+    sent: int = 0  # characters of the arguments already sent
+    call_id: str = field(default_factory=new_call_id)
+
+    def feed(self, piece: str) -> list[dict[str, Any]]:
+        self.text += piece
+        deltas: list[dict[str, Any]] = []
+        if self.head_end is None:
+            match = _CALL_HEAD.match(self.text)
+            if match is None:
+                return deltas
+            self.head_end = match.end()
+            name = json.loads(f'"{match.group(1)}"')
+            deltas.append({"tool_calls": [{"index": 0, "id": self.call_id, "type": "function",
+                                           "function": {"name": name, "arguments": ""}}]})
+        # Hold back closing braces and spaces at the end: the last brace closes the call, not the arguments.
+        arguments = self.text[self.head_end:]
+        ready = len(arguments.rstrip().rstrip("}"))
+        ready = max(ready, self.sent)
+        if ready > self.sent:
+            deltas.append(self._arguments(arguments[self.sent:ready]))
+            self.sent = ready
+        return deltas
+
+    def finish(self, finish_reason: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """The last deltas and the finish reason, once the text is complete."""
+        if self.head_end is None:
+            message, reason = message_for(self.text, finish_reason)
+            return ([{"content": message["content"]}] if message.get("content") else []), reason
+        arguments = self.text[self.head_end:].rstrip()
+        complete = arguments.endswith("}")
+        if complete:
+            arguments = arguments[:-1].rstrip()
+        deltas = [self._arguments(arguments[self.sent:])] if len(arguments) > self.sent else []
+        return deltas, "tool_calls" if complete else finish_reason
+
+    @staticmethod
+    def _arguments(text: str) -> dict[str, Any]:
+        return {"tool_calls": [{"index": 0, "function": {"arguments": text}}]}

@@ -1,0 +1,101 @@
+"""Tools, structured output and images on the model-inference route, with the real model and grammars."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+API = {"api-version": "2024-05-01-preview"}
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "The weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20}},
+                   "required": ["city"], "additionalProperties": False}}}
+CLOCK = {"type": "function", "function": {
+    "name": "get_time", "parameters": {"type": "object", "properties": {"zone": {"enum": ["UTC", "CET"]}},
+                                       "required": ["zone"], "additionalProperties": False}}}
+ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+def chat(client: httpx.Client, **body: Any) -> httpx.Response:
+    return client.post("/chat/completions", params=API, json={"messages": ASK, "max_tokens": 40, **body})
+
+
+def test_required_tool_choice_always_calls_with_schema_valid_arguments(client: httpx.Client) -> None:
+    for _ in range(2):
+        r = chat(client, tools=[WEATHER, CLOCK], tool_choice="required")
+        assert r.status_code == 200, r.text
+        choice = r.json()["choices"][0]
+        assert choice["finish_reason"] == "tool_calls" and choice["message"]["content"] is None
+        (call,) = choice["message"]["tool_calls"]
+        assert call["type"] == "function" and call["id"].startswith("call_")
+        arguments = json.loads(call["function"]["arguments"])
+        if call["function"]["name"] == "get_weather":
+            assert set(arguments) == {"city"} and isinstance(arguments["city"], str)
+        else:
+            assert call["function"]["name"] == "get_time" and arguments["zone"] in ("UTC", "CET")
+
+
+def test_a_named_tool_is_the_one_called(client: httpx.Client) -> None:
+    r = chat(client, tools=[WEATHER, CLOCK], tool_choice={"type": "function", "function": {"name": "get_time"}})
+    (call,) = r.json()["choices"][0]["message"]["tool_calls"]
+    assert call["function"]["name"] == "get_time"
+    assert json.loads(call["function"]["arguments"])["zone"] in ("UTC", "CET")
+    r = chat(client, tools=[WEATHER], tool_choice={"type": "function", "function": {"name": "nope"}})
+    assert r.status_code == 400 and "nope" in r.json()["error"]["message"]
+
+
+def test_tool_choice_none_never_calls(client: httpx.Client) -> None:
+    r = chat(client, tools=[WEATHER], tool_choice="none", max_tokens=8)
+    message = r.json()["choices"][0]["message"]
+    assert "tool_calls" not in message and isinstance(message["content"], str)
+
+
+def test_streamed_tool_call_sends_id_and_name_first_then_arguments_in_pieces(client: httpx.Client, sse: Any) -> None:
+    r = chat(client, tools=[WEATHER], tool_choice="required", stream=True)
+    payloads = sse(r)
+    assert payloads[-1] == "[DONE]"
+    deltas = [p["choices"][0]["delta"] for p in payloads[:-1]]
+    calls = [d["tool_calls"][0] for d in deltas if "tool_calls" in d]
+    assert calls[0]["id"].startswith("call_") and calls[0]["function"] == {"name": "get_weather", "arguments": ""}
+    assert all("id" not in c and "name" not in c["function"] for c in calls[1:])
+    assert len(calls) > 2  # the arguments come in pieces
+    arguments = "".join(c["function"]["arguments"] for c in calls)
+    assert set(json.loads(arguments)) == {"city"}
+    assert payloads[-2]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_response_format_json_object_and_json_schema_give_valid_json(client: httpx.Client) -> None:
+    r = chat(client, response_format={"type": "json_object"}, max_tokens=40)
+    assert isinstance(json.loads(r.json()["choices"][0]["message"]["content"]), dict)
+    schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 16},
+                                               "sunny": {"type": "boolean"}},
+              "required": ["city", "sunny"], "additionalProperties": False}
+    fmt = {"type": "json_schema", "json_schema": {"name": "Weather", "schema": schema, "strict": True}}
+    r = chat(client, response_format=fmt, max_tokens=40)
+    value = json.loads(r.json()["choices"][0]["message"]["content"])
+    assert set(value) == {"city", "sunny"} and isinstance(value["sunny"], bool)
+
+
+def test_assistant_tool_calls_and_tool_messages_are_rendered(client: httpx.Client) -> None:
+    messages = [*ASK,
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "call_1", "type": "function",
+                     "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "22 C and sunny"}]
+    r = client.post("/chat/completions", params=API, json={"messages": messages, "max_tokens": 8})
+    assert r.status_code == 200, r.text
+    assert r.json()["choices"][0]["message"]["content"]
+    # content null is only for an assistant message with tool calls
+    r = client.post("/chat/completions", params=API, json={"messages": [{"role": "user", "content": None}]})
+    assert r.status_code == 422
+
+
+def test_image_parts_are_refused_with_400(client: httpx.Client) -> None:
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    for path, params in (("/chat/completions", API), ("/v1/chat/completions", {})):
+        r = client.post(path, params=params, json={
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "What is this?"}, image]}]})
+        assert r.status_code == 400
+        assert "images are not supported by this model" in r.json()["error"]["message"]
