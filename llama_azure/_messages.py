@@ -99,6 +99,6 @@ def check_messages(messages: object) -> list[Any]:
         except ValidationError as error:
             _raise(index, role, error)
         if role == "assistant" and plain.get("content") is None and not plain.get("tool_calls"):
-            raise ParameterError(f"messages.{index}: an assistant message needs 'content' or 'tool_calls'",
+            raise ParameterError(f"messages.{index}.content: an assistant message needs 'content' or 'tool_calls'",
                                  param=f"messages.{index}.content")
     return checked

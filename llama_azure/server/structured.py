@@ -22,6 +22,11 @@ from . import errors
 from .schemas import ChatCompletionRequest, ChatMessage, InferenceChatCompletionRequest, Tool
 
 _ANY_OBJECT: dict[str, Any] = {"type": "object"}
+# json_object: a small flat object, so that a small model's answer is complete (valid) within max_tokens.
+_SMALL_OBJECT: dict[str, Any] = {
+    "type": "object", "maxProperties": 3,
+    "additionalProperties": {"anyOf": [{"type": "string", "maxLength": 24}, {"type": "number"}, {"type": "boolean"}]},
+}
 # The start of a call as the grammar writes it: {"name": "f", "arguments": <the arguments object>
 _CALL_HEAD = re.compile(r'^\s*\{\s*"name"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"arguments"\s*:\s*')
 
@@ -82,7 +87,7 @@ def plan_for(parsed: ChatCompletionRequest) -> Plan:
     if fmt is None or fmt.type == "text":
         return Plan()
     if fmt.type == "json_object":
-        return Plan(schema=_ANY_OBJECT, system_note="Answer with a JSON object.")
+        return Plan(schema=_SMALL_OBJECT, system_note="Answer with a JSON object.")
     schema = (fmt.json_schema.schema_ if fmt.json_schema is not None else None) or _ANY_OBJECT
     return Plan(schema=schema, system_note="Answer with JSON valid for this schema: " + json.dumps(schema))
 

@@ -1,0 +1,186 @@
+"""Tools, structured output and images through both clients, against the real reference server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import httpx
+import pytest
+from pydantic import BaseModel, Field
+
+from llama_azure import BadRequestError, ParameterError, StructuredOutputError, ToolCall, pydantic_function_tool
+from llama_azure.types import ParsedChatCompletion
+
+from .shells import Shell, make_client, mock_shell
+
+ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+class GetWeather(BaseModel):
+    """The current weather in a city."""
+
+    city: str = Field(max_length=20)
+
+
+class Weather(BaseModel):
+    city: str = Field(max_length=16)
+    sunny: bool
+    unit: Literal["C", "F"]
+
+
+@pytest.fixture
+async def mi(shell_kind: str, server: Any) -> AsyncIterator[Shell]:
+    """A client of the current kind on the model-inference route (which has tools)."""
+    shell = Shell(make_client(shell_kind, server.url, server.api_key, api="model-inference"))
+    yield shell
+    await shell.close()
+
+
+async def test_forced_tool_call_is_typed_and_its_arguments_validate(mi: Shell) -> None:
+    tool = pydantic_function_tool(GetWeather)
+    reply = await mi.run(lambda c: c.chat.completions.create(messages=ASK, tools=[tool], tool_choice="required",
+                                                             max_tokens=40))
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    (call,) = choice.message.tool_calls
+    assert isinstance(call, ToolCall) and call.id and call.type == "function"
+    assert call.function.name == "GetWeather"
+    assert isinstance(GetWeather.model_validate_json(call.function.arguments).city, str)
+
+
+async def test_named_and_auto_tool_choice(mi: Shell) -> None:
+    clock = {"type": "function", "function": {"name": "get_time", "parameters": {
+        "type": "object", "properties": {"zone": {"enum": ["UTC", "CET"]}}, "required": ["zone"]}}}
+    tools = [pydantic_function_tool(GetWeather, name="get_weather"), clock]
+    named = await mi.run(lambda c: c.chat.completions.create(
+        messages=ASK, tools=tools, tool_choice={"type": "function", "function": {"name": "get_time"}},
+        max_tokens=40))
+    assert named.choices[0].message.tool_calls[0].function.name == "get_time"
+    auto = await mi.run(lambda c: c.chat.completions.create(messages=ASK, tools=tools, tool_choice="auto",
+                                                            max_tokens=40))
+    message = auto.choices[0].message
+    assert (message.tool_calls is None) == (message.content is not None)  # either an answer or a call
+    if message.tool_calls:
+        assert message.tool_calls[0].function.name in ("get_weather", "get_time")
+        assert auto.choices[0].finish_reason == "tool_calls"
+
+
+async def test_streamed_tool_call_until_done_merges_the_pieces(mi: Shell) -> None:
+    tool = pydantic_function_tool(GetWeather)
+    stream = await mi.run(lambda c: c.chat.completions.create(messages=ASK, tools=[tool], tool_choice="required",
+                                                              max_tokens=40, stream=True))
+    chunks = await mi.chunks(stream)
+    pieces = [d for ch in chunks for choice in ch.choices for d in (choice.delta.tool_calls or [])]
+    assert pieces[0].id and pieces[0].function is not None and pieces[0].function.name == "GetWeather"
+    assert len(pieces) > 2
+    reply = await mi.until_done(stream)
+    (call,) = reply.choices[0].message.tool_calls
+    assert reply.choices[0].finish_reason == "tool_calls" and reply.choices[0].message.content is None
+    assert call.id == pieces[0].id
+    assert call.function.arguments == "".join(p.function.arguments or "" for p in pieces if p.function)
+    GetWeather.model_validate_json(call.function.arguments)
+
+
+async def test_a_whole_tool_round_trip(mi: Shell) -> None:
+    tools = [pydantic_function_tool(GetWeather)]
+    first = await mi.run(lambda c: c.chat.completions.create(messages=ASK, tools=tools, tool_choice="required",
+                                                             max_tokens=40))
+    message = first.choices[0].message
+    call = message.tool_calls[0]
+    city = GetWeather.model_validate_json(call.function.arguments).city
+    conversation = [*ASK, message, {"role": "tool", "tool_call_id": call.id, "content": f"22 C and sunny in {city}"}]
+    answer = await mi.run(lambda c: c.chat.completions.create(messages=conversation, tools=tools,
+                                                              tool_choice="none", max_tokens=12))
+    assert answer.choices[0].message.content and answer.choices[0].message.tool_calls is None
+
+
+async def test_json_object_response_format(mi: Shell) -> None:
+    reply = await mi.run(lambda c: c.chat.completions.create(messages=ASK, response_format={"type": "json_object"},
+                                                             max_tokens=40))
+    assert isinstance(json.loads(reply.content), dict)
+
+
+async def test_parse_gives_model_instances_repeatedly(mi: Shell) -> None:
+    for _ in range(3):
+        reply = await mi.run(lambda c: c.chat.completions.parse(messages=ASK, response_format=Weather,
+                                                                max_tokens=48))
+        assert isinstance(reply, ParsedChatCompletion)
+        assert isinstance(reply.choices[0].message.parsed, Weather)
+        assert reply.parsed is reply.choices[0].message.parsed
+        assert reply.request_id
+
+
+async def test_a_parse_stream_gives_parsed_from_until_done(mi: Shell) -> None:
+    stream = await mi.run(lambda c: c.chat.completions.parse(messages=ASK, response_format=Weather,
+                                                             max_tokens=48, stream=True))
+    reply = await mi.until_done(stream)
+    assert isinstance(reply.choices[0].message.parsed, Weather)
+    assert Weather.model_validate_json(reply.content) == reply.choices[0].message.parsed
+
+
+async def test_image_part_is_refused_with_400(mi: Shell) -> None:
+    image = {"role": "user", "content": [{"type": "text", "text": "What is in this picture?"},
+                                         {"type": "image_url", "image_url": {"url": "https://example.com/a.png",
+                                                                             "detail": "low"}}]}
+    with pytest.raises(BadRequestError, match="images are not supported by this model"):
+        await mi.run(lambda c: c.chat.completions.create(messages=[image], max_tokens=4))
+
+
+async def test_tools_on_the_llama_route_are_refused_before_sending(shell_kind: str) -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(500)
+
+    shell = mock_shell(shell_kind, handler)  # a serverless host: the llama route
+    tool = pydantic_function_tool(GetWeather)
+    try:
+        for kwargs in ({"tools": [tool]}, {"tool_choice": "auto"}, {"response_format": {"type": "json_object"}},
+                       {"extra_body": {"tools": [tool]}}):
+            with pytest.raises(ParameterError, match="model-inference") as caught:
+                await shell.run(lambda c, kw=kwargs: c.chat.completions.create(messages=ASK, **kw))
+            assert "extra_body" not in str(caught.value) and "llama route" in str(caught.value)
+        with pytest.raises(ParameterError, match="response_format is not available on the llama route"):
+            await shell.run(lambda c: c.chat.completions.parse(messages=ASK, response_format=Weather))
+    finally:
+        await shell.close()
+    assert sent == []
+
+
+async def test_parse_raises_a_typed_error_with_the_raw_content(shell_kind: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        assert body["response_format"]["type"] == "json_schema"
+        assert body["response_format"]["json_schema"]["name"] == "Weather"
+        return httpx.Response(200, json={"choices": [{"index": 0, "finish_reason": "length",
+                                                      "message": {"role": "assistant", "content": '{"city": "Par'}}]})
+
+    shell = mock_shell(shell_kind, handler, api="model-inference")
+    try:
+        with pytest.raises(StructuredOutputError, match="raise max_tokens") as caught:
+            await shell.run(lambda c: c.chat.completions.parse(messages=ASK, response_format=Weather))
+    finally:
+        await shell.close()
+    assert caught.value.content == '{"city": "Par' and caught.value.finish_reason == "length"
+
+
+async def test_malformed_messages_name_the_index_and_key(shell_kind: str) -> None:
+    shell = mock_shell(shell_kind, lambda request: httpx.Response(500))
+    cases: list[tuple[Any, str]] = [
+        ([{"role": "user", "content": "Hi"}, {"role": "user", "contnet": "x"}], "messages.1.contnet"),
+        ([{"role": "robot", "content": "x"}], "messages.0.role"),
+        ([{"role": "tool", "content": "22 C"}], "messages.0.tool_call_id"),
+        ([{"role": "assistant", "content": None}], "messages.0.content"),
+        ([{"role": "user", "content": [{"type": "image_url", "image_url": {"uri": "x"}}]}],
+         "messages.0.content.0.image_url.uri"),
+    ]
+    try:
+        for messages, where in cases:
+            with pytest.raises(ParameterError) as caught:
+                await shell.run(lambda c, m=messages: c.chat.completions.create(messages=m))
+            assert caught.value.param == where and where in str(caught.value)
+    finally:
+        await shell.close()
