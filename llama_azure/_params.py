@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import httpx
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
 from ._exceptions import ParameterError
@@ -22,10 +22,9 @@ Penalty = Annotated[float, Field(ge=-2, le=2)]
 PositiveInt = Annotated[int, Field(ge=1)]
 
 
+@with_config(ConfigDict(extra="forbid", strict=False))  # not __pydantic_config__: mypy takes that for a key
 class SamplingParams(TypedDict, total=False):
     """Parameters of the Llama API tables, shared by chat and text completions."""
-
-    __pydantic_config__ = ConfigDict(extra="forbid", strict=False)  # type: ignore[misc]
 
     max_tokens: PositiveInt
     temperature: Temperature
