@@ -192,12 +192,19 @@ def _parse_nested(err: Mapping[object, object], depth: int) -> ErrorInfo:
     message = _message(err.get("message"))
     param = _first(_field(err.get("param")), _field(err.get("target")))
     details = err.get("details")
-    if isinstance(details, list) and (message is None or param is None or code is None):
+    if isinstance(details, list):
+        msgs: list[str] = []  # FastAPI-style details: {"loc": [...], "msg": "..."}
         for item in details[:20]:
             if isinstance(item, Mapping):
                 code = _first(code, _code(item.get("code")))
                 message = _first(message, _message(item.get("message")))
-                param = _first(param, _field(item.get("target")), _field(item.get("param")))
+                param = _first(param, _field(item.get("target")), _field(item.get("param")), _loc(item.get("loc")))
+                msg = _message(item.get("msg"))
+                if msg is not None:
+                    msgs.append(msg)
+        if msgs:
+            joined = "; ".join(msgs)
+            message = _clean(f"{message}: {joined}" if message else joined, MAX_MESSAGE_CHARS)
     info = ErrorInfo(
         code=code,
         message=message,
@@ -232,6 +239,8 @@ def _parse_flat(d: Mapping[object, object]) -> ErrorInfo:
     type_ = _field(d.get("type"))
 
     error = d.get("error")
+    if isinstance(error, list):  # {"error": ["msg", ...]} from some gateways
+        message = _first(message, _message(error))
     if isinstance(error, str):
         text = error.strip()
         if _IDENTIFIER.fullmatch(text):

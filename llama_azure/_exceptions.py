@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from ._content_filter import filter_categories, filter_source, is_content_safety_refusal
 from ._error_body import ErrorInfo, parse_error_bytes
 from ._retry_after import retry_after_seconds
 
@@ -121,7 +122,14 @@ class BadRequestError(APIStatusError):
 
 
 class ContentFilterError(BadRequestError):
-    """The service's content filter refused the prompt (400, code ``content_filter``)."""
+    """The service's content filter refused the request (400, code ``content_filter``, or the managed
+    endpoints' "violates Azure AI Content Safety"). ``error.categories`` lists the categories that tripped
+    (``hate``, ``violence``, ...) when the service says; ``error.source`` is ``"prompt"`` or ``"completion"``."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.categories: list[str] = []
+        self.source: str | None = None
 
 
 class AuthenticationError(APIStatusError):
@@ -264,5 +272,24 @@ def status_error_from_info(
     if not info.message and not info.code:
         info = ErrorInfo(code=None, message=response.reason_phrase or "error", param=info.param)
     cls = error_class_for(status, info.code)
-    return cls(_describe(status, info, where), response=response, status_code=status,
-               body=body, code=info.code, param=info.param)
+    if status == 400 and is_content_safety_refusal(info.message):
+        cls = ContentFilterError
+    error = cls(_describe(status, info, where), response=response, status_code=status,
+                body=body, code=info.code, param=info.param)
+    if isinstance(error, ContentFilterError):
+        describe_filter(error, body, info)
+    return error
+
+
+def describe_filter(error: ContentFilterError, body: Any, info: ErrorInfo) -> None:
+    """Say which categories tripped and where (prompt or completion), in the attributes and the message."""
+    error.categories = filter_categories(body)
+    error.source = filter_source(info.param, info.message)
+    said = []
+    if error.categories:
+        said.append(f"filtered: {', '.join(error.categories)}")
+    if error.source:
+        said.append(f"on the {error.source}")
+    if said:
+        error._base_message = f"{error._base_message} ({'; '.join(said)})"
+        error.args = (error._base_message,)

@@ -91,7 +91,7 @@ class StreamCore(Generic[ChunkT]):
             if self.done:
                 break
             data = event.data
-            if data == "[DONE]":
+            if data == "[DONE]" or (data.startswith("[DONE]") and not data[6:].strip()):  # "[DONE]  " too
                 self.done = True
                 break
             if '"error"' in data:

@@ -23,7 +23,7 @@ def _as_results(value: Any) -> Any:
         return value
     out: dict[str, Any] = {}
     for name, result in value.items():
-        if isinstance(result, dict):
+        if isinstance(result, (dict, ContentFilterResult)):
             out[name] = result
         else:
             hits = [item for item in result if isinstance(item, dict)] if isinstance(result, list) else []

@@ -1,0 +1,156 @@
+"""Answers shaped as real servers send them (OpenAI, vLLM, Azure's serving stack and content filter):
+nothing they carry is lost. The reference server never sends these forms, so each is a MockTransport payload."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from llama_azure import BadRequestError, ContentFilterError, UnprocessableEntityError
+
+from .shells import USER_HI, mock_shell, sse
+
+
+def event(body: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+
+def chunk(choice: dict[str, Any], **top: Any) -> dict[str, Any]:
+    return {"id": "c1", "object": "chat.completion.chunk", "created": 5, "model": "llama", "choices": [choice], **top}
+
+
+async def read(shell_kind: str, parts: list[bytes], *, chat: bool = True, **kwargs: Any) -> tuple[list[Any], Any]:
+    shell = mock_shell(shell_kind, sse(parts), **kwargs)
+    try:
+        if chat:
+            stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
+        else:
+            stream = await shell.run(lambda c: c.completions.create(prompt="Hi", stream=True))
+        chunks = await shell.chunks(stream)
+        return chunks, await shell.until_done(stream)
+    finally:
+        await shell.close()
+
+
+async def test_completion_logprobs_text_offset_and_text_offsets_are_kept(shell_kind: str) -> None:
+    def piece(text: str, offsets_key: str, offset: int, finish: str | None = None) -> bytes:
+        return event({"id": "c1", "object": "text_completion", "created": 1, "model": "m", "choices": [
+            {"index": 0, "text": text, "finish_reason": finish,
+             "logprobs": {"tokens": [text], "token_logprobs": [-0.5], "top_logprobs": [{text: -0.5}],
+                          offsets_key: [offset]}}]})
+
+    parts = [piece("Hel", "text_offset", 0), piece("lo", "text_offsets", 3, "stop"), b"data: [DONE]\n\n"]
+    chunks, reply = await read(shell_kind, parts, chat=False)
+    assert chunks[0].choices[0].logprobs.text_offsets == [0]
+    assert reply.choices[0].logprobs.text_offsets == [0, 3] and reply.choices[0].logprobs.tokens == ["Hel", "lo"]
+
+
+async def test_a_first_event_of_prompt_annotations_does_not_blank_id_and_model(shell_kind: str) -> None:
+    annotations = {"id": "", "object": "", "created": 0, "model": "", "choices": [],
+                   "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {
+                       "hate": {"filtered": False, "severity": "safe"}, "custom_blocklists": []}}]}
+    parts = [event(annotations), event(chunk({"index": 0, "delta": {"role": "assistant", "content": "Hi"},
+                                              "content_filter_results": {"violence": {"filtered": False,
+                                                                                      "severity": "low"}}})),
+             event(chunk({"index": 0, "delta": {}, "finish_reason": "stop"})), b"data: [DONE]\n\n"]
+    _, reply = await read(shell_kind, parts)
+    assert reply.id == "c1" and reply.model == "llama" and reply.created == 5
+    results = reply.prompt_filter_results[0].content_filter_results
+    assert results["hate"].severity == "safe" and results["custom_blocklists"].filtered is False
+    assert reply.choices[0].content_filter_results["violence"].severity == "low"
+
+
+@pytest.mark.parametrize(("body", "param", "text"), [
+    ({"error": {"code": "validation_error", "message": "Invalid request",
+                "details": [{"loc": ["body", "messages"], "msg": "Field required"}]}}, "body.messages",
+     "Field required"),
+    ({"detail": [{"loc": ["body", "messages"], "msg": "Field required", "type": "missing"}]}, "body.messages",
+     "Field required"),
+])
+async def test_fastapi_422_bodies_give_param_and_msg(shell_kind: str, body: Any, param: str, text: str) -> None:
+    shell = mock_shell(shell_kind, lambda request: httpx.Response(422, json=body))
+    try:
+        with pytest.raises(UnprocessableEntityError) as caught:
+            await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
+    finally:
+        await shell.close()
+    assert caught.value.param == param and text in str(caught.value)
+
+
+async def test_a_list_of_error_strings_reaches_the_message(shell_kind: str) -> None:
+    body = {"error": ["messages must not be empty", "max_tokens must be positive"]}
+    shell = mock_shell(shell_kind, lambda request: httpx.Response(400, json=body))
+    try:
+        with pytest.raises(BadRequestError, match="messages must not be empty; max_tokens must be positive"):
+            await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
+    finally:
+        await shell.close()
+
+
+async def test_content_safety_refusals_are_content_filter_errors(shell_kind: str) -> None:
+    managed = {"error": {"code": "BadRequest", "message": "The request input violates Azure AI Content Safety "
+                                                          "policies.", "status": 400}}
+    filtered = {"error": {"message": "The response was filtered due to the prompt triggering the content management "
+                                     "policy.", "param": "prompt", "code": "content_filter", "status": 400,
+                          "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {
+                              "hate": {"filtered": True, "severity": "high"},
+                              "violence": {"filtered": False, "severity": "safe"}}}}}
+    answers = iter([managed, filtered])
+    shell = mock_shell(shell_kind, lambda request: httpx.Response(400, json=next(answers)))
+    try:
+        with pytest.raises(ContentFilterError) as first:
+            await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
+        with pytest.raises(ContentFilterError) as second:
+            await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
+    finally:
+        await shell.close()
+    assert first.value.source == "prompt"
+    assert second.value.categories == ["hate"] and second.value.source == "prompt"
+    assert "filtered: hate; on the prompt" in str(second.value)
+
+
+async def test_done_followed_by_spaces_ends_the_stream(shell_kind: str) -> None:
+    parts = [event(chunk({"index": 0, "delta": {"role": "assistant", "content": "Hi"}})),
+             b"data: [DONE]   \n\n"]
+    chunks, reply = await read(shell_kind, parts)  # no finish_reason: only [DONE] says the stream is whole
+    assert len(chunks) == 1 and reply.content == "Hi"
+
+
+async def test_refusal_and_reasoning_deltas_are_kept_and_no_text_is_none(shell_kind: str) -> None:
+    parts = [event(chunk({"index": 0, "delta": {"role": "assistant", "reasoning_content": "The user asks "}})),
+             event(chunk({"index": 0, "delta": {"reasoning_content": "for harm."}})),
+             event(chunk({"index": 0, "delta": {"refusal": "I can't help "}})),
+             event(chunk({"index": 0, "delta": {"refusal": "with that."}, "finish_reason": "stop"})),
+             b"data: [DONE]\n\n"]
+    _, reply = await read(shell_kind, parts)
+    message = reply.choices[0].message
+    assert message.refusal == "I can't help with that." and message.reasoning_content == "The user asks for harm."
+    assert message.content is None
+
+
+async def test_tool_call_arguments_sent_as_an_object_are_serialised(shell_kind: str) -> None:
+    parts = [event(chunk({"index": 0, "delta": {"role": "assistant", "tool_calls": [
+                 {"index": 0, "id": "call_1", "type": "function",
+                  "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]}})),
+             event(chunk({"index": 0, "delta": {}, "finish_reason": "tool_calls"})), b"data: [DONE]\n\n"]
+    _, reply = await read(shell_kind, parts)
+    (call,) = reply.choices[0].message.tool_calls
+    assert json.loads(call.function.arguments) == {"city": "Paris"}
+    assert reply.choices[0].finish_reason == "tool_calls"
+
+
+async def test_chat_logprobs_are_typed_and_kept(shell_kind: str) -> None:
+    def token(text: str) -> dict[str, Any]:
+        return {"token": text, "logprob": -0.1, "bytes": list(text.encode()),
+                "top_logprobs": [{"token": text, "logprob": -0.1, "bytes": list(text.encode())}]}
+
+    parts = [event(chunk({"index": 0, "delta": {"role": "assistant", "content": "Hi"},
+                          "logprobs": {"content": [token("Hi")]}})),
+             event(chunk({"index": 0, "delta": {"content": "!"}, "logprobs": {"content": [token("!")]},
+                          "finish_reason": "stop"})), b"data: [DONE]\n\n"]
+    chunks, reply = await read(shell_kind, parts)
+    assert chunks[0].choices[0].logprobs.content[0].top_logprobs[0].bytes == [72, 105]
+    assert [t.token for t in reply.choices[0].logprobs.content] == ["Hi", "!"]
