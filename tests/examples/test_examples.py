@@ -89,7 +89,21 @@ def check_errors(out: str) -> None:
     assert "not-the-right-key" not in out  # secrets never reach a message
 
 
+def check_tools(out: str) -> None:
+    assert out.startswith("> "), out
+    assert re.search(r"\[tool call get_weather\(\{\"city\": .*\) -> '22 C and sunny in ", out), out
+    assert "[finish_reason=tool_calls then " in out, out
+
+
+def check_structured(out: str) -> None:
+    assert out.startswith("> "), out
+    assert re.search(r"city='.*' country='.*' size=(small|medium|large)", out), out
+    assert "[parsed=CityFacts, " in out, out
+
+
 CHECKS: dict[str, Callable[[str], None]] = {
+    "tools.py": check_tools,
+    "structured_output.py": check_structured,
     "chat.py": check_chat,
     "chat_stream.py": check_chat_stream,
     "completions_logprobs.py": check_logprobs,
