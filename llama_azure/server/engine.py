@@ -232,14 +232,24 @@ class Engine:
         return "".join(parts) + "<|im_start|>assistant\n"
 
     def grammar(self, schema: dict[str, Any]) -> Any:
-        """A grammar that allows exactly the JSON valid for ``schema``; ValueError for a schema it cannot read."""
+        """A grammar that allows exactly the JSON valid for ``schema``; ValueError for a schema it cannot read.
+
+        llama-cpp-python parses the grammar only when sampling starts, on the worker thread, where a grammar
+        llama.cpp rejects would break the generation: it is tried here first (parsing reads only the vocab).
+        """
         import json
 
+        lib = self._llama_cpp
         try:
-            grammar_class: Any = getattr(self._llama_cpp, "LlamaGrammar")  # noqa: B009 - not in its type stubs
-            return grammar_class.from_json_schema(json.dumps(schema), verbose=False)
+            grammar_class: Any = getattr(lib, "LlamaGrammar")  # noqa: B009 - not in its type stubs
+            grammar = grammar_class.from_json_schema(json.dumps(schema), verbose=False)
         except Exception as exc:  # the converter raises many kinds for schemas it does not support
             raise ValueError(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+        sampler = lib.llama_sampler_init_grammar(self._vocab, grammar._grammar.encode(), grammar._root.encode())
+        if not sampler:
+            raise ValueError("the grammar built from it does not parse")
+        lib.llama_sampler_free(sampler)
+        return grammar
 
     def tokenize(self, text: str, *, special: bool = False) -> list[int]:
         add_bos = not (self._bos_text and text.startswith(self._bos_text) and special)
