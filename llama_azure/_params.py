@@ -32,7 +32,9 @@ class SamplingParams(TypedDict, total=False):
     n: Annotated[int, Field(ge=1, le=128)]
     stop: str | list[str] | None
     best_of: PositiveInt
-    logprobs: Annotated[int, Field(ge=0, le=20)] | None
+    logprobs: bool | Annotated[int, Field(ge=0, le=20)] | None
+    """An int: the Llama API's top alternatives per token. ``True`` (chat, model-inference): OpenAI's chat
+    form, with ``top_logprobs`` alternatives."""
     presence_penalty: Penalty
     frequency_penalty: Penalty
     ignore_eos: bool
@@ -48,6 +50,7 @@ class ToolParams(SamplingParams, total=False):
     tools: list[ToolParam]
     tool_choice: ToolChoice
     parallel_tool_calls: bool
+    top_logprobs: Annotated[int, Field(ge=0, le=20)]
     model: str
 
 

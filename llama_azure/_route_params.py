@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from ._exceptions import ParameterError
 
-_STRUCTURED = frozenset({"tools", "tool_choice", "response_format", "parallel_tool_calls"})
+_STRUCTURED = frozenset({"tools", "tool_choice", "response_format", "parallel_tool_calls", "top_logprobs"})
 
 LACKS: Mapping[str, frozenset[str]] = {
     "llama": _STRUCTURED,

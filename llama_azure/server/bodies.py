@@ -33,6 +33,19 @@ def logprobs_body(entries: Sequence[TokenLogprob]) -> dict[str, Any]:
     }
 
 
+def chat_logprobs_body(entries: Sequence[TokenLogprob]) -> dict[str, Any]:
+    """OpenAI's chat shape: ``{"content": [{token, logprob, bytes, top_logprobs: [...]}]}``."""
+    return {"content": [
+        {"token": e.token, "logprob": e.logprob, "bytes": list(e.token.encode("utf-8")),
+         "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode("utf-8"))} for t, lp in e.top.items()]}
+        for e in entries
+    ]}
+
+
+def _logprobs(prepared: PreparedGeneration, entries: Sequence[TokenLogprob]) -> dict[str, Any]:
+    return chat_logprobs_body(entries) if prepared.chat_logprobs else logprobs_body(entries)
+
+
 def ranked(prepared: PreparedGeneration, candidates: list[Candidate]) -> list[Candidate]:
     if prepared.params.candidates > prepared.params.n:
         candidates = sorted(candidates, key=lambda c: c.cumulative_logprob, reverse=True)
@@ -46,7 +59,7 @@ def completion_body(
     choices: list[dict[str, Any]] = []
     want_logprobs = prepared.params.logprobs is not None
     for index, candidate in enumerate(ranked(prepared, done.candidates)):
-        logprobs = logprobs_body(candidate.kept_logprobs()) if want_logprobs else None
+        logprobs = _logprobs(prepared, candidate.kept_logprobs()) if want_logprobs else None
         if prepared.kind == "chat":
             message: dict[str, Any] = {"role": "assistant", "content": candidate.text}
             finish = candidate.finish_reason
@@ -103,7 +116,7 @@ def chunk_body(
     else:
         choice["text"] = text or ""
     if prepared.params.logprobs is not None:
-        choice["logprobs"] = logprobs_body(entries) if entries else None
+        choice["logprobs"] = _logprobs(prepared, entries) if entries else None
     elif not chat:
         choice["logprobs"] = None
     choice["finish_reason"] = finish

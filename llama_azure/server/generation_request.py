@@ -10,7 +10,7 @@ from typing import Literal
 from . import errors
 from .content_filter import Blocklist
 from .engine import Engine, SamplingParams
-from .schemas import ChatCompletionRequest, ChatMessage, CompletionRequest
+from .schemas import ChatCompletionRequest, ChatMessage, CompletionRequest, InferenceChatCompletionRequest
 from .structured import Plan, plan_for, render
 
 MAX_TOTAL_TOKENS = 8192  # n (or best_of) * max_tokens, per request
@@ -27,6 +27,8 @@ class PreparedGeneration:
     deployment: str
     plan: Plan = field(default_factory=Plan)
     """Tools or structured output: the grammar used, and how the text becomes ``tool_calls``."""
+    chat_logprobs: bool = False
+    """Logprobs in OpenAI's chat form (``{"content": [...]}``) rather than the Llama API's."""
 
 
 def prepare(
@@ -61,13 +63,20 @@ def prepare(
         stop_token_ids=tuple(parsed.stop_token_ids or ()),
         ignore_eos=parsed.ignore_eos,
         skip_special_tokens=parsed.skip_special_tokens,
-        logprobs=parsed.logprobs,
+        logprobs=_logprobs(parsed),
         n=parsed.n,
         best_of=parsed.best_of,
         blocked=blocklist.words,
         grammar=_grammar(engine, plan),
     )
-    return PreparedGeneration(kind, tokens, params, parsed.stream, deployment, plan)
+    chat_logprobs = isinstance(parsed, InferenceChatCompletionRequest) and parsed.chat_logprobs()
+    return PreparedGeneration(kind, tokens, params, parsed.stream, deployment, plan, chat_logprobs)
+
+
+def _logprobs(parsed: CompletionRequest | ChatCompletionRequest) -> int | None:
+    if isinstance(parsed, InferenceChatCompletionRequest):
+        return parsed.logprob_alternatives()
+    return parsed.logprobs
 
 
 def _grammar(engine: Engine, plan: Plan) -> object:

@@ -187,6 +187,19 @@ class InferenceChatCompletionRequest(ChatCompletionRequest):
     tools: list[Tool] | None = Field(None, max_length=MAX_TOOLS)
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
+    # OpenAI's chat form: logprobs true (with top_logprobs alternatives) answers {"content": [{token, ...}]};
+    # an int keeps the Llama API's completion form.
+    logprobs: bool | Annotated[int, Field(ge=0, le=MAX_LOGPROBS)] | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=MAX_LOGPROBS)
+
+    def chat_logprobs(self) -> bool:
+        return self.logprobs is True
+
+    def logprob_alternatives(self) -> int | None:
+        """The engine's ``logprobs``: how many alternatives per token, None for no logprobs."""
+        if isinstance(self.logprobs, bool):
+            return (self.top_logprobs or 0) if self.logprobs else None
+        return self.logprobs
 
 
 class ScoreParameters(BaseModel):

@@ -184,3 +184,15 @@ async def test_malformed_messages_name_the_index_and_key(shell_kind: str) -> Non
             assert caught.value.param == where and where in str(caught.value)
     finally:
         await shell.close()
+
+
+async def test_chat_logprobs_on_the_model_inference_route(mi: Shell) -> None:
+    reply = await mi.run(lambda c: c.chat.completions.create(messages=ASK, logprobs=True, top_logprobs=2,
+                                                             max_tokens=4, temperature=0))
+    tokens = reply.choices[0].logprobs.content
+    assert tokens and "".join(t.token for t in tokens) == reply.content
+    assert all(t.logprob <= 0 and len(t.top_logprobs) == 2 and t.bytes == list(t.token.encode()) for t in tokens)
+    stream = await mi.run(lambda c: c.chat.completions.create(messages=ASK, logprobs=True, max_tokens=4,
+                                                              temperature=0, stream=True))
+    streamed = await mi.until_done(stream)
+    assert [t.token for t in streamed.choices[0].logprobs.content] == [t.token for t in tokens]
