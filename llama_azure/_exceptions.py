@@ -6,6 +6,7 @@
     ├── CredentialError (_credential_error.py)      the credential could not get a token; nothing was sent
     └── APIError                                    anything the service or the network did
         ├── APIResponseValidationError              a 2xx answer whose body makes no sense
+    │   └── StructuredOutputError               parse(): the answer is not valid for the model
         ├── APIStatusError                          an HTTP error answer (or an error inside a stream)
         │   ├── BadRequestError 400 ── ContentFilterError (400, code content_filter)
         │   ├── AuthenticationError 401, PermissionDeniedError 403, NotFoundError 404
