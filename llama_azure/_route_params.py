@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from ._exceptions import ParameterError
+from ._routes import API_STYLES
 
 _STRUCTURED = frozenset({"tools", "tool_choice", "response_format", "parallel_tool_calls", "top_logprobs"})
 
@@ -25,9 +26,7 @@ _HOW = "LlamaClient(endpoint, credential, api='model-inference')"
 
 
 def routes_with(param: str) -> list[str]:
-    """The route styles of :data:`LACKS` that are known to have ``param``."""
-    from ._routes import API_STYLES
-
+    """The route styles known to have ``param``."""
     return [style for style in API_STYLES if param not in LACKS.get(style, frozenset())]
 
 

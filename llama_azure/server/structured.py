@@ -66,8 +66,9 @@ def plan_for(parsed: ChatCompletionRequest) -> Plan:
         return Plan()
     tools = parsed.tools or []
     choice = parsed.tool_choice
-    if choice is not None and not isinstance(choice, str) and not tools:
-        raise errors.bad_request("tool_choice names a tool, but the request has no tools.", param="tool_choice")
+    if choice is not None and choice != "none" and choice != "auto" and not tools:
+        raise errors.bad_request("tool_choice requires a tool call, but the request has no tools.",
+                                 param="tool_choice")
     if tools and choice != "none":
         chosen = list(tools)
         if choice is not None and not isinstance(choice, str):

@@ -6,7 +6,6 @@ from .chat import (
     ChatCompletionChunk,
     ChatCompletionChunkChoice,
     ChatMessage,
-    ChatMessageParam,
     ChoiceLogprobs,
     Delta,
     MessagesParam,
@@ -15,6 +14,7 @@ from .chat import (
 )
 from .chat_params import (
     AssistantMessageParam,
+    ChatMessageParam,
     ContentPart,
     FunctionDefinition,
     ImageContentPart,

@@ -8,12 +8,10 @@ from typing import Any
 from pydantic import AliasChoices, Field
 
 from ._base import ResponseModel, ResultModel
-from .chat_params import ChatMessageParam
+from .chat_params import ChatMessageParam  # also imported from here, where it lived before
 from .content_filter import ContentFilterResults, PromptFilterResult
 from .shared import FinishReason, Logprobs, Usage
 from .tool_calls import ToolCall, ToolCallDelta
-
-__all__ = ["ChatMessageParam"]  # re-exported: it lived here before the per-role types
 
 
 class ChatMessage(ResponseModel):

@@ -44,6 +44,8 @@ def test_a_named_tool_is_the_one_called(client: httpx.Client) -> None:
     assert json.loads(call["function"]["arguments"])["zone"] in ("UTC", "CET")
     r = chat(client, tools=[WEATHER], tool_choice={"type": "function", "function": {"name": "nope"}})
     assert r.status_code == 400 and "nope" in r.json()["error"]["message"]
+    r = chat(client, tool_choice="required")  # and no tools
+    assert r.status_code == 400 and r.json()["error"]["param"] == "tool_choice"
 
 
 def test_tool_choice_none_never_calls(client: httpx.Client) -> None:
