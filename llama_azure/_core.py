@@ -44,7 +44,7 @@ from ._routes import (
     route_path,
 )
 from ._score import parse_score_chat, parse_score_completion, score_body
-from ._structured import check_parse_kwargs, response_format_for, to_parsed
+from ._structured import response_format_for, to_parsed
 from ._timeouts import CallTimer
 from ._version import __version__
 from .types.chat import ChatCompletion, ChatCompletionChunk
@@ -380,7 +380,6 @@ def prepare_chat(
 def prepare_parse(config: ClientConfig, messages: object, model: object, stream: object,
                   kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     """``chat.completions.parse``: a chat call whose answer (or stream's result) is read into ``model``."""
-    check_parse_kwargs(kwargs)
     call = prepare_chat(config, messages, stream, {**kwargs, "response_format": response_format_for(model)})
     target: Any = model
     if call.stream:

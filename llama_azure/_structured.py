@@ -6,7 +6,6 @@ Sans-IO: ``chat.completions.parse()`` in both shells builds its request and read
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -79,11 +78,6 @@ def pydantic_function_tool(model: type[BaseModel], *, name: str | None = None,
     if text:
         tool["function"]["description"] = inspect.cleandoc(text)
     return tool
-
-
-def check_parse_kwargs(kwargs: Mapping[str, Any]) -> None:
-    if "response_format" in kwargs:
-        raise ParameterError("parse() takes the pydantic model as response_format=Model, once", param="response_format")
 
 
 def to_parsed(completion: ChatCompletion, model: type[ModelT]) -> ParsedChatCompletion[ModelT]:
