@@ -83,11 +83,17 @@ async def test_bad_request_options_are_parameter_errors(shell_kind: str, kwargs:
 
 async def test_unserializable_message_field_is_a_parameter_error(shell_kind: str) -> None:
     sent, handler = recording()
-    shell = mock_shell(shell_kind, handler)
+    shell = mock_shell(shell_kind, handler, api="model-inference")
     try:
-        with pytest.raises(ParameterError, match="JSON"):
+        # An unknown message key is refused by name (its value is never serialised) ...
+        with pytest.raises(ParameterError, match="no key 'meta'"):
             await shell.run(lambda c: c.chat.completions.create(
                 messages=[{"role": "user", "content": "hi", "meta": object()}]))
+        # ... and a free-form JSON field (a tool's parameters schema) that cannot be JSON is a ParameterError.
+        tool = {"type": "function", "function": {"name": "f", "parameters": {"x": object()}}}
+        with pytest.raises(ParameterError, match="JSON"):
+            await shell.run(lambda c: c.chat.completions.create(messages=[{"role": "user", "content": "hi"}],
+                                                                tools=[tool]))
         assert sent == []
     finally:
         await shell.close()
