@@ -29,6 +29,10 @@ _SMALL_OBJECT: dict[str, Any] = {
 }
 # The start of a call as the grammar writes it: {"name": "f", "arguments": <the arguments object>
 _CALL_HEAD = re.compile(r'^\s*\{\s*"name"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"arguments"\s*:\s*')
+# The start of a plain answer ("auto"): {"content": "<the text, as a JSON string>
+_CONTENT_HEAD = re.compile(r'^\s*\{\s*"content"\s*:\s*"')
+# A JSON string's body up to where it can be decoded: whole characters and escapes, no closing quote.
+_STRING_BODY = re.compile(r'(?:[^"\\]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*')
 
 
 @dataclass
@@ -148,16 +152,19 @@ def message_for(text: str, finish_reason: str | None) -> tuple[dict[str, Any], s
 @dataclass
 class ToolCallStreamer:
     """Turns a tool plan's text, piece by piece, into stream deltas as Azure sends them: the call's id,
-    type and name first, then its arguments in pieces; or, for ``{"content": ...}``, the text at the end."""
+    type and name first, then its arguments in pieces; or, for ``{"content": ...}``, the text as it is decoded."""
 
     text: str = ""
     head_end: int | None = None
-    sent: int = 0  # characters of the arguments already sent
+    sent: int = 0  # characters of the arguments (or of the decoded content) already sent
     call_id: str = field(default_factory=new_call_id)
+    content_start: int | None = None
 
     def feed(self, piece: str) -> list[dict[str, Any]]:
         self.text += piece
         deltas: list[dict[str, Any]] = []
+        if self.content_start is not None or (self.head_end is None and _CONTENT_HEAD.match(self.text)):
+            return self._content()
         if self.head_end is None:
             match = _CALL_HEAD.match(self.text)
             if match is None:
@@ -166,17 +173,35 @@ class ToolCallStreamer:
             name = json.loads(f'"{match.group(1)}"')
             deltas.append({"tool_calls": [{"index": 0, "id": self.call_id, "type": "function",
                                            "function": {"name": name, "arguments": ""}}]})
-        # Hold back closing braces and spaces at the end: the last brace closes the call, not the arguments.
         arguments = self.text[self.head_end:]
-        ready = len(arguments.rstrip().rstrip("}"))
+        if self.sent == 0:  # the arguments start at their "{", not at spaces before it
+            self.head_end += len(arguments) - len(arguments.lstrip())
+            arguments = arguments.lstrip()
+        # Hold back closing braces and spaces at the end: the last brace closes the call, not the arguments.
+        ready = len(arguments.rstrip().rstrip("}").rstrip())
         ready = max(ready, self.sent)
         if ready > self.sent:
             deltas.append(self._arguments(arguments[self.sent:ready]))
             self.sent = ready
         return deltas
 
+    def _content(self) -> list[dict[str, Any]]:
+        """The decoded part of ``{"content": "..."}`` not sent yet."""
+        if self.content_start is None:
+            match = _CONTENT_HEAD.match(self.text)
+            assert match is not None
+            self.content_start = match.end()
+        body = _STRING_BODY.match(self.text, self.content_start)
+        decoded = json.loads(f'"{body.group()}"') if body else ""
+        if len(decoded) <= self.sent:
+            return []
+        new, self.sent = decoded[self.sent:], len(decoded)
+        return [{"content": new}]
+
     def finish(self, finish_reason: str | None) -> tuple[list[dict[str, Any]], str | None]:
         """The last deltas and the finish reason, once the text is complete."""
+        if self.content_start is not None:
+            return self._content(), finish_reason
         if self.head_end is None:
             message, reason = message_for(self.text, finish_reason)
             return ([{"content": message["content"]}] if message.get("content") else []), reason

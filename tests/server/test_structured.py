@@ -101,3 +101,31 @@ def test_image_parts_are_refused_with_400(client: httpx.Client) -> None:
             "messages": [{"role": "user", "content": [{"type": "text", "text": "What is this?"}, image]}]})
         assert r.status_code == 400
         assert "images are not supported by this model" in r.json()["error"]["message"]
+
+
+def test_tool_call_streamer_pieces_join_to_the_arguments_whatever_the_split() -> None:
+    """The server's own piece-by-piece reading of grammar output (any split of the text into tokens)."""
+    from llama_azure.server.structured import ToolCallStreamer
+
+    for text in ('{ "name" : "f", "arguments": { "a": {"b": 1} } }', '{"name":"f","arguments":{"a":{"b":1}}}'):
+        for step in (1, 2, 5, len(text)):
+            streamer, deltas = ToolCallStreamer(), []
+            for i in range(0, len(text), step):
+                deltas += streamer.feed(text[i : i + step])
+            last, reason = streamer.finish("stop")
+            deltas += last
+            assert reason == "tool_calls" and deltas[0]["tool_calls"][0]["function"]["name"] == "f"
+            arguments = "".join(d["tool_calls"][0]["function"]["arguments"] for d in deltas)
+            assert arguments.startswith("{") and json.loads(arguments) == {"a": {"b": 1}}
+
+
+def test_tool_call_streamer_decodes_a_plain_answer_as_it_comes() -> None:
+    from llama_azure.server.structured import ToolCallStreamer
+
+    text = '{ "content" : "Hi \\"there\\" \\u00e9t\\u00e9\\n!" }'
+    streamer, deltas = ToolCallStreamer(), []
+    for i in range(0, len(text), 3):
+        deltas += streamer.feed(text[i : i + 3])
+    assert len(deltas) > 3  # in pieces, not all at the end
+    last, reason = streamer.finish("stop")
+    assert reason == "stop" and "".join(d["content"] for d in deltas + last) == 'Hi "there" été\n!'
