@@ -131,6 +131,12 @@ def content_filter(param: str = "prompt") -> ApiError:
             "param": param,
             "code": "content_filter",
             "status": 400,
+            # Azure OpenAI's shape: which categories tripped (the blocklist is the server's only one).
+            "innererror": {
+                "code": "ResponsibleAIPolicyViolation",
+                "content_filter_result": {"custom_blocklists": {"filtered": True, "details": [
+                    {"filtered": True, "id": "reference-server-blocklist"}]}},
+            },
         }
     }
     return ApiError(400, body, error_code="content_filter")

@@ -36,6 +36,8 @@ async def test_content_filter_on_prompt(shell: Any) -> None:
     assert caught.value.code == "content_filter"
     assert caught.value.param == "prompt"
     assert caught.value.attempts == 1  # a content filter is not retried
+    assert caught.value.categories == ["custom_blocklists"] and caught.value.source == "prompt"
+    assert "filtered: custom_blocklists; on the prompt" in str(caught.value)
 
 
 @pytest.fixture

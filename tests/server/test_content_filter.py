@@ -33,6 +33,11 @@ def test_prompt_filter_on_every_route(client: httpx.Client) -> None:
                 "param": "prompt",
                 "code": "content_filter",
                 "status": 400,
+                "innererror": {
+                    "code": "ResponsibleAIPolicyViolation",
+                    "content_filter_result": {"custom_blocklists": {"filtered": True, "details": [
+                        {"filtered": True, "id": "reference-server-blocklist"}]}},
+                },
             }
         }
         assert r.json()["error"]["message"].startswith(
