@@ -366,7 +366,8 @@ def prepare_chat(
     is_stream = _check_stream_flag(stream, config.api)
     params, options = split_options(kwargs)
     extra_body = options.get("extra_body")
-    check_route_params(config.api, [*params, *(extra_body if isinstance(extra_body, Mapping) else ())])
+    check_route_params(config.api, [*params, *(extra_body if isinstance(extra_body, Mapping) else ())],
+                       params.get("logprobs"))
     checked, body = validate_chat(messages, params, is_stream)
     if config.api == "score":
         return _build(config, "chat", score_body(checked, body), options, stream=False, parse=parse_score_chat)

@@ -146,6 +146,9 @@ def validate_completion(prompt: object, params: Mapping[str, Any], stream: bool)
         raise ParameterError(f"prompt must be a string, got {type(prompt).__name__}", param="prompt")
     if not prompt:
         raise ParameterError("prompt must not be empty", param="prompt")
+    if isinstance(params.get("logprobs"), bool):
+        raise ParameterError("logprobs of a text completion is the number of alternatives per token (an int "
+                             "0..20), not True/False", param="logprobs")
     try:
         body = dict(_COMPLETION_ADAPTER.validate_python(dict(params)))
     except ValidationError as error:

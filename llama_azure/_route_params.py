@@ -30,11 +30,16 @@ def routes_with(param: str) -> list[str]:
     return [style for style in API_STYLES if param not in LACKS.get(style, frozenset())]
 
 
-def check_route_params(api: str, names: Iterable[str]) -> None:
-    """Refuse a parameter the route style ``api`` lacks, naming the route that has it."""
+def check_route_params(api: str, names: Iterable[str], logprobs: object = None) -> None:
+    """Refuse a parameter the route style ``api`` lacks, naming the route that has it (``logprobs=True``, the
+    chat form, goes with ``top_logprobs``)."""
     lacking = LACKS.get(api)
     if not lacking:
         return
+    if logprobs is True and "top_logprobs" in lacking:
+        raise ParameterError(
+            f"logprobs=True (the chat form) is not available on the {api} route: it is on {_HAS_THEM}; on the "
+            f"{api} route pass logprobs=N, the number of alternatives per token", param="logprobs")
     for name in names:
         if name in lacking:
             others = ", ".join(repr(style) for style in routes_with(name))

@@ -145,6 +145,10 @@ async def test_tools_on_the_llama_route_are_refused_before_sending(shell_kind: s
             assert "extra_body" not in str(caught.value) and "llama route" in str(caught.value)
         with pytest.raises(ParameterError, match="response_format is not available on the llama route"):
             await shell.run(lambda c: c.chat.completions.parse(messages=ASK, response_format=Weather))
+        with pytest.raises(ParameterError, match=r"logprobs=True .* pass logprobs=N"):
+            await shell.run(lambda c: c.chat.completions.create(messages=ASK, logprobs=True))
+        with pytest.raises(ParameterError, match="an int"):
+            await shell.run(lambda c: c.completions.create(prompt="Hi", logprobs=True))
     finally:
         await shell.close()
     assert sent == []
