@@ -23,6 +23,7 @@ from ._core import (
     with_auth,
 )
 from ._exceptions import APIError
+from ._origins import follows_redirect, redirect_request
 from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
 from ._retry import RetryRun
 from ._streaming import AsyncStream, aread_body
@@ -118,9 +119,10 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
             raise run.annotate(error) from error.__cause__
 
     async def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | AsyncStream[Any, Any]:
+        self._check_fork()
         request = with_auth(call, await self._auth.async_headers(), run.attempts + 1)
         try:
-            response = await self._http.send(request, stream=True)
+            response = await self._send(request)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
         chunk_type = stream_chunk_type(call, response)
@@ -128,12 +130,22 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
             return AsyncStream(response, chunk_type, where=call.where,
                           timer=call.timer)
         try:
-            content = await aread_body(response, call.timer, call.where)
+            content = await aread_body(response, call.timer, call.where, call.max_response_bytes)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
         finally:
             await response.aclose()
         return interpret(call, response, content)
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send, following redirects here (if the http client follows them) so secrets stay on their origin."""
+        hops = 0
+        while True:
+            response = await self._http.send(request, stream=True, follow_redirects=False)
+            if not follows_redirect(self._http, response):
+                return response
+            await response.aclose()
+            request, hops = redirect_request(self._http, request, response, hops), hops + 1
 
     async def close(self) -> None:
         """Close the connection pool (only if this client created it)."""

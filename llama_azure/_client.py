@@ -23,6 +23,7 @@ from ._core import (
     with_auth,
 )
 from ._exceptions import APIError
+from ._origins import follows_redirect, redirect_request
 from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
 from ._retry import RetryRun
 from ._streaming import Stream, read_body
@@ -116,9 +117,10 @@ class LlamaClient(BaseClient[httpx.Client]):
             raise run.annotate(error) from error.__cause__
 
     def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | Stream[Any, Any]:
+        self._check_fork()
         request = with_auth(call, self._auth.sync_headers(), run.attempts + 1)
         try:
-            response = self._http.send(request, stream=True)
+            response = self._send(request)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
         chunk_type = stream_chunk_type(call, response)
@@ -126,12 +128,22 @@ class LlamaClient(BaseClient[httpx.Client]):
             return Stream(response, chunk_type, where=call.where,
                           timer=call.timer)
         try:
-            content = read_body(response, call.timer)
+            content = read_body(response, call.timer, call.where, call.max_response_bytes)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
         finally:
             response.close()
         return interpret(call, response, content)
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send, following redirects here (if the http client follows them) so secrets stay on their origin."""
+        hops = 0
+        while True:
+            response = self._http.send(request, stream=True, follow_redirects=False)
+            if not follows_redirect(self._http, response):
+                return response
+            response.close()
+            request, hops = redirect_request(self._http, request, response, hops), hops + 1
 
     def close(self) -> None:
         """Close the connection pool (only if this client created it)."""

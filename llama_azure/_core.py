@@ -20,6 +20,7 @@ from typing import Any, Generic, NoReturn, TypeVar
 import httpx
 from pydantic import ValidationError
 
+from ._body import DEFAULT_MAX_RESPONSE_BYTES, check_max_response_bytes
 from ._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
@@ -29,6 +30,7 @@ from ._exceptions import (
     make_status_error,
     request_id_of,
 )
+from ._origins import SECRET_HEADER, check_plain_http
 from ._params import split_options, validate_chat, validate_completion
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
 from ._routes import (
@@ -55,7 +57,7 @@ ENV_ENDPOINT = "LLAMA_AZURE_ENDPOINT"
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 USER_AGENT = f"llama-azure/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
 # Header names that may carry a secret: never logged in clear (api-key, x-functions-key, authorization, ...).
-_SECRET_HEADER = re.compile(r"auth|key|token|secret|password|cookie|signature|identity", re.IGNORECASE)
+_SECRET_HEADER = SECRET_HEADER
 # What an HTTP header value may hold here: visible ASCII and spaces (no CR/LF, no control characters).
 _SENDABLE_VALUE = re.compile(r"[\x20-\x7e]*")
 _TOKEN_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -133,6 +135,12 @@ def check_seconds(value: object, name: str) -> float | None:
     return float(value)  # type: ignore[arg-type]
 
 
+def check_flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def check_max_retry_wait(value: object) -> float:
     """The cap on a service-requested wait: finite and >= 0 (NaN would let a 24 h Retry-After through)."""
     if not (_finite_seconds(value) and value >= 0):  # type: ignore[operator]
@@ -154,6 +162,8 @@ class ClientConfig:
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     stream_idle_timeout: float | None = None
     total_timeout: float | None = None
+    allow_insecure_http: bool = False
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     @classmethod
     def create(
@@ -169,6 +179,8 @@ class ClientConfig:
         timeout: float | httpx.Timeout | None,
         stream_idle_timeout: float | None,
         total_timeout: float | None = None,
+        allow_insecure_http: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> ClientConfig:
         endpoint = endpoint or os.environ.get(ENV_ENDPOINT)
         if not endpoint:
@@ -197,6 +209,8 @@ class ClientConfig:
             timeout=to_timeout(timeout),
             stream_idle_timeout=stream_idle_timeout,
             total_timeout=total_timeout,
+            allow_insecure_http=check_flag(allow_insecure_http, "allow_insecure_http"),
+            max_response_bytes=check_max_response_bytes(max_response_bytes),
         )
 
     def with_options(
@@ -208,6 +222,8 @@ class ClientConfig:
         stream_idle_timeout: float | None,
         default_headers: Mapping[str, str] | None,
         total_timeout: float | None = None,
+        allow_insecure_http: bool | None = None,
+        max_response_bytes: int | None = None,
     ) -> ClientConfig:
         """A copy where each option that is not None replaces the current one."""
         changes: dict[str, Any] = {}
@@ -224,6 +240,10 @@ class ClientConfig:
         if default_headers is not None:
             extra = check_headers(default_headers, "default_headers", ConfigurationError)
             changes["default_headers"] = {**self.default_headers, **extra}
+        if allow_insecure_http is not None:
+            changes["allow_insecure_http"] = check_flag(allow_insecure_http, "allow_insecure_http")
+        if max_response_bytes is not None:
+            changes["max_response_bytes"] = check_max_response_bytes(max_response_bytes)
         return replace(self, **changes)
 
 
@@ -244,6 +264,7 @@ class PreparedCall(Generic[T]):
     chunk_type: type[ChatCompletionChunk] | type[Completion] | None = None
     timer: CallTimer = field(default_factory=CallTimer)
     """Started when the call is prepared; shared by its attempts, retry waits and stream."""
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
 
 def _url(config: ClientConfig, operation: Operation, extra_query: Mapping[str, str] | None) -> httpx.URL:
@@ -316,6 +337,7 @@ def _build(
                 f"no NaN or infinity)", param="extra_body" if extra_body else "messages",
             ) from None
     url = _url(config, operation, check_headers(options.get("extra_query"), "extra_query", ParameterError))
+    check_plain_http(url, config.allow_insecure_http)
     request = httpx.Request("POST" if body is not None else "GET", url, headers=headers, content=content)
     max_retries = options.get("max_retries")
     return PreparedCall(
@@ -330,6 +352,7 @@ def _build(
             total_timeout=_option_seconds(options, "total_timeout", config.total_timeout),
             idle_timeout=_option_seconds(options, "stream_idle_timeout", config.stream_idle_timeout),
         ),
+        max_response_bytes=config.max_response_bytes,
     )
 
 
