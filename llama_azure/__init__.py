@@ -26,6 +26,7 @@ from ._exceptions import (
     ParameterError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     UnprocessableEntityError,
 )
 from ._streaming import AsyncStream, Stream
@@ -70,6 +71,7 @@ __all__ = [
     "ParameterError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "Stream",
     "UnprocessableEntityError",
     "Usage",
