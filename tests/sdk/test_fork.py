@@ -56,7 +56,7 @@ def in_child(work: Callable[[], str]) -> dict[str, Any]:
             report: dict[str, Any] = {"answer": work()}
             report["connects"] = counter.connects
             status = 0
-        except BaseException as error:  # noqa: BLE001 - every failure goes back to the parent
+        except BaseException as error:  # every failure goes back to the parent
             report = {"error": f"{type(error).__name__}: {error}"}
         finally:
             os.write(write_end, json.dumps(report).encode())
