@@ -15,9 +15,8 @@ from llama_azure import APIResponseValidationError, AsyncLlamaClient, Configurat
 from llama_azure._origins import is_loopback
 
 from .shells import USER_HI, Shell
+from .test_bad_input import OK, recording
 
-OK = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant",
-      "content": "fine"}, "finish_reason": "stop"}]}
 HOME = "https://home.eastus2.models.ai.azure.com"
 
 
@@ -97,16 +96,6 @@ async def test_redirects_are_not_followed_unless_the_http_client_says_so(shell_k
 
 
 # ---------------------------------------------------------------------------- plain http
-
-
-def recording() -> tuple[list[httpx.Request], Any]:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json=OK)
-
-    return seen, handler
 
 
 def plain_shell(kind: str, endpoint: str, handler: Any, **kwargs: Any) -> Shell:
