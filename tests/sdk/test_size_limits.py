@@ -157,3 +157,18 @@ class _Once(httpx.SyncByteStream, httpx.AsyncByteStream):
     async def __aiter__(self) -> Any:
         for i in range(0, len(self.data), 65536):
             yield self.data[i:i + 65536]
+
+
+@pytest.mark.parametrize("prompt_kind", ["chat", "text"])
+async def test_a_deeply_nested_score_answer_is_a_typed_error(shell_kind: str, prompt_kind: str) -> None:
+    deep = b'{"output": ' + b"[" * DEEP + b"]" * DEEP + b"}"
+    shell = mock_shell(shell_kind, lambda request: httpx.Response(200, content=deep),
+                       endpoint="https://unit.eastus2.inference.ml.azure.com", api="score")
+    try:
+        with pytest.raises(APIResponseValidationError, match="not JSON"):
+            if prompt_kind == "chat":
+                await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
+            else:
+                await shell.run(lambda c: c.completions.create(prompt="Hi"))
+    finally:
+        await shell.close()
