@@ -23,7 +23,7 @@ from ._core import (
     with_auth,
 )
 from ._exceptions import APIError
-from ._origins import follows_redirect, redirect_request
+from ._origins import follows_redirect, redirect_request, same_origin
 from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
 from ._retry import RetryRun
 from ._streaming import Stream, read_body
@@ -137,13 +137,16 @@ class LlamaClient(BaseClient[httpx.Client]):
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         """Send, following redirects here (if the http client follows them) so secrets stay on their origin."""
-        hops = 0
+        hops, auth = 0, cast(Any, httpx.USE_CLIENT_DEFAULT)
         while True:
-            response = self._http.send(request, stream=True, follow_redirects=False)
+            response = self._http.send(request, stream=True, follow_redirects=False, auth=auth)
             if not follows_redirect(self._http, response):
                 return response
             response.close()
-            request, hops = redirect_request(self._http, request, response, hops), hops + 1
+            follow = redirect_request(self._http, request, response, hops)
+            if not same_origin(request.url, follow.url):
+                auth = None  # nor the http client's own auth= (httpx would drop it too)
+            request, hops = follow, hops + 1
 
     def close(self) -> None:
         """Close the connection pool (only if this client created it)."""

@@ -157,3 +157,18 @@ def test_loopback_hosts() -> None:
 def test_allow_insecure_http_must_be_a_bool() -> None:
     with pytest.raises(ConfigurationError, match="allow_insecure_http"):
         LlamaClient("http://10.0.0.7", "k", allow_insecure_http="yes")  # type: ignore[arg-type]
+
+
+async def test_the_http_clients_own_auth_stays_on_its_origin(shell_kind: str) -> None:
+    seen, handler = redirecting("https://elsewhere.example.com/v1/chat/completions")
+    transport = httpx.MockTransport(handler)
+    http: Any = (httpx.AsyncClient if shell_kind == "async" else httpx.Client)(
+        transport=transport, follow_redirects=True, auth=("proxy-user", "proxy-password"))
+    client: Any = (AsyncLlamaClient if shell_kind == "async" else LlamaClient)(HOME, "secret-key", http_client=http)
+    shell = Shell(client)
+    try:
+        await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
+        assert seen[0].headers["authorization"].startswith("Basic ")
+        assert "authorization" not in seen[1].headers
+    finally:
+        await shell.close()
