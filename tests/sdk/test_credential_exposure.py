@@ -60,23 +60,24 @@ async def test_a_redirect_to_another_origin_drops_the_key(shell_kind: str, locat
         await shell.close()
 
 
-async def test_a_redirect_on_the_same_origin_keeps_the_key(shell_kind: str) -> None:
-    seen, handler = redirecting("/v1/chat/completions?moved=1", status=308)
+def kept_the_key(second: httpx.Request) -> bool:
+    return second.headers["api-key"] == "secret-key" and second.url.params["moved"] == "1"
+
+
+def became_a_get(second: httpx.Request) -> bool:
+    return second.method == "GET" and not second.content and "content-type" not in second.headers
+
+
+@pytest.mark.parametrize(("location", "status", "check"), [
+    ("/v1/chat/completions?moved=1", 308, kept_the_key),  # same origin: the key stays
+    ("https://elsewhere.example.com/result", 303, became_a_get),  # a 303 is a GET without the body
+])
+async def test_redirect_forms(shell_kind: str, location: str, status: int, check: Any) -> None:
+    seen, handler = redirecting(location, status=status)
     shell = following_shell(shell_kind, handler)
     try:
         assert (await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))).content == "fine"
-        assert seen[1].headers["api-key"] == "secret-key"
-        assert seen[1].url.params["moved"] == "1"
-    finally:
-        await shell.close()
-
-
-async def test_a_303_becomes_a_get_without_the_body(shell_kind: str) -> None:
-    seen, handler = redirecting("https://elsewhere.example.com/result", status=303)
-    shell = following_shell(shell_kind, handler)
-    try:
-        await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
-        assert seen[1].method == "GET" and not seen[1].content and "content-type" not in seen[1].headers
+        assert check(seen[1])
     finally:
         await shell.close()
 
