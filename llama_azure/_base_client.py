@@ -29,7 +29,7 @@ class BaseClient(Generic[HttpT]):
         endpoint: str | None = None,
         credential: object = None,
         *,
-        api: Literal["llama", "model-inference", "score"] | None = None,
+        api: Literal["llama", "model-inference", "score", "openai-v1"] | None = None,
         deployment: str | None = None,
         api_version: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
@@ -41,13 +41,15 @@ class BaseClient(Generic[HttpT]):
         default_headers: Mapping[str, str] | None = None,
         scope: str | None = None,
         token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        model: str | None = None,
     ) -> None:
         self._config = ClientConfig.create(
             endpoint, api=api, api_version=api_version, deployment=deployment,
             default_headers=default_headers, max_retries=max_retries, max_retry_wait=max_retry_wait,
-            # An injected client's own timeout applies unless timeout= says otherwise.
-            timeout=timeout if timeout is not None or http_client is None else http_client.timeout,
-            stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout,
+            # Sent with each request (as openai-python does), so an injected http_client's own default
+            # (httpx's is 5 s) never cuts a call short.
+            timeout=timeout,
+            stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout, model=model,
         )
         self._auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
                                   refresh_margin=token_refresh_margin, is_async=self._is_async)
@@ -68,7 +70,7 @@ class BaseClient(Generic[HttpT]):
 
     @property
     def api(self) -> str:
-        """The route style: ``llama``, ``model-inference`` or ``score``."""
+        """The route style: ``llama``, ``model-inference``, ``score`` or ``openai-v1``."""
         return self._config.api
 
     def with_options(

@@ -67,7 +67,20 @@ class ChatCreateParams(ChatParams, RequestOptions, total=False):
     """Everything ``chat.completions.create`` takes besides ``messages`` and ``stream``."""
 
 
-class CompletionCreateParams(SamplingParams, RequestOptions, total=False):
+class CompletionParams(SamplingParams, total=False):
+    """Text completions add ``model``: the deployment name, which picks the model on Foundry Models and
+    ``openai-v1`` endpoints (a client's ``model=`` default is used when a call names none)."""
+
+    model: str
+
+
+class ModelInfoParams(RequestOptions, total=False):
+    """What ``get_model_info`` takes: request options, and ``model`` where the endpoint serves several."""
+
+    model: str
+
+
+class CompletionCreateParams(CompletionParams, RequestOptions, total=False):
     """Everything ``completions.create`` takes besides ``prompt`` and ``stream``."""
 
 
@@ -83,7 +96,7 @@ class _MessageDict(TypedDict, total=False):
 
 _OPTION_KEYS = frozenset(RequestOptions.__annotations__)
 _CHAT_ADAPTER: TypeAdapter[ChatParams] = TypeAdapter(ChatParams)
-_COMPLETION_ADAPTER: TypeAdapter[SamplingParams] = TypeAdapter(SamplingParams)
+_COMPLETION_ADAPTER: TypeAdapter[CompletionParams] = TypeAdapter(CompletionParams)
 _MESSAGES_ADAPTER: TypeAdapter[list[_MessageDict]] = TypeAdapter(list[_MessageDict])
 
 
