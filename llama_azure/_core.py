@@ -41,7 +41,6 @@ from ._routes import (
     has_route,
     infer_api_style,
     needs_api_version,
-    normalize_endpoint,
     requires_model,
     route_path,
 )
@@ -197,7 +196,7 @@ class ClientConfig:
         check_seconds(stream_idle_timeout, "stream_idle_timeout")
         check_seconds(total_timeout, "total_timeout")
         return cls(
-            base_url=base_url_for_style(normalize_endpoint(endpoint), style),
+            base_url=base_url_for_style(endpoint, style),
             api=style,
             api_version=api_version,
             deployment=deployment,

@@ -125,20 +125,27 @@ def check_api_style(api: str) -> ApiStyle:
     return api  # type: ignore[return-value]
 
 
-def base_url_for_style(base_url: str, api: ApiStyle) -> str:
-    """Complete a bare host for a style that lives under a base path: ``openai-v1`` under ``/openai/v1``,
-    ``model-inference`` on a Foundry host under ``/models``; any other base URL is kept as given.
+def base_url_for_style(endpoint: str, api: ApiStyle) -> str:
+    """The base URL of ``endpoint`` for ``api``: ``openai-v1`` keeps a ``.../v1`` prefix and completes a bare
+    host with ``/openai/v1``; ``model-inference`` on a bare Foundry host gets ``/models``.
 
     >>> base_url_for_style("https://my-res.openai.azure.com", "openai-v1")
     'https://my-res.openai.azure.com/openai/v1'
     """
-    parts = urlsplit(base_url)
+    base = normalize_endpoint(endpoint)
+    parts = urlsplit(base)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if api == "openai-v1":
+        path = urlsplit(endpoint.strip()).path.rstrip("/")
+        for route in _OPENAI_V1_ROUTES:
+            if path.endswith("/v1" + route):  # any OpenAI-style prefix, not only /openai/v1
+                return origin + path[: len(path) - len(route)]
+        if parts.path in ("", "/openai"):
+            return origin + OPENAI_V1_PATH
     host = (parts.hostname or "").lower()
-    if api == "openai-v1" and parts.path in ("", "/openai"):
-        return f"{parts.scheme}://{parts.netloc}{OPENAI_V1_PATH}"
     if api == "model-inference" and parts.path == "" and host.endswith(_FOUNDRY_HOSTS):
-        return f"{parts.scheme}://{parts.netloc}{FOUNDRY_MODELS_PATH}"
-    return base_url
+        return origin + FOUNDRY_MODELS_PATH
+    return base
 
 
 def requires_model(api: ApiStyle, base_url: str) -> bool:
