@@ -18,6 +18,18 @@ from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, Re
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 # Generous, like openai-python: one shared client serves a whole application.
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+HTTPX_DEFAULT_TIMEOUT = httpx.Timeout(5.0)
+
+
+def chosen_timeout_of(http_client: httpx.Client | httpx.AsyncClient | None) -> httpx.Timeout | None:
+    """An injected client's timeout if it was set on purpose; None (our 600 s default) for httpx's 5 s default.
+
+    The timeout goes with each request, so it is ours that applies, not the pool's. As in openai-python, an
+    injected client keeps a timeout it was given, but httpx's default must not cut a long answer short.
+    """
+    if http_client is None or http_client.timeout == HTTPX_DEFAULT_TIMEOUT:
+        return None
+    return http_client.timeout
 
 
 class BaseClient(Generic[HttpT]):
@@ -46,9 +58,7 @@ class BaseClient(Generic[HttpT]):
         self._config = ClientConfig.create(
             endpoint, api=api, api_version=api_version, deployment=deployment,
             default_headers=default_headers, max_retries=max_retries, max_retry_wait=max_retry_wait,
-            # Sent with each request (as openai-python does), so an injected http_client's own default
-            # (httpx's is 5 s) never cuts a call short.
-            timeout=timeout,
+            timeout=timeout if timeout is not None else chosen_timeout_of(http_client),
             stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout, model=model,
         )
         self._auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
