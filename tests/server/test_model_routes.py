@@ -119,3 +119,9 @@ def test_v1_models_lists_the_deployments(client: httpx.Client, server: Reference
     assert {m["id"] for m in listing.json()["data"]} >= {DEPLOYMENT}
     assert all(m["object"] == "model" for m in listing.json()["data"])
     assert httpx.get(f"{server.url}/openai/v1/models", timeout=30).status_code == 401
+
+
+def test_openapi_documents_the_model_routes(client: httpx.Client) -> None:
+    paths = set(client.get("/openapi.json").json()["paths"])
+    assert {"/models/chat/completions", "/models/completions", "/models/info", "/openai/v1/chat/completions",
+            "/openai/v1/completions", "/openai/v1/models"} <= paths
