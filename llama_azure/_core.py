@@ -369,9 +369,9 @@ def _model_needed(config: ClientConfig) -> str:
     surface = "the OpenAI v1 surface" if config.api == "openai-v1" else "Foundry Models (/models)"
     hint = (" (deployment= only sets a managed endpoint's azureml-model-deployment header)"
             if config.deployment else "")
-    return (f"{config.base_url} is {surface}, where the model field picks the deployment: pass "
-            f"model='<deployment name>' to this call, or set a default with LlamaClient(..., model='<deployment "
-            f"name>'){hint}")
+    return (f"a model (the deployment name) is needed: {config.base_url} is {surface}, where the body's model "
+            f"picks the deployment that answers; pass model='<deployment name>' to this call, or set a default with "
+            f"LlamaClient(..., model='<deployment name>'){hint}")
 
 
 def _check_stream_flag(stream: object, api: ApiStyle) -> bool:
