@@ -61,7 +61,7 @@ def infer_api_style(endpoint: str) -> ApiStyle:
         return "openai-v1"  # a bare Azure OpenAI host serves Llama only on the OpenAI surfaces
     if base.endswith(FOUNDRY_MODELS_PATH):
         return "model-inference"
-    if host.endswith(_FOUNDRY_HOSTS) and base == "":
+    if host.endswith(_FOUNDRY_HOSTS) and base == "" and "@" not in parts.netloc:  # normalize_endpoint refuses "@"
         origin = f"{parts.scheme}://{parts.netloc}"
         raise ConfigurationError(
             f"{origin} serves two APIs; paste the one your deployment shows: {origin}/models (Foundry Models, "

@@ -168,6 +168,9 @@ def test_a_bare_foundry_host_says_which_url_to_paste() -> None:
         message = str(caught.value)
         assert "https://res.services.ai.azure.com/models" in message
         assert "https://res.services.ai.azure.com/openai/v1" in message
+        with pytest.raises(ConfigurationError) as caught:
+            cls("https://user:s3cret-pw@res.services.ai.azure.com", "k")
+        assert "s3cret-pw" not in str(caught.value)
 
 
 # -- against the reference server ---------------------------------------------------------------------------
