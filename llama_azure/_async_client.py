@@ -24,7 +24,7 @@ from ._core import (
 )
 from ._exceptions import APIError
 from ._origins import follows_redirect, redirect_request, same_origin
-from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
+from ._params import ChatCreateParams, CompletionCreateParams, ModelInfoParams
 from ._retry import RetryRun
 from ._streaming import AsyncStream, aread_body
 from .types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage, ChatMessageParam
@@ -106,7 +106,7 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         self.chat = AsyncChat(self)
         self.completions = AsyncCompletions(self)
 
-    async def get_model_info(self, **kwargs: Unpack[RequestOptions]) -> ModelInfo:
+    async def get_model_info(self, **kwargs: Unpack[ModelInfoParams]) -> ModelInfo:
         """``GET /info``: ``client.get_model_info().model_name``."""
         return cast(ModelInfo, await self._execute(prepare_info(self._config, kwargs)))
 

@@ -20,6 +20,18 @@ from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, Re
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 # Generous, like openai-python: one shared client serves a whole application.
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+HTTPX_DEFAULT_TIMEOUT = httpx.Timeout(5.0)
+
+
+def chosen_timeout_of(http_client: httpx.Client | httpx.AsyncClient | None) -> httpx.Timeout | None:
+    """An injected client's timeout if it was set on purpose; None (our 600 s default) for httpx's 5 s default.
+
+    The timeout goes with each request, so it is ours that applies, not the pool's. As in openai-python, an
+    injected client keeps a timeout it was given, but httpx's default must not cut a long answer short.
+    """
+    if http_client is None or http_client.timeout == HTTPX_DEFAULT_TIMEOUT:
+        return None
+    return http_client.timeout
 
 
 class BaseClient(Generic[HttpT]):
@@ -31,7 +43,7 @@ class BaseClient(Generic[HttpT]):
         endpoint: str | None = None,
         credential: object = None,
         *,
-        api: Literal["llama", "model-inference", "score"] | None = None,
+        api: Literal["llama", "model-inference", "score", "openai-v1"] | None = None,
         deployment: str | None = None,
         api_version: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
@@ -45,13 +57,13 @@ class BaseClient(Generic[HttpT]):
         token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        model: str | None = None,
     ) -> None:
         self._config = ClientConfig.create(
             endpoint, api=api, api_version=api_version, deployment=deployment,
             default_headers=default_headers, max_retries=max_retries, max_retry_wait=max_retry_wait,
-            # An injected client's own timeout applies unless timeout= says otherwise.
-            timeout=timeout if timeout is not None or http_client is None else http_client.timeout,
-            stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout,
+            timeout=timeout if timeout is not None else chosen_timeout_of(http_client),
+            stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout, model=model,
             allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
         )
         self._auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
@@ -74,7 +86,7 @@ class BaseClient(Generic[HttpT]):
 
     @property
     def api(self) -> str:
-        """The route style: ``llama``, ``model-inference`` or ``score``."""
+        """The route style: ``llama``, ``model-inference``, ``score`` or ``openai-v1``."""
         return self._config.api
 
     def with_options(

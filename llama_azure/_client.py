@@ -24,7 +24,7 @@ from ._core import (
 )
 from ._exceptions import APIError
 from ._origins import follows_redirect, redirect_request, same_origin
-from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
+from ._params import ChatCreateParams, CompletionCreateParams, ModelInfoParams
 from ._retry import RetryRun
 from ._streaming import Stream, read_body
 from .types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage, ChatMessageParam
@@ -104,7 +104,7 @@ class LlamaClient(BaseClient[httpx.Client]):
         self.chat = Chat(self)
         self.completions = Completions(self)
 
-    def get_model_info(self, **kwargs: Unpack[RequestOptions]) -> ModelInfo:
+    def get_model_info(self, **kwargs: Unpack[ModelInfoParams]) -> ModelInfo:
         """``GET /info``: ``client.get_model_info().model_name``."""
         return cast(ModelInfo, self._execute(prepare_info(self._config, kwargs)))
 

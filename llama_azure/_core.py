@@ -38,10 +38,12 @@ from ._routes import (
     ApiStyle,
     Operation,
     api_version_from_url,
+    base_url_for_style,
     check_api_style,
+    has_route,
     infer_api_style,
     needs_api_version,
-    normalize_endpoint,
+    requires_model,
     route_path,
 )
 from ._score import parse_score_chat, parse_score_completion, score_body
@@ -54,6 +56,8 @@ from .types.model_info import ModelInfo
 logger = logging.getLogger("llama_azure")
 
 ENV_ENDPOINT = "LLAMA_AZURE_ENDPOINT"
+# Foundry Models reads the model from this header where a request has no body (GET /models/info).
+MODEL_HEADER = "x-ms-model-mesh-model-name"
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 USER_AGENT = f"llama-azure/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
 # Header names that may carry a secret: never logged in clear (api-key, x-functions-key, authorization, ...).
@@ -164,6 +168,8 @@ class ClientConfig:
     total_timeout: float | None = None
     allow_insecure_http: bool = False
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    model: str | None = None
+    """The default ``model`` of the body (the deployment name on Foundry Models and ``openai-v1``)."""
 
     @classmethod
     def create(
@@ -181,6 +187,7 @@ class ClientConfig:
         total_timeout: float | None = None,
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        model: str | None = None,
     ) -> ClientConfig:
         endpoint = endpoint or os.environ.get(ENV_ENDPOINT)
         if not endpoint:
@@ -195,11 +202,13 @@ class ClientConfig:
             raise ConfigurationError(f"api_version must look like '2024-05-01-preview', got {api_version!r}")
         if deployment is not None and (not isinstance(deployment, str) or not _SENDABLE_VALUE.fullmatch(deployment)):
             raise ConfigurationError("deployment must be a deployment name (a string of printable ASCII characters)")
+        if model is not None and (not isinstance(model, str) or not model.strip()):
+            raise ConfigurationError(f"model must be a deployment name (a non-empty string), got {model!r}")
         style = check_api_style(api) if api is not None else infer_api_style(endpoint)
         check_seconds(stream_idle_timeout, "stream_idle_timeout")
         check_seconds(total_timeout, "total_timeout")
         return cls(
-            base_url=normalize_endpoint(endpoint),
+            base_url=base_url_for_style(endpoint, style),
             api=style,
             api_version=api_version,
             deployment=deployment,
@@ -211,6 +220,7 @@ class ClientConfig:
             total_timeout=total_timeout,
             allow_insecure_http=check_flag(allow_insecure_http, "allow_insecure_http"),
             max_response_bytes=check_max_response_bytes(max_response_bytes),
+            model=model,
         )
 
     def with_options(
@@ -366,6 +376,27 @@ def _option_seconds(options: Mapping[str, Any], name: str, default: float | None
         raise ParameterError(str(error), param=name) from None
 
 
+def _with_model(config: ClientConfig, body: dict[str, Any]) -> dict[str, Any]:
+    """The body with the client's default ``model`` when the call names none; refused before sending
+    where the endpoint needs one to pick the deployment."""
+    if "model" in body and not body["model"].strip():
+        raise ParameterError("model must be a deployment name, got an empty string", param="model")
+    if "model" not in body and config.model is not None:
+        body = {**body, "model": config.model}
+    if "model" not in body and requires_model(config.api, config.base_url):
+        raise ParameterError(_model_needed(config), param="model")
+    return body
+
+
+def _model_needed(config: ClientConfig) -> str:
+    surface = "the OpenAI v1 surface" if config.api == "openai-v1" else "Foundry Models (/models)"
+    hint = (" (deployment= only sets a managed endpoint's azureml-model-deployment header)"
+            if config.deployment else "")
+    return (f"a model (the deployment name) is needed: {config.base_url} is {surface}, where the body's model "
+            f"picks the deployment that answers; pass model='<deployment name>' to this call, or set a default with "
+            f"LlamaClient(..., model='<deployment name>'){hint}")
+
+
 def _check_stream_flag(stream: object, api: ApiStyle) -> bool:
     if not isinstance(stream, bool):
         raise ParameterError(f"stream must be True or False, got {stream!r}", param="stream")
@@ -387,7 +418,7 @@ def prepare_chat(
     checked, body = validate_chat(messages, params, is_stream)
     if config.api == "score":
         return _build(config, "chat", score_body(checked, body), options, stream=False, parse=parse_score_chat)
-    payload = {"messages": checked, **body}
+    payload = {"messages": checked, **_with_model(config, body)}
     if is_stream:
         payload["stream"] = True
     return _build(config, "chat", payload, options, stream=is_stream, parse=_model_parser(ChatCompletion),
@@ -403,7 +434,7 @@ def prepare_completion(config: ClientConfig, prompt: object, stream: object,
     if config.api == "score":
         return _build(config, "completions", score_body([prompt], body), options, stream=False,
                       parse=parse_score_completion)
-    payload = {"prompt": prompt, **body}
+    payload = {"prompt": prompt, **_with_model(config, body)}
     if is_stream:
         payload["stream"] = True
     return _build(config, "completions", payload, options, stream=is_stream,
@@ -411,10 +442,21 @@ def prepare_completion(config: ClientConfig, prompt: object, stream: object,
 
 
 def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCall[ModelInfo]:
-    """Build ``GET /info``."""
+    """Build ``GET /info``; on Foundry Models the model is named by the ``x-ms-model-mesh-model-name`` header."""
     params, options = split_options(kwargs)
+    model = params.pop("model", None)
     if params:
         raise ParameterError(f"get_model_info takes no parameter {sorted(params)[0]!r}", param=sorted(params)[0])
+    if not has_route(config.api, "info"):
+        raise ConfigurationError(
+            f"{config.base_url} is the OpenAI v1 surface, which has no /info route: read model info from the "
+            f"resource's Foundry Models endpoint (https://<resource>.services.ai.azure.com/models)"
+        )
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        raise ParameterError(f"model must be a deployment name (a non-empty string), got {model!r}", param="model")
+    chosen = _with_model(config, {} if model is None else {"model": model}).get("model")
+    if chosen is not None and isinstance(options.get("extra_headers") or {}, Mapping):  # else _build reports it
+        options = {**options, "extra_headers": {MODEL_HEADER: chosen, **(options.get("extra_headers") or {})}}
     return _build(config, "info", None, options, stream=False, parse=_model_parser(ModelInfo))
 
 
