@@ -67,6 +67,17 @@ def capture_content_from_env() -> bool:
     return os.environ.get(CAPTURE_CONTENT_ENV, "").strip().lower() in _CAPTURE_VALUES
 
 
+def _raised_through(stream: Any, error: BaseException) -> bool:
+    """Whether ``error`` came out of ``stream``'s own iteration, not from the caller's code around it (a
+    ``with stream:`` body, or a stream dropped while the caller handles another call's error)."""
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_locals.get("self") is stream:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 class _CallSpan:
     """One call's span and metrics: told about retries, quota waits and, for a stream, its end."""
 
@@ -105,7 +116,7 @@ class _CallSpan:
             ttfc = None if first is None else max(first - core.timer.started, 0.0)
             if core.done:
                 self.end(result, None, ttfc)
-            elif isinstance(error, LlamaAzureError):
+            elif isinstance(error, LlamaAzureError) and _raised_through(stream, error):
                 self.end(result, error, ttfc)
             else:  # left before its end (break, close(), an error of the caller's own): not a failed call
                 self.span.add_event("llama_azure.stream.closed_early")

@@ -7,6 +7,7 @@ its own providers and uninstruments afterwards, so no other test is traced.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -132,7 +133,8 @@ async def test_a_streamed_call_keeps_its_span_open_until_the_stream_ends(shell: 
     last = chunks[-1]
     assert attrs(span)["gen_ai.request.stream"] is True
     assert attrs(span)["gen_ai.response.id"] == chunks[0].id
-    assert attrs(span)["gen_ai.response.finish_reasons"] == ("length",)
+    finished = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert attrs(span)["gen_ai.response.finish_reasons"] == tuple(finished)
     assert attrs(span)["gen_ai.usage.output_tokens"] == last.usage.completion_tokens
     assert attrs(span)["gen_ai.response.time_to_first_chunk"] > 0
     assert span.status.status_code is StatusCode.UNSET and not span.events
@@ -178,6 +180,44 @@ async def test_a_stream_that_breaks_off_is_an_error_span(fault_shell: Shell, tel
     assert span.status.status_code is StatusCode.ERROR
     assert attrs(span)["error.type"] == "APIConnectionError"
     assert "gen_ai.response.time_to_first_chunk" in attrs(span)  # one chunk came before the break
+
+
+async def test_another_calls_error_does_not_mark_a_stream_closed_around_it(
+    shell: Shell, shell_factory: Any, server: Any, telemetry: Telemetry
+) -> None:
+    stream = await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=12, stream=True))
+    wrong = shell_factory(server.url, "not-the-right-key")
+    with pytest.raises(AuthenticationError):
+        try:
+            await wrong.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=2))
+        finally:  # closed while the other call's AuthenticationError is on its way up
+            await shell.close(stream)
+    await wrong.close()
+    stream_span, failed_span = sorted(telemetry.spans(), key=lambda s: s.status.status_code is StatusCode.ERROR)
+    assert stream_span.status.status_code is StatusCode.UNSET
+    assert [e.name for e in stream_span.events] == ["llama_azure.stream.closed_early"]
+    assert failed_span.status.status_code is StatusCode.ERROR
+
+
+async def test_a_stream_open_at_uninstrument_still_ends_its_span(shell: Shell, telemetry: Telemetry) -> None:
+    stream = await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=4, stream=True))
+    telemetry.instrumentor.uninstrument()
+    await shell.chunks(stream)
+    assert attrs(telemetry.only_span())["gen_ai.response.finish_reasons"]
+
+
+async def test_retries_are_logged_at_info_without_secrets(
+    fault_shell: Shell, fault_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="llama_azure"):
+        await fault_shell.run(lambda c: c.chat.completions.create(
+            messages=HI, max_tokens=2, max_retries=1, extra_headers={"x-llama-azure-fault": "status:429@1"}))
+    [retry] = [r for r in caplog.records if r.levelno == logging.INFO]
+    assert retry.name == "llama_azure"
+    assert retry.getMessage().endswith("/v1/chat/completions: attempt 1 failed (429); retrying in 0.10 s")
+    attempts = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert len(attempts) == 2 and "attempt 2" in attempts[1]
+    assert fault_server.api_key not in caplog.text and "<redacted>" in caplog.text
 
 
 async def test_retries_are_events_of_the_one_span(fault_shell: Shell, telemetry: Telemetry) -> None:
