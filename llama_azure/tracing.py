@@ -14,10 +14,11 @@ event and metric.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from . import _observe
@@ -81,11 +82,10 @@ def _raised_through(stream: Any, error: BaseException) -> bool:
 class _CallSpan:
     """One call's span and metrics: told about retries, quota waits and, for a stream, its end."""
 
-    def __init__(self, telemetry: _Telemetry, span: trace.Span, metric_attrs: Attributes, call: Any) -> None:
+    def __init__(self, telemetry: _Telemetry, span: trace.Span, metric_attrs: Attributes) -> None:
         self._telemetry = telemetry
         self.span = span
         self._metric_attrs = metric_attrs
-        self._timer = call.timer
         self._started = time.monotonic()
         self._ended = False
 
@@ -109,25 +109,35 @@ class _CallSpan:
             self.end(result, None)
 
     def stream_ended(self, stream: Any, error: BaseException | None) -> None:
+        if self._ended:
+            return
+        result, failed, ttfc = None, None, None
         try:
             core = stream._core
-            result = core.accumulator.result()
+            result = core.accumulator.result()  # the answer so far, folded
             first = core.timer.first_chunk
             ttfc = None if first is None else max(first - core.timer.started, 0.0)
             if core.done:
-                self.end(result, None, ttfc)
+                pass
             elif isinstance(error, LlamaAzureError) and _raised_through(stream, error):
-                self.end(result, error, ttfc)
-            else:  # left before its end (break, close(), an error of the caller's own): not a failed call
+                failed = error
+            else:  # left before its end (break, close(), the caller's own error): not a failed call
                 self.span.add_event("llama_azure.stream.closed_early")
-                self.end(result, None, ttfc)
         except Exception:  # tracing must never break the caller's stream
-            logger.warning("llama_azure tracing: could not end a stream's span", exc_info=True)
+            logger.warning("llama_azure tracing: could not read a stream's end", exc_info=True)
+        self.end(result, failed, ttfc)
 
     def end(self, result: Any, error: BaseException | None, first_chunk: float | None = None) -> None:
+        """End the span and record the metrics, once."""
         if self._ended:
             return
         self._ended = True
+        try:
+            self._finish(result, error, first_chunk)
+        except Exception:  # tracing must never break the caller's call or stream
+            logger.warning("llama_azure tracing: could not end a span", exc_info=True)
+
+    def _finish(self, result: Any, error: BaseException | None, first_chunk: float | None) -> None:
         span, telemetry = self.span, self._telemetry
         attrs = response_attributes(result) if result is not None else {}
         if first_chunk is not None:
@@ -187,33 +197,38 @@ class _Telemetry:
         except Exception:  # tracing must never break the call
             logger.warning("llama_azure tracing: could not start a span", exc_info=True)
             return None
-        return _CallSpan(self, span, {k: attrs[k] for k in _METRIC_KEYS if k in attrs}, call)
+        return _CallSpan(self, span, {k: attrs[k] for k in _METRIC_KEYS if k in attrs})
 
-    def traced(self, execute: Callable[[Any], R], call: Any) -> R:
+    def _begin(self, call: Any) -> _CallSpan | None:
         traced = self._start(call)
-        call.trace = traced or _observe.UNTRACED
-        if traced is None:
-            return execute(call)
+        call.trace = traced or _observe.UNTRACED  # set either way: the shell runs the call untraced inside
+        return traced
+
+    @contextlib.contextmanager
+    def _current(self, traced: _CallSpan) -> Iterator[None]:
+        """The call's span is current while it runs (a child of the caller's span; parent of httpx's)."""
         with trace.use_span(traced.span, record_exception=False, set_status_on_exception=False):
             try:
-                result = execute(call)
+                yield
             except BaseException as error:
                 traced.end(None, error)
                 raise
+
+    def traced(self, execute: Callable[[Any], R], call: Any) -> R:
+        traced = self._begin(call)
+        if traced is None:
+            return execute(call)
+        with self._current(traced):
+            result = execute(call)
         traced.returned(result)
         return result
 
     async def traced_async(self, execute: Callable[[Any], Awaitable[R]], call: Any) -> R:
-        traced = self._start(call)
-        call.trace = traced or _observe.UNTRACED
+        traced = self._begin(call)
         if traced is None:
             return await execute(call)
-        with trace.use_span(traced.span, record_exception=False, set_status_on_exception=False):
-            try:
-                result = await execute(call)
-            except BaseException as error:
-                traced.end(None, error)
-                raise
+        with self._current(traced):
+            result = await execute(call)
         traced.returned(result)
         return result
 

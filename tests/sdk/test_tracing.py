@@ -303,6 +303,29 @@ async def test_nothing_is_recorded_after_uninstrument(shell: Shell, telemetry: T
     assert counts == [1]  # cumulative: still the one call made before uninstrument()
 
 
+class _BrokenTracerProvider(TracerProvider):
+    """A tracer provider whose spans cannot be started (a misconfigured exporter pipeline, say)."""
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> Any:
+        class Tracer:
+            def start_span(self, *args: Any, **kwargs: Any) -> Any:
+                raise RuntimeError("exporter misconfigured")
+
+        return Tracer()
+
+
+async def test_a_failure_inside_tracing_never_breaks_the_call(
+    shell: Shell, telemetry: Telemetry, caplog: pytest.LogCaptureFixture
+) -> None:
+    telemetry.instrumentor.instrument(tracer_provider=_BrokenTracerProvider(), meter_provider=telemetry.meter_provider)
+    with caplog.at_level(logging.WARNING, logger="llama_azure"):
+        reply = await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=2))
+        stream = await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=2, stream=True))
+        assert await shell.chunks(stream)
+    assert reply.content is not None
+    assert [r.getMessage() for r in caplog.records] == ["llama_azure tracing: could not start a span"] * 2
+
+
 def test_importing_llama_azure_does_not_import_opentelemetry() -> None:
     code = ("import sys, llama_azure\n"
             "llama_azure.LlamaClient('https://x.eastus2.models.ai.azure.com', 'k').close()\n"
