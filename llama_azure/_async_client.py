@@ -11,6 +11,7 @@ import httpx
 from tenacity import AsyncRetrying
 from typing_extensions import Self, Unpack
 
+from . import _observe
 from ._base_client import BaseClient
 from ._core import (
     PreparedCall,
@@ -111,6 +112,8 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         return cast(ModelInfo, await self._execute(prepare_info(self._config, kwargs)))
 
     async def _execute(self, call: PreparedCall[T]) -> T | AsyncStream[Any, Any]:
+        if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
+            return await _observe.observer.traced_async(self._execute, call)
         run = self._retry_run(call)
         retrying = AsyncRetrying(retry=run.should_retry, wait=run.next_wait, sleep=asyncio.sleep, reraise=True)
         try:

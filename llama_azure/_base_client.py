@@ -133,6 +133,7 @@ class BaseClient(Generic[HttpT]):
         run = RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), self._auth.invalidate,
                        self._auth.describe_failure)
         run.timer = call.timer
+        run.where, run.trace = call.where, call.trace
         return run
 
     def __repr__(self) -> str:

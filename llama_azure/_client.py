@@ -11,6 +11,7 @@ import httpx
 from tenacity import Retrying
 from typing_extensions import Self, Unpack
 
+from . import _observe
 from ._base_client import BaseClient
 from ._core import (
     PreparedCall,
@@ -109,6 +110,8 @@ class LlamaClient(BaseClient[httpx.Client]):
         return cast(ModelInfo, self._execute(prepare_info(self._config, kwargs)))
 
     def _execute(self, call: PreparedCall[T]) -> T | Stream[Any, Any]:
+        if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
+            return _observe.observer.traced(self._execute, call)
         run = self._retry_run(call)
         retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True)
         try:

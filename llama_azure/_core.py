@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -52,6 +52,9 @@ from ._version import __version__
 from .types.chat import ChatCompletion, ChatCompletionChunk
 from .types.completion import Completion
 from .types.model_info import ModelInfo
+
+if TYPE_CHECKING:
+    from ._observe import CallTrace
 
 logger = logging.getLogger("llama_azure")
 
@@ -275,6 +278,10 @@ class PreparedCall(Generic[T]):
     timer: CallTimer = field(default_factory=CallTimer)
     """Started when the call is prepared; shared by its attempts, retry waits and stream."""
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    operation: Operation | None = None
+    body: Mapping[str, Any] | None = field(default=None, repr=False)  # as sent; read only by tracing
+    trace: CallTrace | None = field(default=None, repr=False)
+    """Set while the call is traced (``_observe.py``); None otherwise."""
 
 
 def _url(config: ClientConfig, operation: Operation, extra_query: Mapping[str, str] | None) -> httpx.URL:
@@ -358,6 +365,8 @@ def _build(
         max_retries=config.max_retries if max_retries is None else check_max_retries(max_retries),
         where=f"{url.host}{url.path}",
         chunk_type=chunk_type,
+        operation=operation,
+        body=body,
         timer=CallTimer(
             total_timeout=_option_seconds(options, "total_timeout", config.total_timeout),
             idle_timeout=_option_seconds(options, "stream_idle_timeout", config.stream_idle_timeout),

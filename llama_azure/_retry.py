@@ -9,6 +9,7 @@ raised at once, saying so.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from tenacity import RetryCallState
 
 from ._exceptions import APIConnectionError, APIError, APIStatusError, AuthenticationError
+from ._observe import CallTrace, error_type
 from ._retry_after import retry_after_seconds
 from ._timeouts import CallTimer
 
@@ -32,6 +34,7 @@ RETRY_AFTER_MIN_SPREAD = 0.25
 RETRY_AFTER_MAX_SPREAD = 2.0
 # Codes that say "waiting will not help": a quota that is used up until someone pays or raises it.
 _PERMANENT_CODES = frozenset({"insufficient_quota", "quota_exceeded_permanently"})
+logger = logging.getLogger("llama_azure")
 
 
 def retry_after_wait(asked: float, jitter: Callable[[], float] = random.random) -> float:
@@ -109,6 +112,8 @@ class RetryRun:
     _auth_retried: bool = field(default=False)
     _auth_attempts: int = 0
     timer: CallTimer | None = None  # the call's total_timeout: no retry, and no wait, past it
+    where: str = ""  # host and path, for the log line of a retry
+    trace: CallTrace | None = None  # the call's trace when tracing is on: each retry becomes a span event
 
     def should_retry(self, state: RetryCallState) -> bool:
         outcome = state.outcome
@@ -139,6 +144,11 @@ class RetryRun:
 
     def next_wait(self, state: RetryCallState) -> float:
         self.waited += self._wait
+        error = state.outcome.exception() if state.outcome is not None else None
+        logger.info("%s: attempt %d failed (%s); retrying in %.2f s", self.where, state.attempt_number,
+                    error_type(error), self._wait)
+        if self.trace is not None:
+            self.trace.retried(state.attempt_number, error, self._wait)
         return self._wait
 
     def annotate(self, error: APIError) -> APIError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
@@ -29,6 +30,7 @@ from ._exceptions import (
     request_id_of,
     status_error_from_info,
 )
+from ._observe import CallTrace
 from ._sse import ServerSentEvent, SSEDecoder, SSEProtocolError
 from ._timeouts import CallTimer
 from .types.chat import ChatCompletion, ChatCompletionChunk
@@ -257,6 +259,8 @@ async def _within(awaitable: Awaitable[T], seconds: float) -> T:
 
 
 class _StreamBase(Generic[ChunkT, ResultT]):
+    _trace: CallTrace | None = None  # set by tracing; told when the stream closes
+
     def __init__(
         self,
         response: httpx.Response,
@@ -340,6 +344,8 @@ class Stream(_StreamBase[ChunkT, ResultT]):
         if not self._closed:
             self._closed = True
             self.response.close()
+            if self._trace is not None:  # the error, if any, that is ending the iteration
+                self._trace.stream_ended(self, sys.exc_info()[1])
 
     def __del__(self) -> None:
         # A stream dropped without being read or closed would pin its pooled connection for good.
@@ -365,6 +371,8 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
         # runs (never touch a closed loop: that is the "Event loop is closed" trap); otherwise the
         # loop, and with it the pool, is gone already.
         loop = getattr(self, "_loop", None)
+        if self._trace is not None and not getattr(self, "_closed", True):
+            self._trace.stream_ended(self, None)
         if getattr(self, "_closed", True) or loop is None or loop.is_closed():
             return
         self._closed = True
@@ -420,7 +428,10 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
         """Release the connection; safe to call twice."""
         if not self._closed:
             self._closed = True
+            error = sys.exc_info()[1]  # the error, if any, that is ending the iteration
             await self.response.aclose()
+            if self._trace is not None:
+                self._trace.stream_ended(self, error)
 
     async def __aenter__(self) -> AsyncStream[ChunkT, ResultT]:
         return self
