@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import collections
+import ctypes
 import logging
 import math
 import queue
@@ -161,6 +162,7 @@ class EngineStats:
     generations_completed: int = 0
     generations_cancelled: int = 0
     last_generation_tokens: int = 0
+    prompts_tokenized: int = 0
 
 
 _STOP = object()
@@ -201,6 +203,10 @@ class Engine:
         self._eos_text = self._token_text(self.llm.token_eos())
         self._bos_text = self._token_text(self.llm.token_bos())
         self._formatter = self._make_chat_formatter()
+        # Text of more than max_prompt_bytes has more tokens than the context holds, whatever its tokens: the
+        # app refuses it by size, without tokenizing (which takes seconds for megabytes).
+        self.max_token_bytes = self._longest_token_bytes()
+        self.max_prompt_bytes = (self.n_ctx - 1) * self.max_token_bytes
         self.stats = EngineStats()
         self._stats_lock = threading.Lock()
         self._jobs: queue.SimpleQueue[Generation | object] = queue.SimpleQueue()
@@ -222,6 +228,16 @@ class Engine:
 
         return Jinja2ChatFormatter(template=template, eos_token=self._eos_text, bos_token=self._bos_text)
 
+    def _longest_token_bytes(self) -> int:
+        """The most bytes of text one token stands for (special tokens included); ~0.1 s for 50k tokens."""
+        size = 256
+        buffer = ctypes.create_string_buffer(size)
+        longest = 1
+        for token in range(self.n_vocab):
+            n = self._llama_cpp.llama_token_to_piece(self._vocab, token, buffer, size, 0, True)
+            longest = max(longest, abs(n))  # a negative n is the size a longer piece would need
+        return longest
+
     def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
         """Render messages with the chat template stored in the GGUF (ChatML-like fallback without one)."""
         if self._formatter is not None:
@@ -230,6 +246,9 @@ class Engine:
         return "".join(parts) + "<|im_start|>assistant\n"
 
     def tokenize(self, text: str, *, special: bool = False) -> list[int]:
+        """Prompt tokens of ``text``; safe on any thread (llama.cpp's tokenizer only reads the vocabulary)."""
+        with self._stats_lock:
+            self.stats.prompts_tokenized += 1
         add_bos = not (self._bos_text and text.startswith(self._bos_text) and special)
         tokens = list(self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
         if not tokens:  # an empty prompt: llama.cpp cannot sample from zero tokens, so start from BOS
