@@ -281,7 +281,8 @@ class FaultInjector:
         headers = Headers(scope=scope)
         if headers.get(FAULT_HEADER) and not self._authorized(headers):
             message = f"The {FAULT_HEADER} header needs a valid API key (or token) on the request."
-            await self._answer(send, 401, {"error": {"code": "Unauthorized", "message": message, "status": 401}}, {})
+            body = {"error": {"code": "Unauthorized", "message": message, "status": 401}}
+            await self._answer(send, 401, body, {"x-ms-error-code": "Unauthorized"})
             return
         try:
             active = self.plan.pick() + self._from_header(headers)
@@ -298,7 +299,7 @@ class FaultInjector:
             return
         if effects.status is not None:
             status, body, extra = _status_answer(effects.status)
-            await self._answer(send, status, body, extra)
+            await self._answer(send, status, body, {FAULT_HEADER: "injected", **extra})
             return
         try:
             await self.app(scope, receive, _FaultySend(send, effects))
@@ -318,8 +319,7 @@ class FaultInjector:
         content = json.dumps(body).encode()
         request_id = str(uuid.uuid4())
         headers = {"content-type": "application/json", "content-length": str(len(content)),
-                   "x-request-id": request_id, "apim-request-id": request_id, "x-llama-azure-fault": "injected",
-                   **extra}
+                   "x-request-id": request_id, "apim-request-id": request_id, **extra}
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": content, "more_body": False})

@@ -30,6 +30,7 @@ def test_a_server_wide_count_fails_only_the_first_requests(faulty: ReferenceServ
     first = post(faulty, None)
     assert first.status_code == 502
     assert first.json()["error"]["code"] == "InjectedFault502"
+    assert first.headers["x-llama-azure-fault"] == "injected"
     assert first.headers["x-request-id"]
     assert post(faulty, None).status_code == 200
 
@@ -82,6 +83,8 @@ def test_the_fault_header_needs_a_valid_key(faulty: ReferenceServer, headers: di
                        headers={**headers, "x-llama-azure-fault": "status:503"})
     assert reply.status_code == 401
     assert "x-llama-azure-fault header needs a valid API key" in reply.json()["error"]["message"]
+    assert reply.headers["x-ms-error-code"] == "Unauthorized"
+    assert "x-llama-azure-fault" not in reply.headers  # a refusal, not an injected fault
 
 
 @pytest.mark.parametrize(
