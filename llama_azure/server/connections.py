@@ -9,7 +9,7 @@
   read (it answered early: 401, 413, ...) must be over within ``body_timeout`` seconds of that answer. A
   body the app reads has its own deadline (:func:`~llama_azure.server.request_checks.read_body`, 408).
   uvicorn's ``timeout_keep_alive`` still closes idle kept-alive connections sooner, and h11 refuses a
-  head larger than 16 KiB (400).
+  head once 16 KiB of it are buffered without its end (400).
 """
 
 from __future__ import annotations
