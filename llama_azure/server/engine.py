@@ -218,7 +218,21 @@ class Engine:
     def _token_text(self, token: int) -> str:
         if token < 0:
             return ""
-        return bytes(self.llm.detokenize([token], special=True)).decode("utf-8", errors="replace")
+        return self.token_bytes(token, special=True).decode("utf-8", errors="replace")
+
+    def token_bytes(self, token: int, *, special: bool) -> bytes:
+        """The bytes of text one token stands for.
+
+        Not ``llm.detokenize``: llama-cpp-python reads each piece into 32 bytes and returns nothing for a longer
+        one (47 tokens of SmolLM2, runs of ``#``, ``=`` or spaces, lost their text).
+        """
+        size = 64
+        while True:
+            buffer = ctypes.create_string_buffer(size)
+            n = int(self._llama_cpp.llama_token_to_piece(self._vocab, token, buffer, size, 0, special))
+            if n >= 0:
+                return buffer.raw[:n]
+            size = -n  # the size the piece needs
 
     def _make_chat_formatter(self) -> Any:
         template = self.llm.metadata.get("tokenizer.chat_template")
@@ -230,13 +244,7 @@ class Engine:
 
     def _longest_token_bytes(self) -> int:
         """The most bytes of text one token stands for (special tokens included); ~0.1 s for 50k tokens."""
-        size = 256
-        buffer = ctypes.create_string_buffer(size)
-        longest = 1
-        for token in range(self.n_vocab):
-            n = self._llama_cpp.llama_token_to_piece(self._vocab, token, buffer, size, 0, True)
-            longest = max(longest, abs(n))  # a negative n is the size a longer piece would need
-        return longest
+        return max(1, *(len(self.token_bytes(token, special=True)) for token in range(self.n_vocab)))
 
     def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
         """Render messages with the chat template stored in the GGUF (ChatML-like fallback without one)."""
@@ -414,7 +422,7 @@ class Engine:
         return candidate
 
     def _piece_bytes(self, token: int, params: SamplingParams) -> bytes:
-        return bytes(self.llm.detokenize([token], special=not params.skip_special_tokens))
+        return self.token_bytes(token, special=not params.skip_special_tokens)
 
     def _piece(self, token: int, params: SamplingParams) -> str:
         return self._piece_bytes(token, params).decode("utf-8", errors="replace")
