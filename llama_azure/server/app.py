@@ -28,17 +28,19 @@ from .auth import Authenticator, KeyValidator, TokenValidator
 from .content_filter import Blocklist
 from .edge import AzureHeadersMiddleware, error_response, guarded, http_error, server_error
 from .engine import Engine
-from .generation_request import MAX_TOTAL_TOKENS, prepare
+from .generation_request import MAX_TOTAL_TOKENS, PreparedGeneration, prepare
+from .limits import BODY_TIMEOUT_S, MAX_BODY_BYTES
 from .openapi import openapi_document
+from .prompt_thread import PromptThread
 from .quota import QuotaExceeded, QuotaLimiter, Reservation
 from .request_checks import (
     API_VERSIONS,
-    MAX_BODY_BYTES,
     ExtraMode,
     check_api_version,
+    decode_json,
     extra_mode,
-    json_body,
     parse,
+    read_body,
     reject_extras,
 )
 from .schemas import ChatCompletionRequest, CompletionRequest, InferenceChatCompletionRequest
@@ -79,6 +81,8 @@ class ServerConfig:
     token_validators: Sequence[TokenValidator] = field(default_factory=list)
     # ``--entra``: validates Entra ID bearer tokens and serves the managed-identity token endpoint.
     identity: EntraIdentity | None = None
+    # ``--body-timeout``: reading a body takes at most this long (408 after).
+    body_timeout_s: float = BODY_TIMEOUT_S
 
     def __repr__(self) -> str:  # never show the keys
         return (
@@ -101,6 +105,7 @@ class ReferenceServerApp:
         self.blocklist = Blocklist(config.blocklist)
         self.deployments = tuple(config.deployments)
         self.waiter = GenerationWaiter()
+        self.prompts = PromptThread()
         self._openapi: dict[str, Any] | None = None
 
     # -- what every route shares -----------------------------------------------------------------------
@@ -148,12 +153,10 @@ class ReferenceServerApp:
         if api_version:
             check_api_version(request)
         mode = extra_mode(request)
-        body = await json_body(request)
-        if pick_deployment is not None:
-            deployment = pick_deployment(request.headers, body)
-        parsed = parse(model, body)
-        reject_extras(parsed.extra_fields(), mode)
-        prepared = prepare(parsed, deployment, self.engine, self.blocklist)
+        raw = await read_body(request, self.config.body_timeout_s)
+        prepared = await self.prompts.run(
+            self._prepare, raw, model, mode, deployment, request.headers, pick_deployment
+        )
         params = prepared.params
         reservation = self.admit(
             prepared.deployment, len(prepared.prompt_tokens) + params.max_tokens * params.candidates
@@ -174,6 +177,24 @@ class ReferenceServerApp:
         if done is None:  # the client went away; nobody reads this
             return Response(status_code=499)
         return JSONResponse(bodies.completion_body(prepared, done, response_id, created, model_name))
+
+    def _prepare(
+        self,
+        raw: bytes,
+        model: type[CompletionRequest | ChatCompletionRequest],
+        mode: ExtraMode,
+        deployment: str,
+        headers: Mapping[str, str],
+        pick_deployment: Callable[[Mapping[str, str], dict[str, Any]], str] | None,
+    ) -> PreparedGeneration:
+        """On the prompt thread: decode and validate the body (where it names the deployment, pick it), render
+        and tokenize the prompt."""
+        body = decode_json(raw)
+        if pick_deployment is not None:
+            deployment = pick_deployment(headers, body)
+        parsed = parse(model, body)
+        reject_extras(parsed.extra_fields(), mode)
+        return prepare(parsed, deployment, self.engine, self.blocklist)
 
     # -- routes ----------------------------------------------------------------------------------------
 
@@ -216,6 +237,7 @@ class ReferenceServerApp:
                 "generations_completed": s.generations_completed,
                 "generations_cancelled": s.generations_cancelled,
                 "last_generation_tokens": s.last_generation_tokens,
+                "prompts_tokenized": s.prompts_tokenized,
                 **(self.config.identity.stats() if self.config.identity is not None else {}),
             }
         )
