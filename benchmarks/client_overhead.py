@@ -10,6 +10,7 @@ retries disabled. Two figures per client:
   the median is shown too).
 
     .venv/bin/python benchmarks/client_overhead.py [--quick] [--chunked] [--only NAME ...]
+    .venv/bin/python benchmarks/client_overhead.py --tracing   # llama-azure with OpenTelemetry tracing off / on
     .venv/bin/python benchmarks/client_overhead.py --profile llama-azure-sync   # cProfile one client
 
 A library that is not installed is reported as ``skipped: X not installed``.
@@ -41,6 +42,9 @@ CLIENTS: dict[str, tuple[str, str]] = {
     "raw-httpx-async": ("httpx", "async"),
     "llama-azure-sync": ("llama-azure", "sync"),
     "llama-azure-async": ("llama-azure", "async"),
+    "llama-azure-sync-traced": ("llama-azure", "sync"),
+    "llama-azure-async-traced": ("llama-azure", "async"),
+    "llama-azure-sync-traced-content": ("llama-azure", "sync"),
     "openai-sync": ("openai", "sync"),
     "openai-async": ("openai", "async"),
     "azure-ai-inference-sync": ("azure-ai-inference", "sync"),
@@ -51,6 +55,9 @@ LABELS = {
     "raw-httpx-async": "raw httpx + json.loads, async (floor)",
     "llama-azure-sync": "llama-azure sync",
     "llama-azure-async": "llama-azure async",
+    "llama-azure-sync-traced": "llama-azure sync, tracing on",
+    "llama-azure-async-traced": "llama-azure async, tracing on",
+    "llama-azure-sync-traced-content": "llama-azure sync, tracing + content",
     "openai-sync": "openai-python sync",
     "openai-async": "openai-python async",
     "azure-ai-inference-sync": "azure-ai-inference sync",
@@ -164,6 +171,39 @@ def llama_async(url: str) -> tuple[Any, Any, Any]:
     return one_request, one_stream, client.close
 
 
+def _instrument(capture_content: bool) -> None:
+    """Trace with the OpenTelemetry SDK, spans to an in-memory exporter and metrics to an in-memory reader."""
+    _require("opentelemetry.sdk", "opentelemetry-sdk")
+    if capture_content:
+        os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true"
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from llama_azure.tracing import LlamaAzureInstrumentor
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    LlamaAzureInstrumentor().instrument(tracer_provider=tracer_provider,
+                                        meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]))
+
+
+def llama_sync_traced(url: str) -> tuple[Any, Any, Any]:
+    _instrument(capture_content=False)
+    return llama_sync(url)
+
+
+def llama_async_traced(url: str) -> tuple[Any, Any, Any]:
+    _instrument(capture_content=False)
+    return llama_async(url)
+
+
+def llama_sync_traced_content(url: str) -> tuple[Any, Any, Any]:
+    _instrument(capture_content=True)
+    return llama_sync(url)
+
+
 def openai_sync(url: str) -> tuple[Any, Any, Any]:
     _require("openai", "openai")
     from openai import OpenAI
@@ -255,6 +295,9 @@ FACTORIES: dict[str, Callable[[str], tuple[Any, Any, Any]]] = {
     "raw-httpx-async": raw_async,
     "llama-azure-sync": llama_sync,
     "llama-azure-async": llama_async,
+    "llama-azure-sync-traced": llama_sync_traced,
+    "llama-azure-async-traced": llama_async_traced,
+    "llama-azure-sync-traced-content": llama_sync_traced_content,
     "openai-sync": openai_sync,
     "openai-async": openai_async,
     "azure-ai-inference-sync": azure_sync,
@@ -443,6 +486,7 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
     print("(chunks/s: higher is better, ratio = this / openai-python in the same mode; "
           "us/request: lower is better, ratio = this / competitor)")
 
+    print_tracing_cost(results)
     print()
     for mode in ("sync", "async"):
         mine = results.get(f"llama-azure-{mode}", {})
@@ -464,6 +508,18 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
             print(f"  aim per-request overhead <= each competitor: {'MET' if ok else 'MISSED'}")
 
 
+def print_tracing_cost(results: dict[str, dict[str, Any]]) -> None:
+    """What tracing adds to llama-azure's per-call and per-chunk CPU (same run, same server)."""
+    for traced, plain in (("llama-azure-sync-traced", "llama-azure-sync"), ("llama-azure-async-traced",
+                          "llama-azure-async"), ("llama-azure-sync-traced-content", "llama-azure-sync")):
+        on, off = results.get(traced, {}), results.get(plain, {})
+        if "us_per_request" in on and "us_per_request" in off:
+            extra = on["us_per_request"] - off["us_per_request"]
+            print(f"{LABELS[traced]}: {on['us_per_request']:,.0f} us/request vs {off['us_per_request']:,.0f} off "
+                  f"({extra:+,.0f} us, {extra / off['us_per_request']:+.0%}); streams "
+                  f"{on['chunks_per_s']:,.0f} vs {off['chunks_per_s']:,.0f} chunks/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Client CPU overhead: llama-azure vs openai-python vs "
                                                  "azure-ai-inference vs raw httpx.")
@@ -471,6 +527,8 @@ def main() -> None:
     parser.add_argument("--chunked", action="store_true",
                         help="server sends the stream as one HTTP chunk per event instead of Content-Length")
     parser.add_argument("--only", nargs="+", choices=list(CLIENTS), help="measure only these clients")
+    parser.add_argument("--tracing", action="store_true",
+                        help="only llama-azure, OpenTelemetry tracing off and on (needs opentelemetry-sdk)")
     parser.add_argument("--profile", choices=list(CLIENTS), help="cProfile one client instead of the table")
     parser.add_argument("--json", type=Path, help="also write the raw results to this file")
     parser.add_argument("--requests", type=int, default=None, help="non-streamed requests per round")
@@ -485,6 +543,8 @@ def main() -> None:
     cfg.requests = cfg.requests or (100 if cfg.quick else 600)
     cfg.rounds = cfg.rounds or (1 if cfg.quick else 3)
     cfg.streams = cfg.streams or (2 if cfg.quick else 7)
+    if cfg.tracing:
+        cfg.only = [name for name in CLIENTS if name.startswith("llama-azure-")]
 
     if cfg.worker:
         print(json.dumps(worker(cfg.worker, cfg.url, cfg)))
@@ -507,6 +567,7 @@ def main() -> None:
                 f"{r['chunks_per_s']:,.0f} chunks/s, {r['us_per_request']:,.0f} us/request")
             print(f"  {LABELS[name]:<40} {status}", flush=True)
         versions = {d: version_of(d) for d in ("llama-azure", "openai", "azure-ai-inference", "azure-core",
+                                               "opentelemetry-api", "opentelemetry-sdk",
                                                "httpx", "pydantic", "pydantic-core", "aiohttp", "requests")}
         print("versions: " + ", ".join(f"{d} {v or 'not installed'}" for d, v in versions.items()))
         print_table(results)

@@ -7,7 +7,8 @@ settings (n_ctx 2048, the server's default thread count unless --threads is give
 greedy tokens for the same prompt, and are timed alternately, round after round. The in-process side
 evaluates the prompt each time (no KV cache reuse), as the server does to keep temperature-0 answers
 bit-identical. Reported: median tokens/s of each side, their ratio (server / in-process), and median
-time to first token.
+time to first token; then the latency of back-to-back requests on one kept-alive connection (``GET /info``
+and a non-streamed 4-token completion), where a server without ``TCP_NODELAY`` adds a delayed ACK (~40 ms).
 """
 
 from __future__ import annotations
@@ -64,6 +65,21 @@ def through_server(client: httpx.Client, tokens: int) -> tuple[float, float, int
     return used / elapsed, first, used
 
 
+def kept_alive_latency(client: httpx.Client, repeats: int = 30) -> tuple[float, float]:
+    """Median ms of ``GET /info`` and of a 4-token completion, sent back to back on one kept-alive connection."""
+    info: list[float] = []
+    completion: list[float] = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        client.get("/info", params={"api-version": "2025-04-01"}).raise_for_status()
+        info.append(time.perf_counter() - start)
+    for _ in range(repeats // 3):
+        start = time.perf_counter()
+        client.post("/v1/completions", json={"prompt": PROMPT, "max_tokens": 4, "temperature": 0}).raise_for_status()
+        completion.append(time.perf_counter() - start)
+    return statistics.median(info) * 1000, statistics.median(completion) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tokens", type=int, default=256)
@@ -92,6 +108,7 @@ def main() -> None:
         for _ in range(args.rounds):
             local.append(in_process(llm, args.tokens))
             remote.append(through_server(client, args.tokens))
+        info_ms, completion_ms = kept_alive_latency(client)
 
     local_tps = statistics.median(r[0] for r in local)
     remote_tps = statistics.median(r[0] for r in remote)
@@ -103,6 +120,7 @@ def main() -> None:
     print(f"in-process llama-cpp-python : {local_tps:7.1f} tokens/s, first token {local_ttft:6.1f} ms")
     print(f"reference server over HTTP  : {remote_tps:7.1f} tokens/s, first token {remote_ttft:6.1f} ms")
     print(f"ratio server / in-process   : {remote_tps / local_tps:.3f}")
+    print(f"kept-alive connection, back to back: GET /info {info_ms:.1f} ms, 4-token completion {completion_ms:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from ._exceptions import (
     ParameterError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     UnprocessableEntityError,
 )
 from ._streaming import AsyncStream, Stream
@@ -100,6 +101,7 @@ __all__ = [
     "PromptFilterResult",
     "RateLimitError",
     "ResponseFormat",
+    "ResponseTooLargeError",
     "Stream",
     "StructuredOutputError",
     "SystemMessageParam",

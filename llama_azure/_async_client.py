@@ -10,6 +10,7 @@ import httpx
 from tenacity import AsyncRetrying
 from typing_extensions import Self, Unpack
 
+from . import _observe
 from ._base_client import BaseClient
 from ._core import (
     PreparedCall,
@@ -23,7 +24,8 @@ from ._core import (
     with_auth,
 )
 from ._exceptions import APIError
-from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, RequestOptions
+from ._origins import follows_redirect, redirect_request, same_origin
+from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams
 from ._retry import RetryRun
 from ._streaming import AsyncStream, aread_body
 from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
@@ -127,11 +129,13 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         self.chat = AsyncChat(self)
         self.completions = AsyncCompletions(self)
 
-    async def get_model_info(self, **kwargs: Unpack[RequestOptions]) -> ModelInfo:
+    async def get_model_info(self, **kwargs: Unpack[ModelInfoParams]) -> ModelInfo:
         """``GET /info``: ``client.get_model_info().model_name``."""
         return cast(ModelInfo, await self._execute(prepare_info(self._config, kwargs)))
 
     async def _execute(self, call: PreparedCall[T]) -> T | AsyncStream[Any, Any]:
+        if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
+            return await _observe.observer.traced_async(self._execute, call)
         run = self._retry_run(call)
         retrying = AsyncRetrying(retry=run.should_retry, wait=run.next_wait, sleep=asyncio.sleep, reraise=True)
         try:
@@ -140,9 +144,10 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
             raise run.annotate(error) from error.__cause__
 
     async def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | AsyncStream[Any, Any]:
+        self._check_fork()
         request = with_auth(call, await self._auth.async_headers(), run.attempts + 1)
         try:
-            response = await self._http.send(request, stream=True)
+            response = await self._send(request)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
         chunk_type = stream_chunk_type(call, response)
@@ -150,12 +155,25 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
             return AsyncStream(response, chunk_type, where=call.where,
                           timer=call.timer, finish=call.finish)
         try:
-            content = await aread_body(response, call.timer, call.where)
+            content = await aread_body(response, call.timer, call.where, call.max_response_bytes)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
         finally:
             await response.aclose()
         return interpret(call, response, content)
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send, following redirects here (if the http client follows them) so secrets stay on their origin."""
+        hops, auth = 0, cast(Any, httpx.USE_CLIENT_DEFAULT)
+        while True:
+            response = await self._http.send(request, stream=True, follow_redirects=False, auth=auth)
+            if not follows_redirect(self._http, response):
+                return response
+            await response.aclose()
+            follow = redirect_request(self._http, request, response, hops)
+            if not same_origin(request.url, follow.url):
+                auth = None  # nor the http client's own auth= (httpx would drop it too)
+            request, hops = follow, hops + 1
 
     async def close(self) -> None:
         """Close the connection pool (only if this client created it)."""

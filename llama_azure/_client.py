@@ -10,6 +10,7 @@ import httpx
 from tenacity import Retrying
 from typing_extensions import Self, Unpack
 
+from . import _observe
 from ._base_client import BaseClient
 from ._core import (
     PreparedCall,
@@ -23,7 +24,8 @@ from ._core import (
     with_auth,
 )
 from ._exceptions import APIError
-from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, RequestOptions
+from ._origins import follows_redirect, redirect_request, same_origin
+from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams
 from ._retry import RetryRun
 from ._streaming import Stream, read_body
 from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
@@ -125,11 +127,13 @@ class LlamaClient(BaseClient[httpx.Client]):
         self.chat = Chat(self)
         self.completions = Completions(self)
 
-    def get_model_info(self, **kwargs: Unpack[RequestOptions]) -> ModelInfo:
+    def get_model_info(self, **kwargs: Unpack[ModelInfoParams]) -> ModelInfo:
         """``GET /info``: ``client.get_model_info().model_name``."""
         return cast(ModelInfo, self._execute(prepare_info(self._config, kwargs)))
 
     def _execute(self, call: PreparedCall[T]) -> T | Stream[Any, Any]:
+        if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
+            return _observe.observer.traced(self._execute, call)
         run = self._retry_run(call)
         retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True)
         try:
@@ -138,9 +142,10 @@ class LlamaClient(BaseClient[httpx.Client]):
             raise run.annotate(error) from error.__cause__
 
     def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | Stream[Any, Any]:
+        self._check_fork()
         request = with_auth(call, self._auth.sync_headers(), run.attempts + 1)
         try:
-            response = self._http.send(request, stream=True)
+            response = self._send(request)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
         chunk_type = stream_chunk_type(call, response)
@@ -148,12 +153,25 @@ class LlamaClient(BaseClient[httpx.Client]):
             return Stream(response, chunk_type, where=call.where,
                           timer=call.timer, finish=call.finish)
         try:
-            content = read_body(response, call.timer)
+            content = read_body(response, call.timer, call.where, call.max_response_bytes)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
         finally:
             response.close()
         return interpret(call, response, content)
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send, following redirects here (if the http client follows them) so secrets stay on their origin."""
+        hops, auth = 0, cast(Any, httpx.USE_CLIENT_DEFAULT)
+        while True:
+            response = self._http.send(request, stream=True, follow_redirects=False, auth=auth)
+            if not follows_redirect(self._http, response):
+                return response
+            response.close()
+            follow = redirect_request(self._http, request, response, hops)
+            if not same_origin(request.url, follow.url):
+                auth = None  # nor the http client's own auth= (httpx would drop it too)
+            request, hops = follow, hops + 1
 
     def close(self) -> None:
         """Close the connection pool (only if this client created it)."""

@@ -24,7 +24,26 @@ PositiveInt = Annotated[int, Field(ge=1)]
 
 @with_config(ConfigDict(extra="forbid", strict=False))  # not __pydantic_config__: mypy takes that for a key
 class SamplingParams(TypedDict, total=False):
-    """Parameters of the Llama API tables, shared by chat and text completions."""
+    """Parameters of the Llama API tables, shared by chat and text completions.
+
+    Attributes:
+        max_tokens: The most tokens to write (per choice). The service's default is 16 for text completions.
+        temperature: Randomness, 0..2: 0 always takes the likeliest token; the default is 1 (0.7 on the Model
+            Inference API, which takes 0..1).
+        top_p: Nucleus sampling, in (0, 1]: sample only among the likeliest tokens whose probabilities add up to it.
+        n: How many choices to write (1..128).
+        stop: A string or a list of strings that end generation (not included in the text).
+        best_of: Write this many candidates and return the ``n`` best (>= ``n``; not with ``stream=True``).
+        logprobs: Return the log probabilities of the likeliest tokens at each position (0..20 of them); in
+            chat on the model-inference route, ``True`` asks for OpenAI's chat form (with ``top_logprobs``).
+        presence_penalty: -2..2: above 0, tokens already present are less likely, so the text moves on.
+        frequency_penalty: -2..2: above 0, tokens are less likely the more often they already appear.
+        ignore_eos: Keep writing past the end-of-sequence token, up to ``max_tokens``.
+        use_beam_search: Beam search instead of sampling (needs ``best_of > 1`` and ``temperature=0``).
+        stop_token_ids: Token ids that end generation.
+        skip_special_tokens: Leave special tokens out of the text.
+        seed: Same seed, same parameters, same prompt: the same answer (where the service supports it).
+    """
 
     max_tokens: PositiveInt
     temperature: Temperature
@@ -33,8 +52,6 @@ class SamplingParams(TypedDict, total=False):
     stop: str | list[str] | None
     best_of: PositiveInt
     logprobs: bool | Annotated[int, Field(ge=0, le=20)] | None
-    """An int: the Llama API's top alternatives per token. ``True`` (chat, model-inference): OpenAI's chat
-    form, with ``top_logprobs`` alternatives."""
     presence_penalty: Penalty
     frequency_penalty: Penalty
     ignore_eos: bool
@@ -45,7 +62,17 @@ class SamplingParams(TypedDict, total=False):
 
 
 class ToolParams(SamplingParams, total=False):
-    """Chat adds the Azure AI Model Inference extras (``_route_params.py`` says which routes have them)."""
+    """Chat adds the Azure AI Model Inference extras (``_route_params.py`` says which routes have them).
+
+    Attributes:
+        tools: Tools the model may ask to call: ``{"type": "function", "function": {...}}`` (``ToolParam``;
+            ``pydantic_function_tool(Model)`` builds one).
+        tool_choice: ``none``, ``auto``, ``required``, or one tool to call (``NamedToolChoice``).
+        parallel_tool_calls: Whether the model may call several tools in one answer.
+        top_logprobs: With ``logprobs=True`` (the chat form): how many alternatives per token (0..20).
+        model: The deployment name: it picks the model on Foundry Models and ``openai-v1`` endpoints (the
+            client's ``model=`` default is used when a call names none).
+    """
 
     tools: list[ToolParam]
     tool_choice: ToolChoice
@@ -55,11 +82,28 @@ class ToolParams(SamplingParams, total=False):
 
 
 class ChatParams(ToolParams, total=False):
+    """Chat on the routes with structured output.
+
+    Attributes:
+        response_format: ``{"type": "text"}``, ``{"type": "json_object"}`` or ``{"type": "json_schema",
+            "json_schema": {"name", "schema", "strict"}}`` (``chat.completions.parse`` builds the last one).
+    """
+
     response_format: ResponseFormat
 
 
 class RequestOptions(TypedDict, total=False):
-    """Per-call options that shape the HTTP request rather than the body."""
+    """Per-call options that shape the HTTP request rather than the body.
+
+    Attributes:
+        extra_body: Body fields the SDK does not know, sent as given with ``extra-parameters: pass-through``.
+        extra_headers: Headers added to this call (e.g. ``x-ms-client-request-id``).
+        extra_query: Query parameters added to this call.
+        timeout: Seconds (or an ``httpx.Timeout``) for each network operation of this call.
+        max_retries: Retries for this call (408, 429, 5xx, connection errors, timeouts).
+        total_timeout: Seconds for the whole call: every attempt, the waits between them and the whole stream.
+        stream_idle_timeout: Seconds a stream may go without a chunk.
+    """
 
     extra_body: Mapping[str, Any] | None
     extra_headers: Mapping[str, str] | None
@@ -78,13 +122,34 @@ class ChatParseParams(ToolParams, RequestOptions, total=False):
     """What ``chat.completions.parse`` takes besides ``messages``, ``response_format`` (a model) and ``stream``."""
 
 
-class CompletionCreateParams(SamplingParams, RequestOptions, total=False):
+class CompletionParams(SamplingParams, total=False):
+    """Text completions add ``model``.
+
+    Attributes:
+        model: The deployment name: it picks the model on Foundry Models and ``openai-v1`` endpoints (the
+            client's ``model=`` default is used when a call names none).
+    """
+
+    model: str
+
+
+class ModelInfoParams(RequestOptions, total=False):
+    """What ``get_model_info`` takes: the request options, and ``model``.
+
+    Attributes:
+        model: The deployment to describe on Foundry Models (sent as ``x-ms-model-mesh-model-name``).
+    """
+
+    model: str
+
+
+class CompletionCreateParams(CompletionParams, RequestOptions, total=False):
     """Everything ``completions.create`` takes besides ``prompt`` and ``stream``."""
 
 
 _OPTION_KEYS = frozenset(RequestOptions.__annotations__)
 _CHAT_ADAPTER: TypeAdapter[ChatParams] = TypeAdapter(ChatParams)
-_COMPLETION_ADAPTER: TypeAdapter[SamplingParams] = TypeAdapter(SamplingParams)
+_COMPLETION_ADAPTER: TypeAdapter[CompletionParams] = TypeAdapter(CompletionParams)
 
 
 def split_options(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -35,6 +35,7 @@ class CallTimer:
         self._clock = clock
         self.started = clock()
         self._last_chunk: float | None = None  # set when a stream opens
+        self.first_chunk: float | None = None  # when a stream's first parsed chunk arrived (time to first chunk)
 
     def remaining(self) -> float | None:
         """Seconds left of ``total_timeout`` (may be negative), or None without one."""
@@ -48,6 +49,8 @@ class CallTimer:
 
     def got_chunk(self) -> None:
         self._last_chunk = self._clock()
+        if self.first_chunk is None:
+            self.first_chunk = self._last_chunk
 
     def idle_remaining(self) -> float | None:
         if self.idle_timeout is None or self._last_chunk is None:

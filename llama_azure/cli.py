@@ -82,6 +82,8 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
                        help="route style (default: inferred from the URL)")
     group.add_argument("--deployment", default=None, metavar="NAME",
                        help="managed endpoint deployment (azureml-model-deployment header)")
+    group.add_argument("--model", default=None, metavar="NAME",
+                       help="deployment name sent as the body's model (needed on Foundry /models and openai-v1)")
     group.add_argument("--max-retries", type=non_negative_int, default=2, metavar="N",
                        help="retries on 429, 5xx and connection errors (default 2)")
     group.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="request timeout")
@@ -93,7 +95,7 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
 def _client(args: argparse.Namespace) -> Iterator[LlamaClient]:
     """A client on the chosen endpoint; with ``--local``, on a reference server started for this run."""
     options: dict[str, Any] = {"api": args.api, "deployment": args.deployment, "max_retries": args.max_retries,
-                               "timeout": args.timeout}
+                               "timeout": args.timeout, "model": args.model}
     if not args.local:
         with LlamaClient(args.endpoint, args.api_key, **options) as client:
             yield client

@@ -13,7 +13,7 @@ and :mod:`.score` (the legacy ``/score`` route).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,22 +23,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import bodies, errors
+from . import bodies, errors, foundry, openai_v1
 from .auth import Authenticator, KeyValidator, TokenValidator
 from .content_filter import Blocklist
 from .edge import AzureHeadersMiddleware, error_response, guarded, http_error, server_error
 from .engine import Engine
-from .generation_request import MAX_TOTAL_TOKENS, prepare
+from .generation_request import MAX_TOTAL_TOKENS, PreparedGeneration, prepare
+from .limits import BODY_TIMEOUT_S, MAX_BODY_BYTES
 from .openapi import openapi_document
+from .prompt_thread import PromptThread
 from .quota import QuotaExceeded, QuotaLimiter, Reservation
 from .request_checks import (
     API_VERSIONS,
-    MAX_BODY_BYTES,
     ExtraMode,
     check_api_version,
+    decode_json,
     extra_mode,
-    json_body,
     parse,
+    read_body,
     reject_extras,
 )
 from .schemas import ChatCompletionRequest, CompletionRequest, InferenceChatCompletionRequest
@@ -79,6 +81,8 @@ class ServerConfig:
     token_validators: Sequence[TokenValidator] = field(default_factory=list)
     # ``--entra``: validates Entra ID bearer tokens and serves the managed-identity token endpoint.
     identity: EntraIdentity | None = None
+    # ``--body-timeout``: reading a body takes at most this long (408 after).
+    body_timeout_s: float = BODY_TIMEOUT_S
 
     def __repr__(self) -> str:  # never show the keys
         return (
@@ -101,6 +105,7 @@ class ReferenceServerApp:
         self.blocklist = Blocklist(config.blocklist)
         self.deployments = tuple(config.deployments)
         self.waiter = GenerationWaiter()
+        self.prompts = PromptThread()
         self._openapi: dict[str, Any] | None = None
 
     # -- what every route shares -----------------------------------------------------------------------
@@ -122,6 +127,11 @@ class ReferenceServerApp:
             )
         return self.deployment_for_headers(request.headers)
 
+    def model_names(self) -> tuple[str, ...]:
+        """What a request's ``model`` may name on the Foundry and v1 routes: the deployments (or, without
+        ``--deployment``, the default deployment and the model's own name)."""
+        return self.deployments or (DEFAULT_DEPLOYMENT, self.config.model_name)
+
     def admit(self, deployment: str, tokens: int) -> Reservation:
         try:
             return self.limiter.admit(deployment, tokens)
@@ -136,14 +146,17 @@ class ReferenceServerApp:
         model: type[CompletionRequest | ChatCompletionRequest],
         *,
         api_version: bool,
+        pick_deployment: Callable[[Mapping[str, str], dict[str, Any]], str] | None = None,
     ) -> Response:
+        """``pick_deployment``: where the body's ``model`` names the deployment (Foundry and v1 routes)."""
         deployment = self.authorize(request)
         if api_version:
             check_api_version(request)
         mode = extra_mode(request)
-        parsed = parse(model, await json_body(request))
-        reject_extras(parsed.extra_fields(), mode)
-        prepared = prepare(parsed, deployment, self.engine, self.blocklist)
+        raw = await read_body(request, self.config.body_timeout_s)
+        prepared = await self.prompts.run(
+            self._prepare, raw, model, mode, deployment, request.headers, pick_deployment
+        )
         params = prepared.params
         reservation = self.admit(
             prepared.deployment, len(prepared.prompt_tokens) + params.max_tokens * params.candidates
@@ -164,6 +177,24 @@ class ReferenceServerApp:
         if done is None:  # the client went away; nobody reads this
             return Response(status_code=499)
         return JSONResponse(bodies.completion_body(prepared, done, response_id, created, model_name))
+
+    def _prepare(
+        self,
+        raw: bytes,
+        model: type[CompletionRequest | ChatCompletionRequest],
+        mode: ExtraMode,
+        deployment: str,
+        headers: Mapping[str, str],
+        pick_deployment: Callable[[Mapping[str, str], dict[str, Any]], str] | None,
+    ) -> PreparedGeneration:
+        """On the prompt thread: decode and validate the body (where it names the deployment, pick it), render
+        and tokenize the prompt."""
+        body = decode_json(raw)
+        if pick_deployment is not None:
+            deployment = pick_deployment(headers, body)
+        parsed = parse(model, body)
+        reject_extras(parsed.extra_fields(), mode)
+        return prepare(parsed, deployment, self.engine, self.blocklist)
 
     # -- routes ----------------------------------------------------------------------------------------
 
@@ -206,6 +237,7 @@ class ReferenceServerApp:
                 "generations_completed": s.generations_completed,
                 "generations_cancelled": s.generations_cancelled,
                 "last_generation_tokens": s.last_generation_tokens,
+                "prompts_tokenized": s.prompts_tokenized,
                 **(self.config.identity.stats() if self.config.identity is not None else {}),
             }
         )
@@ -229,6 +261,8 @@ class ReferenceServerApp:
             Route("/openapi.json", g(self.openapi), methods=["GET"]),
             Route("/swagger.json", g(self.openapi), methods=["GET"]),
             Route("/_server/stats", g(self.stats), methods=["GET"]),
+            *foundry.routes(self),
+            *openai_v1.routes(self),
         ]
         if self.config.identity is not None:
             from .identity import TOKEN_PATH

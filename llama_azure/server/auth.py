@@ -3,12 +3,15 @@
 Accepted forms, as on the real endpoints: ``Authorization: Bearer KEY``, ``api-key: KEY`` and the raw key in
 ``Authorization`` without a scheme (an old Meta notebook sends that). ``--entra`` adds
 :class:`~llama_azure.server.identity.EntraIdentity`, a :class:`TokenValidator` that checks a JWT bearer
-token; it plugs into :class:`Authenticator` next to the key check.
+token; it plugs into :class:`Authenticator` next to the key check. Tokens go in ``Authorization`` only.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -64,33 +67,52 @@ class KeyValidator:
         return f"KeyValidator(<{len(self._keys)} keys>)"
 
 
-def presented_credentials(headers: Mapping[str, str]) -> list[str]:
-    """The secrets a request presents, in the order they are tried."""
-    found: list[str] = []
+def presented_credentials(headers: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The secrets a request presents, as ``(header, secret)`` pairs in the order they are tried."""
+    found: list[tuple[str, str]] = []
     api_key = headers.get("api-key")
     if api_key:
-        found.append(api_key.strip())
+        found.append(("api-key", api_key.strip()))
     authorization = headers.get("authorization")
     if authorization:
         value = authorization.strip()
         scheme, _, rest = value.partition(" ")
         if scheme.lower() == "bearer" and rest.strip():
-            found.append(rest.strip())
+            found.append(("authorization", rest.strip()))
         elif value:
-            found.append(value)
+            found.append(("authorization", value))
     return found
 
 
+def looks_like_jwt(value: str) -> bool:
+    """Three base64url parts, the first a JSON header naming an ``alg``: an access token, not an API key."""
+    parts = value.split(".")
+    if len(parts) != 3 or not all(parts):
+        return False
+    try:
+        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
+    except (ValueError, binascii.Error):
+        return False
+    return isinstance(header, dict) and "alg" in header
+
+
 class Authenticator:
-    """Tries each validator on each presented credential; raises 401 when none accepts."""
+    """Tries each validator on each presented credential; raises 401 when none accepts.
+
+    The ``api-key`` header carries API keys only: token validators read ``Authorization``, and an access
+    token found in ``api-key`` is refused with a 401 that says where it belongs.
+    """
 
     def __init__(self, validators: Sequence[TokenValidator]) -> None:
         self._validators = list(validators)
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
         rejected: TokenRejected | None = None
-        for credential in presented_credentials(headers):
-            for validator in self._validators:
+        for header, credential in presented_credentials(headers):
+            validators = self._validators
+            if header == "api-key":
+                validators = [v for v in validators if isinstance(v, KeyValidator)]
+            for validator in validators:
                 try:
                     principal = validator.validate(credential)
                 except TokenRejected as exc:
@@ -98,6 +120,12 @@ class Authenticator:
                     continue
                 if principal is not None:
                     return principal
+            if header == "api-key" and looks_like_jwt(credential):
+                rejected = rejected or TokenRejected(
+                    "TokenInApiKeyHeader",
+                    "An access token (a JWT) was sent in the api-key header, which takes API keys only. "
+                    "Send the token as 'Authorization: Bearer <token>'.",
+                )
         if rejected is not None:
             raise errors.invalid_token(rejected.code, rejected.message)
         raise errors.unauthorized()

@@ -19,6 +19,7 @@ from types import FrameType
 from typing import Any
 
 from .._argtypes import positive_float, positive_int
+from .limits import BODY_TIMEOUT_S, HEAD_TIMEOUT_S, KEEP_ALIVE_S, MAX_HEAD_BYTES
 
 READY_PREFIX = "llama-azure reference server listening on "
 
@@ -98,6 +99,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECRET",
         help="the X-IDENTITY-HEADER secret of the token endpoint (default: generated and printed)",
     )
+    limits = parser.add_argument_group("time limits on reading requests")
+    limits.add_argument(
+        "--head-timeout",
+        type=positive_float,
+        default=HEAD_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"a request's head (request line and headers) must arrive within SECONDS of the connection opening "
+        f"or of the previous answer, or the connection is closed (default {HEAD_TIMEOUT_S:g})",
+    )
+    limits.add_argument(
+        "--body-timeout",
+        type=positive_float,
+        default=BODY_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"a request's body must arrive within SECONDS of its head, or it is answered 408 "
+        f"(default {BODY_TIMEOUT_S:g})",
+    )
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     parser.add_argument(
         "--faults",
@@ -134,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             import uvicorn
 
-            from .app import ServerConfig, create_app
+            from .app import ReferenceServerApp, ServerConfig
+            from .connections import deadline_protocol, listening_socket
             from .engine import Engine
             from .identity import TOKEN_PATH, EntraIdentity, load_or_create_key
             from .model_path import bundled_model_path, model_name_from_path
@@ -176,21 +195,21 @@ def main(argv: list[str] | None = None) -> int:
             quota_window_s=args.quota_window,
             blocklist=args.blocklist,
             identity=identity,
+            body_timeout_s=args.body_timeout,
         )
-        app: Any = create_app(config, engine)
+        server_app = ReferenceServerApp(config, engine)
+        app: Any = server_app.build()
         if args.faults is not None:
             from .faults import FaultInjector, FaultSpecError, parse_spec
 
             try:
-                app = FaultInjector(app, parse_spec(args.faults))
+                app = FaultInjector(app, parse_spec(args.faults), authenticator=server_app.authenticator)
             except FaultSpecError as exc:
                 print(f"llama-azure serve: --faults: {exc}", file=sys.stderr)
                 return 2
 
-        sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((args.host, args.port))
+            sock = listening_socket(args.host, args.port)
         except OSError as exc:
             print(f"llama-azure serve: cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
             return 2
@@ -201,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
             access_log=args.log_level in ("info", "debug"),
             timeout_graceful_shutdown=3,
             lifespan="off",
+            http=deadline_protocol(args.head_timeout, args.body_timeout),
+            timeout_keep_alive=KEEP_ALIVE_S,
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         )
         host = f"[{args.host}]" if ":" in args.host else args.host
         ready_line = f"{READY_PREFIX}http://{host}:{port}"

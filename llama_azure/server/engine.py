@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import collections
+import ctypes
 import logging
 import math
 import queue
@@ -163,6 +164,7 @@ class EngineStats:
     generations_completed: int = 0
     generations_cancelled: int = 0
     last_generation_tokens: int = 0
+    prompts_tokenized: int = 0
 
 
 _STOP = object()
@@ -203,6 +205,10 @@ class Engine:
         self._eos_text = self._token_text(self.llm.token_eos())
         self._bos_text = self._token_text(self.llm.token_bos())
         self._formatter = self._make_chat_formatter()
+        # Text of more than max_prompt_bytes has more tokens than the context holds, whatever its tokens: the
+        # app refuses it by size, without tokenizing (which takes seconds for megabytes).
+        self.max_token_bytes = self._longest_token_bytes()
+        self.max_prompt_bytes = (self.n_ctx - 1) * self.max_token_bytes
         self.stats = EngineStats()
         self._stats_lock = threading.Lock()
         self._jobs: queue.SimpleQueue[Generation | object] = queue.SimpleQueue()
@@ -214,7 +220,21 @@ class Engine:
     def _token_text(self, token: int) -> str:
         if token < 0:
             return ""
-        return bytes(self.llm.detokenize([token], special=True)).decode("utf-8", errors="replace")
+        return self.token_bytes(token, special=True).decode("utf-8", errors="replace")
+
+    def token_bytes(self, token: int, *, special: bool) -> bytes:
+        """The bytes of text one token stands for.
+
+        Not ``llm.detokenize``: llama-cpp-python reads each piece into 32 bytes and returns nothing for a longer
+        one (47 tokens of SmolLM2, runs of ``#``, ``=`` or spaces, lost their text).
+        """
+        size = 64
+        while True:
+            buffer = ctypes.create_string_buffer(size)
+            n = int(self._llama_cpp.llama_token_to_piece(self._vocab, token, buffer, size, 0, special))
+            if n >= 0:
+                return buffer.raw[:n]
+            size = -n  # the size the piece needs
 
     def _make_chat_formatter(self) -> Any:
         template = self.llm.metadata.get("tokenizer.chat_template")
@@ -223,6 +243,10 @@ class Engine:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         return Jinja2ChatFormatter(template=template, eos_token=self._eos_text, bos_token=self._bos_text)
+
+    def _longest_token_bytes(self) -> int:
+        """The most bytes of text one token stands for (special tokens included); ~0.1 s for 50k tokens."""
+        return max(1, *(len(self.token_bytes(token, special=True)) for token in range(self.n_vocab)))
 
     def chat_prompt(self, messages: Sequence[dict[str, str]]) -> str:
         """Render messages with the chat template stored in the GGUF (ChatML-like fallback without one)."""
@@ -252,6 +276,9 @@ class Engine:
         return grammar
 
     def tokenize(self, text: str, *, special: bool = False) -> list[int]:
+        """Prompt tokens of ``text``; safe on any thread (llama.cpp's tokenizer only reads the vocabulary)."""
+        with self._stats_lock:
+            self.stats.prompts_tokenized += 1
         add_bos = not (self._bos_text and text.startswith(self._bos_text) and special)
         tokens = list(self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
         if not tokens:  # an empty prompt: llama.cpp cannot sample from zero tokens, so start from BOS
@@ -418,7 +445,7 @@ class Engine:
         return candidate
 
     def _piece_bytes(self, token: int, params: SamplingParams) -> bytes:
-        return bytes(self.llm.detokenize([token], special=not params.skip_special_tokens))
+        return self.token_bytes(token, special=not params.skip_special_tokens)
 
     def _piece(self, token: int, params: SamplingParams) -> str:
         return self._piece_bytes(token, params).decode("utf-8", errors="replace")

@@ -11,17 +11,20 @@ A SPEC is a comma-separated list of faults, each ``name[:arg][@when]``:
 - ``reset-before``: abort the TCP connection before any response byte.
 - ``reset-mid[:N]``: abort the connection after N stream events (default 1).
 - ``truncate[:N]``: end the response body cleanly after N stream events, without ``[DONE]`` (default 1).
-- ``stall:SECONDS``: after the first stream event, send nothing for SECONDS.
+- ``stall:SECONDS``: after the first stream event, send nothing for SECONDS (at most 300).
 - ``bad-json[:N]``: replace stream event N (1-based, default 2) with malformed JSON.
 - ``keepalive``: send a ``: keep-alive`` comment and an ``id:``/``retry:`` event with no data before each event.
-- ``dribble[:SECONDS]``: send the body in 16-byte pieces, SECONDS apart (default 0.05).
-- ``huge[:CHARS]``: add CHARS characters (default 100000, with multibyte ones) to the answer's text.
+- ``dribble[:SECONDS]``: send the body in 16-byte pieces, SECONDS apart (default 0.05, at most 1); after 300 s
+  of pauses the rest of the answer goes at full speed.
+- ``huge[:CHARS]``: add CHARS characters (default 100000, at most 10,000,000, with multibyte ones) to the
+  answer's text.
 
 Stream faults (``reset-mid``, ``truncate``, ``stall``, ``bad-json``, ``keepalive``) act on
 ``text/event-stream`` answers only; ``dribble`` and ``huge`` act on JSON answers too.
 
-With ``--faults`` given (even ``--faults none``), a request may also carry its own SPEC in the
-``x-llama-azure-fault`` header. Counts (``@N``) of a header SPEC are kept per
+With ``--faults`` given (even ``--faults none``), a request that presents a valid key (or token) may also
+carry its own SPEC in the ``x-llama-azure-fault`` header; without one the header is answered 401, and a SPEC
+out of range 400. Counts (``@N``) of a header SPEC are kept per
 ``x-ms-client-request-id``, so ``status:503@2`` fails the first two attempts of one SDK call (its
 retries reuse the id) and lets the third through. Status faults are answered before quotas are
 counted. ``/openapi.json``, ``/swagger.json`` and ``/_server/*`` are never faulted.
@@ -41,6 +44,9 @@ from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .auth import Authenticator
+from .errors import ApiError
 
 FAULT_HEADER = "x-llama-azure-fault"
 EXEMPT_PATHS = ("/openapi.json", "/swagger.json", "/_server/")
@@ -101,27 +107,49 @@ def parse_spec(text: str) -> tuple[Fault, ...]:
     return tuple(f for f in faults if f.name != "none")
 
 
+MAX_STALL_S = 300.0
+MAX_DRIBBLE_S = 1.0  # between two 16-byte pieces; the whole dribble of one answer stops after MAX_STALL_S
+MAX_HUGE_CHARS = 10_000_000
+MAX_EVENT_INDEX = 1_000_000
+
+# name -> (number type, lowest, highest, what the argument is); ``status`` is checked on its own.
+_RANGES: dict[str, tuple[type[int] | type[float], float, float, str]] = {
+    "reset-mid": (int, 0, MAX_EVENT_INDEX, "N events"),
+    "truncate": (int, 0, MAX_EVENT_INDEX, "N events"),
+    "bad-json": (int, 0, MAX_EVENT_INDEX, "event N"),
+    "huge": (int, 0, MAX_HUGE_CHARS, "CHARS characters"),
+    "stall": (float, 0, MAX_STALL_S, "SECONDS"),
+    "dribble": (float, 0, MAX_DRIBBLE_S, "SECONDS between pieces"),
+}
+
+
 def _check_arg(fault: Fault, part: str) -> None:
     arg = fault.arg
+    if fault.name == "status":
+        if arg is None or (arg not in _STATUS_VARIANTS and not (arg.isdigit() and 400 <= int(arg) <= 599)):
+            raise FaultSpecError(f"bad argument in {part!r}: status takes a code 400..599, 429-noheaders or 429-24h")
+        return
+    if fault.name in ("none", "reset-before", "keepalive"):
+        if arg is not None:
+            raise FaultSpecError(f"bad argument in {part!r}: {fault.name} takes no argument")
+        return
+    kind, low, high, what = _RANGES[fault.name]
+    if arg is None:
+        if fault.name == "stall":
+            raise FaultSpecError(f"missing argument in {part!r}: stall takes SECONDS from 0 to {_shown(high)}")
+        return
     try:
-        if fault.name == "status":
-            if arg is None:
-                raise ValueError
-            if arg not in _STATUS_VARIANTS and not 400 <= int(arg) <= 599:
-                raise ValueError
-        elif fault.name in ("none", "reset-before", "keepalive"):
-            if arg is not None:
-                raise ValueError
-        elif fault.name in ("reset-mid", "truncate", "bad-json", "huge"):
-            if arg is not None and int(arg) < 0:
-                raise ValueError
-        elif fault.name == "stall":
-            if arg is None or float(arg) < 0:
-                raise ValueError
-        elif fault.name == "dribble" and arg is not None and float(arg) < 0:
-            raise ValueError
+        value = kind(arg)
     except ValueError:
-        raise FaultSpecError(f"bad argument in {part!r} (see docs/server.md, 'Fault injection')") from None
+        value = None
+    if value is None or not low <= value <= high:  # also refuses nan and inf
+        raise FaultSpecError(
+            f"bad argument in {part!r}: {fault.name} takes {what} from {_shown(low)} to {_shown(high)}"
+        )
+
+
+def _shown(number: float) -> str:
+    return f"{number:g}" if isinstance(number, float) else str(number)
 
 
 class FaultPlan:
@@ -220,10 +248,14 @@ def _status_answer(code: str) -> tuple[int, dict[str, Any], dict[str, str]]:
 
 
 class FaultInjector:
-    """ASGI middleware, outermost (it needs uvicorn's ``send`` to reach the transport)."""
+    """ASGI middleware, outermost (it needs uvicorn's ``send`` to reach the transport).
 
-    def __init__(self, app: ASGIApp, faults: Sequence[Fault] = ()) -> None:
+    ``authenticator`` is the app's: a request must present a valid key (or token) to use the header.
+    """
+
+    def __init__(self, app: ASGIApp, faults: Sequence[Fault] = (), *, authenticator: Authenticator) -> None:
         self.app = app
+        self.authenticator = authenticator
         self.plan = FaultPlan(faults)
         self._header_plans: OrderedDict[tuple[str, str], FaultPlan] = OrderedDict()
         self._lock = threading.Lock()
@@ -247,6 +279,11 @@ class FaultInjector:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if headers.get(FAULT_HEADER) and not self._authorized(headers):
+            message = f"The {FAULT_HEADER} header needs a valid API key (or token) on the request."
+            body = {"error": {"code": "Unauthorized", "message": message, "status": 401}}
+            await self._answer(send, 401, body, {"x-ms-error-code": "Unauthorized"})
+            return
         try:
             active = self.plan.pick() + self._from_header(headers)
         except FaultSpecError as exc:
@@ -262,7 +299,7 @@ class FaultInjector:
             return
         if effects.status is not None:
             status, body, extra = _status_answer(effects.status)
-            await self._answer(send, status, body, extra)
+            await self._answer(send, status, body, {FAULT_HEADER: "injected", **extra})
             return
         try:
             await self.app(scope, receive, _FaultySend(send, effects))
@@ -270,13 +307,19 @@ class FaultInjector:
             if not _is_stop(exc):
                 raise
 
+    def _authorized(self, headers: Headers) -> bool:
+        try:
+            self.authenticator.authenticate(headers)
+        except ApiError:
+            return False
+        return True
+
     @staticmethod
     async def _answer(send: Send, status: int, body: dict[str, Any], extra: dict[str, str]) -> None:
         content = json.dumps(body).encode()
         request_id = str(uuid.uuid4())
         headers = {"content-type": "application/json", "content-length": str(len(content)),
-                   "x-request-id": request_id, "apim-request-id": request_id, "x-llama-azure-fault": "injected",
-                   **extra}
+                   "x-request-id": request_id, "apim-request-id": request_id, **extra}
         raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": content, "more_body": False})
@@ -292,6 +335,7 @@ class _FaultySend:
         self.events = 0
         self.held_start: Message | None = None
         self.held_body = bytearray()
+        self.dribbled = 0.0
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -342,15 +386,21 @@ class _FaultySend:
                 await self._write(piece, True)
 
     async def _write(self, body: bytes, more: bool) -> None:
-        if self.e.dribble is None or len(body) <= _PIECE:
+        if self.e.dribble is None or len(body) <= _PIECE or self.dribbled >= MAX_STALL_S:
             await self.send({"type": "http.response.body", "body": body, "more_body": more})
-            if self.e.dribble and body:
-                await asyncio.sleep(self.e.dribble)
+            if body:
+                await self._dribble_pause()
             return
         for start in range(0, len(body), _PIECE):
             piece = body[start : start + _PIECE]
             last = start + _PIECE >= len(body)
             await self.send({"type": "http.response.body", "body": piece, "more_body": more or not last})
+            await self._dribble_pause()
+
+    async def _dribble_pause(self) -> None:
+        """The dribble delay, until one answer has spent MAX_STALL_S on it (then the rest goes at full speed)."""
+        if self.e.dribble and self.dribbled < MAX_STALL_S:
+            self.dribbled += self.e.dribble
             await asyncio.sleep(self.e.dribble)
 
     async def _send_huge_json(self) -> None:

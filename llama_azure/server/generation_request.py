@@ -34,13 +34,17 @@ class PreparedGeneration:
 def prepare(
     parsed: CompletionRequest | ChatCompletionRequest, deployment: str, engine: Engine, blocklist: Blocklist
 ) -> PreparedGeneration:
-    """Checks ``parsed`` (parameters, content filter, context length) and builds what the engine runs."""
+    """Checks ``parsed`` (parameters, content filter, context length) and builds what the engine runs.
+
+    Tokenizes: call it on the prompt thread (:class:`~llama_azure.server.prompt_thread.PromptThread`).
+    """
     check_supported(parsed, engine)
     plan = Plan()
     if isinstance(parsed, CompletionRequest):
         kind: Literal["chat", "text"] = "text"
         prompt_text = parsed.prompt
         field_name = "prompt"
+        check_prompt_bytes(engine, [prompt_text], field_name)
         tokens = engine.tokenize(prompt_text)
     else:
         kind = "chat"
@@ -93,8 +97,26 @@ def _grammar(engine: Engine, plan: Plan) -> object:
 def chat_prompt(engine: Engine, messages: Sequence[ChatMessage], plan: Plan | None = None) -> tuple[str, list[int]]:
     """The text the content filter reads, and the prompt tokens in the model's chat template."""
     plain = render(messages, plan or Plan())
+    check_prompt_bytes(engine, [m["content"] for m in plain], "messages")
     text = "\n".join(m["content"] for m in plain)
     return text, engine.tokenize(engine.chat_prompt(plain), special=True)
+
+
+def check_prompt_bytes(engine: Engine, texts: Sequence[str], field_name: str) -> None:
+    """Refuses text that cannot fit in the context by its size alone, before any template or tokenizing.
+
+    No token stands for more than ``engine.max_token_bytes`` bytes, so text over ``engine.max_prompt_bytes``
+    has at least ``n_ctx`` tokens: the answer is the one tokenizing would give, for a fraction of the cost.
+    """
+    size = sum(len(text.encode("utf-8")) for text in texts)
+    if size > engine.max_prompt_bytes:
+        raise errors.bad_request(
+            f"This model's maximum context length is {engine.n_ctx} tokens, but the {field_name} has {size} "
+            f"bytes of text: more than {engine.max_prompt_bytes} bytes cannot fit in {engine.n_ctx} tokens. "
+            f"Shorten the {field_name}.",
+            param=field_name,
+            code="context_length_exceeded",
+        )
 
 
 def check_prompt_length(engine: Engine, prompt_tokens: int, max_tokens: int, field_name: str) -> None:

@@ -140,7 +140,7 @@ class EntraIdentity:
                 token,
                 self._public_key,
                 algorithms=["RS256"],
-                options={"require": ["exp", "aud"], "verify_aud": False},
+                options={"require": ["exp", "aud", "iss"], "verify_aud": False},
             )
         except jwt.ExpiredSignatureError:
             return self._refuse("ExpiredAuthenticationToken", "The access token is invalid: token expired.")
@@ -153,8 +153,17 @@ class EntraIdentity:
                 "InvalidAuthenticationToken",
                 "The access token signature is invalid (it was not issued by this server's identity endpoint).",
             )
+        except jwt.MissingRequiredClaimError as exc:
+            return self._refuse("InvalidAuthenticationToken", f"The access token has no '{exc.claim}' claim.")
         except jwt.InvalidTokenError as exc:
             return self._refuse("InvalidAuthenticationToken", f"The access token is invalid: {type(exc).__name__}.")
+        issuer = claims.get("iss")
+        if issuer != ISSUER:
+            return self._refuse(
+                "InvalidAuthenticationTokenIssuer",
+                f"The access token issuer is not accepted (expected {ISSUER}, got {str(issuer)[:200]}). "
+                "Get the token from this server's identity endpoint.",
+            )
         audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
         if not any(isinstance(a, str) and _normalize_audience(a) == self.audience for a in audiences):

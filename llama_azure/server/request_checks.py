@@ -3,19 +3,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from . import errors
 from .errors import ApiError
+from .limits import BODY_TIMEOUT_S, MAX_BODY_BYTES
 
 API_VERSIONS = ("2024-05-01-preview", "2025-04-01")
-MAX_BODY_BYTES = 4 * 1024 * 1024
 
 ExtraMode = Literal["error", "drop", "pass-through"]
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -37,10 +38,8 @@ def check_api_version(request: Request) -> None:
         )
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise errors.nested(413, "RequestTooLarge", f"The request body exceeds {MAX_BODY_BYTES} bytes.")
+def decode_json(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object of valid Unicode (run it off the event loop: up to 4 MiB of JSON)."""
     if not raw.strip():
         raise errors.bad_request("The request body is empty; a JSON object is required.", param="body")
     try:
@@ -49,7 +48,87 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise errors.bad_request(f"The request body is not valid JSON: {exc}", param="body") from None
     if not isinstance(body, dict):
         raise errors.bad_request("The request body must be a JSON object.", param="body")
+    check_unicode(raw, body)
     return body
+
+
+async def read_body(request: Request, timeout_s: float = BODY_TIMEOUT_S) -> bytes:
+    """The raw body; 413 as soon as it is known to be too large (``Content-Length`` first), 408 when slow.
+
+    After a 413 the rest of the body is read and dropped (for ``--body-timeout`` at most, see
+    :mod:`.connections`), so the client, still sending, can read the answer instead of a connection reset.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
+
+    async def read() -> bytes:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:  # a chunked body, or one longer than it said
+                raise _too_large()
+        return bytes(body)
+
+    try:
+        return await asyncio.wait_for(read(), timeout_s)
+    except asyncio.TimeoutError:
+        raise errors.nested(
+            408,
+            "RequestTimeout",
+            f"The request body did not arrive within {timeout_s:g} s; send it at once.",
+            headers={"connection": "close"},
+        ) from None
+    except ClientDisconnect:  # nobody will read the answer; no need to log it as a failure
+        raise errors.bad_request("The client disconnected while sending the body.", param="body") from None
+
+
+def _too_large() -> ApiError:
+    return errors.nested(
+        413,
+        "RequestTooLarge",
+        f"The request body exceeds {MAX_BODY_BYTES} bytes ({MAX_BODY_BYTES // 2**20} MiB); send a smaller one.",
+    )
+
+
+# A surrogate reaches a str from a JSON escape (\ud800..\udfff) or from its 3-byte form (json.loads decodes
+# bytes with "surrogatepass"); such a str cannot be encoded, so tokenizing or echoing it would fail.
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\xed[\xa0-\xbf]")
+
+
+def check_unicode(raw: bytes, body: dict[str, Any]) -> None:
+    """400 naming the field when a string of the body holds a lone UTF-16 surrogate (``"\\ud800"``)."""
+    if _SURROGATE.search(raw) is None:  # valid pairs also match; they are checked below and pass
+        return
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), body)]
+    while stack:
+        path, value = stack.pop()
+        items: list[tuple[str | int, Any]] = []
+        if isinstance(value, dict):
+            items = list(value.items())
+        elif isinstance(value, list):
+            items = list(enumerate(value))
+        elif isinstance(value, str) and not _encodable(value):
+            name = field_name(path)
+            raise errors.bad_request(
+                f"Invalid value for '{name}': the string holds a lone UTF-16 surrogate (such as \\ud800), "
+                "which is not valid Unicode. Send valid UTF-8 text.",
+                param=name,
+            )
+        for key, item in items:
+            if isinstance(key, str) and not _encodable(key):
+                raise errors.bad_request(
+                    "A field name holds a lone UTF-16 surrogate, which is not valid Unicode.", param="body"
+                )
+            stack.append(((*path, key), item))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def extra_mode(request: Request) -> ExtraMode:

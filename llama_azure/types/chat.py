@@ -15,7 +15,15 @@ from .tool_calls import ToolCall, ToolCallDelta
 
 
 class ChatMessage(ResponseModel):
-    """A message: the assistant's reply, or one you send (models are accepted wherever dicts are)."""
+    """A message: the assistant's reply, or one you send (models are accepted wherever dicts are).
+
+    Attributes:
+        role: Who wrote it; ``assistant`` for replies.
+        content: The text; None when the reply holds only tool calls.
+        tool_calls: The tools the model asks to call (``id``, ``type``, ``function.name``, ``function.arguments``).
+        refusal: The model's refusal text, when it refused (OpenAI-compatible servers).
+        reasoning_content: The reasoning a reasoning model wrote before its answer, when the service sends it.
+    """
 
     role: str = "assistant"
     content: str | None = None
@@ -34,6 +42,8 @@ class ChatMessage(ResponseModel):
 
 
 class TopLogprob(ResponseModel):
+    """An alternative token: its text, log probability and UTF-8 bytes."""
+
     token: str = ""
     logprob: float = 0.0
     bytes: list[int] | None = None
@@ -54,6 +64,18 @@ class ChoiceLogprobs(Logprobs):
 
 
 class ChatCompletionChoice(ResponseModel):
+    """One of the ``n`` replies of a chat completion.
+
+    Attributes:
+        index: Its position among the choices (0 unless ``n > 1``).
+        message: The reply.
+        finish_reason: Why generation stopped: ``stop`` (end or a stop sequence), ``length`` (``max_tokens``
+            reached), ``content_filter``, ``tool_calls``.
+        logprobs: Token log probabilities, when asked for (``content`` in the chat form, ``tokens`` ... in the
+            Llama API's).
+        content_filter_results: Per category (``hate``, ``violence``, ...): filtered or not, and how severe.
+    """
+
     index: int = 0
     message: ChatMessage
     finish_reason: FinishReason | str | None = None
@@ -62,7 +84,17 @@ class ChatCompletionChoice(ResponseModel):
 
 
 class ChatCompletion(ResultModel):
-    """A chat completion: ``reply.choices[0].message.content``."""
+    """A chat completion: ``reply.choices[0].message.content``.
+
+    Attributes:
+        id: The service's id of the completion (``chatcmpl-...``); None from the ``/score`` route.
+        object: ``chat.completion``.
+        created: When it was made, in Unix seconds.
+        model: The model that answered, as the service names it.
+        choices: The replies, one per ``n``.
+        usage: Tokens read and written; None when the service does not say.
+        prompt_filter_results: What the content filter found in the prompt (``prompt_annotations`` is read too).
+    """
 
     id: str | None = None
     object: str | None = "chat.completion"
@@ -80,7 +112,15 @@ class ChatCompletion(ResultModel):
 
 
 class Delta(ResponseModel):
-    """The part of a message a streamed chunk adds."""
+    """The part of a message a streamed chunk adds.
+
+    Attributes:
+        role: ``assistant`` in the first chunk, then None.
+        content: The next piece of text (may be empty).
+        tool_calls: Pieces of tool calls, merged by ``index`` (``Stream.until_done`` does it for you).
+        refusal: The next piece of a refusal.
+        reasoning_content: The next piece of a reasoning model's reasoning.
+    """
 
     role: str | None = None
     content: str | None = None
@@ -90,6 +130,16 @@ class Delta(ResponseModel):
 
 
 class ChatCompletionChunkChoice(ResponseModel):
+    """One choice's part of a streamed chunk.
+
+    Attributes:
+        index: Which choice (0 unless ``n > 1``).
+        delta: What this chunk adds to the message.
+        finish_reason: None until the choice's last chunk, then why it stopped.
+        logprobs: Token log probabilities of this piece, when asked for.
+        content_filter_results: The content filter's results for this piece, when the service sends them.
+    """
+
     index: int = 0
     delta: Delta = Field(default_factory=Delta)  # a last chunk may carry only ``finish_reason``
     finish_reason: FinishReason | str | None = None
@@ -98,7 +148,17 @@ class ChatCompletionChunkChoice(ResponseModel):
 
 
 class ChatCompletionChunk(ResultModel):
-    """One streamed chat event: ``chunk.choices[0].delta.content``."""
+    """One streamed chat event: ``chunk.choices[0].delta.content``.
+
+    Attributes:
+        id: The same for every chunk of one answer (may be empty in a first content-filter-only chunk).
+        object: ``chat.completion.chunk``.
+        created: When the answer started, in Unix seconds.
+        model: The model that answers.
+        choices: This chunk's part of each choice (empty in a usage-only last chunk).
+        usage: Token counts, in the last chunk when the service sends them.
+        prompt_filter_results: The content filter's results for the prompt (often in a first chunk of its own).
+    """
 
     id: str | None = None
     object: str | None = "chat.completion.chunk"

@@ -11,6 +11,7 @@ import jwt
 from azure.core.credentials import AccessToken
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from llama_azure.server.identity import ISSUER
 from llama_azure.server.process import ReferenceServer
 
 ENTRA_KEY = "entra-test-key"
@@ -49,11 +50,13 @@ def stats(server: ReferenceServer) -> dict[str, int]:
 
 
 def mint(key: rsa.RSAPrivateKey, *, aud: str = "https://ml.azure.com", lifetime: float = 3600,
-         nbf_offset: float = 0) -> AccessToken:
-    """A token as the server would issue it, signed with ``key``."""
+         nbf_offset: float = 0, iss: str | None = ISSUER) -> AccessToken:
+    """A token as the server would issue it, signed with ``key`` (``iss=None``: without an issuer)."""
     now = int(time.time())
     exp = int(now + lifetime)
-    claims = {"aud": aud, "iss": "test", "sub": "test", "iat": now, "nbf": int(now + nbf_offset), "exp": exp}
+    claims = {"aud": aud, "iss": iss, "sub": "test", "iat": now, "nbf": int(now + nbf_offset), "exp": exp}
+    if iss is None:
+        del claims["iss"]
     return AccessToken(jwt.encode(claims, key, algorithm="RS256"), exp)
 
 

@@ -124,7 +124,11 @@ def test_scope_follows_the_host() -> None:
         "https://my-ep.eastus2.inference.ml.azure.com/score": "https://ml.azure.com/.default",
         "https://res.openai.azure.com/openai/deployments/llama": "https://cognitiveservices.azure.com/.default",
         "https://res.cognitiveservices.azure.com/models": "https://cognitiveservices.azure.com/.default",
-        "https://res.services.ai.azure.com/models": "https://ai.azure.com/.default",
+        # Foundry Models and the OpenAI v1 surface take the Cognitive Services scope on every AI Services host
+        "https://res.services.ai.azure.com/models": "https://cognitiveservices.azure.com/.default",
+        "https://res.services.ai.azure.com/openai/v1": "https://cognitiveservices.azure.com/.default",
+        "https://res.openai.azure.com": "https://cognitiveservices.azure.com/.default",
+        "https://res.services.ai.azure.com/api/projects/p/chat/completions": "https://ai.azure.com/.default",
     }
     credential = ScriptedCredential()
     for endpoint, scope in cases.items():
@@ -141,6 +145,8 @@ def test_scope_follows_the_host() -> None:
         ("expired", "ExpiredAuthenticationToken", "token expired"),
         ("not-yet-valid", "InvalidAuthenticationToken", "not valid yet"),
         ("wrong-audience", "InvalidAuthenticationTokenAudience", "audience is incorrect (expected https://ml.azure.com"),
+        ("wrong-issuer", "InvalidAuthenticationTokenIssuer", "issuer is not accepted (expected https://sts."),
+        ("no-issuer", "InvalidAuthenticationToken", "has no 'iss' claim"),
     ],
 )
 def test_server_refuses_bad_tokens_saying_why(
@@ -152,6 +158,8 @@ def test_server_refuses_bad_tokens_saying_why(
         "expired": lambda: mint(key, lifetime=-30),
         "not-yet-valid": lambda: mint(key, nbf_offset=600),
         "wrong-audience": lambda: mint(key, aud="https://cognitiveservices.azure.com"),
+        "wrong-issuer": lambda: mint(key, iss="https://login.example.com/evil/"),
+        "no-issuer": lambda: mint(key, iss=None),
     }[token_kind]().token
     response = httpx.get(f"{entra_server.url}/info?api-version=2025-04-01",
                          headers={"authorization": f"Bearer {token}"}, timeout=30)
@@ -161,6 +169,23 @@ def test_server_refuses_bad_tokens_saying_why(
     assert reason in error["message"]
     assert token not in response.text
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+def test_a_token_in_the_api_key_header_is_refused_saying_where_it_belongs(
+    entra_server: Any, signing_key: Any
+) -> None:
+    token = mint(signing_key[0]).token
+    url = f"{entra_server.url}/info?api-version=2025-04-01"
+    assert httpx.get(url, headers={"authorization": f"Bearer {token}"}, timeout=30).status_code == 200
+    response = httpx.get(url, headers={"api-key": token}, timeout=30)
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["code"] == "TokenInApiKeyHeader"
+    assert "api-key header" in error["message"] and "Authorization: Bearer" in error["message"]
+    assert token not in response.text and token not in str(response.headers)
+    # With a valid key beside it, the request is the key's.
+    both = {"api-key": token, "authorization": f"Bearer {entra_server.api_key}"}
+    assert httpx.get(url, headers=both, timeout=30).status_code == 200
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])

@@ -101,6 +101,17 @@ def check_structured(out: str) -> None:
     assert "[parsed=CityFacts, " in out, out
 
 
+def check_tracing(out: str) -> None:
+    spans = re.findall(r"^span '(chat[^']*)' kind=CLIENT status=(\w+)$", out, re.M)
+    assert [status for _, status in spans] == ["UNSET", "UNSET", "ERROR"], out
+    assert "gen_ai.provider.name = 'azure.ai.inference'" in out, out
+    assert re.search(r"gen_ai\.usage\.output_tokens = [1-9]", out), out
+    assert re.search(r"gen_ai\.response\.time_to_first_chunk = 0\.\d+", out), out
+    assert "error.type = '401'" in out and "not-the-key" not in out, out
+    assert re.search(r"^metric gen_ai\.client\.operation\.duration \[ok\] count=2 ", out, re.M), out
+    assert re.search(r"^metric gen_ai\.client\.token\.usage \[output\] count=2 ", out, re.M), out
+
+
 CHECKS: dict[str, Callable[[str], None]] = {
     "tools.py": check_tools,
     "structured_output.py": check_structured,
@@ -111,6 +122,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "managed_endpoint.py": check_managed,
     "quota_and_retries.py": check_quota,
     "errors.py": check_errors,
+    "tracing.py": check_tracing,
 }
 
 

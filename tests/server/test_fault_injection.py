@@ -30,6 +30,7 @@ def test_a_server_wide_count_fails_only_the_first_requests(faulty: ReferenceServ
     first = post(faulty, None)
     assert first.status_code == 502
     assert first.json()["error"]["code"] == "InjectedFault502"
+    assert first.headers["x-llama-azure-fault"] == "injected"
     assert first.headers["x-request-id"]
     assert post(faulty, None).status_code == 200
 
@@ -76,6 +77,36 @@ def test_a_bad_header_spec_is_a_400(faulty: ReferenceServer) -> None:
     assert reply.json()["error"]["code"] == "BadFaultSpec"
 
 
+@pytest.mark.parametrize("headers", [{}, {"api-key": "wrong"}], ids=["no-key", "wrong-key"])
+def test_the_fault_header_needs_a_valid_key(faulty: ReferenceServer, headers: dict[str, str]) -> None:
+    reply = httpx.post(f"{faulty.url}/v1/chat/completions", json=CHAT, timeout=30,
+                       headers={**headers, "x-llama-azure-fault": "status:503"})
+    assert reply.status_code == 401
+    assert "x-llama-azure-fault header needs a valid API key" in reply.json()["error"]["message"]
+    assert reply.headers["x-ms-error-code"] == "Unauthorized"
+    assert "x-llama-azure-fault" not in reply.headers  # a refusal, not an injected fault
+
+
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ("dribble:1e308", "dribble takes SECONDS between pieces from 0 to 1"),
+        ("dribble:nan", "from 0 to 1"),
+        ("stall:inf", "stall takes SECONDS from 0 to 300"),
+        ("stall:301", "from 0 to 300"),
+        ("huge:10000001", "huge takes CHARS characters from 0 to 10000000"),
+        ("truncate:99999999999", "from 0 to 1000000"),
+    ],
+)
+def test_out_of_range_values_are_a_400_that_gives_the_range(faulty: ReferenceServer, spec: str, says: str) -> None:
+    reply = httpx.post(f"{faulty.url}/v1/chat/completions", json={**CHAT, "stream": True}, timeout=30,
+                       headers={"api-key": KEY, "x-llama-azure-fault": spec})
+    assert reply.status_code == 400
+    error = reply.json()["error"]
+    assert error["code"] == "BadFaultSpec"
+    assert says in error["message"]
+
+
 def test_openapi_is_never_faulted(faulty: ReferenceServer) -> None:
     reply = httpx.get(f"{faulty.url}/openapi.json", headers={"x-llama-azure-fault": "status:500"}, timeout=30)
     assert reply.status_code == 200
@@ -93,8 +124,11 @@ def test_parse_spec() -> None:
         Fault("keepalive"),
         Fault("dribble", "0.1", probability=0.5),
     )
+    assert parse_spec("stall:300,dribble:1,huge:10000000") == (
+        Fault("stall", "300"), Fault("dribble", "1"), Fault("huge", "10000000")
+    )
     for bad in ("status", "status:99", "status:abc", "stall", "reset-before:3", "truncate:-1", "x", "status:503@1.5",
-                "status:503@-1", "keepalive@zz"):
+                "status:503@-1", "keepalive@zz", "status:+503", "stall:-0.1", "dribble:inf", "huge:1e3", "bad-json:x"):
         with pytest.raises(FaultSpecError):
             parse_spec(bad)
 

@@ -1,0 +1,78 @@
+"""The hook tracing plugs into, free of OpenTelemetry: both shells check one module attribute per call.
+
+``observer`` stays None until ``llama_azure.tracing.LlamaAzureInstrumentor().instrument()`` sets it, so an
+uninstrumented call pays one ``is not None`` test. While a call is traced, ``PreparedCall.trace`` holds its
+:class:`CallTrace`: the retry loop reports each retry to it, a stream reports its end, and client-side pacing
+can report a quota wait with :func:`report_quota_wait`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from ._core import PreparedCall
+
+R = TypeVar("R")
+
+
+class CallTrace(Protocol):
+    """What one traced call is told while it runs."""
+
+    def retried(self, attempt: int, error: BaseException | None, wait: float) -> None:
+        """Attempt ``attempt`` failed with ``error``; the next one starts after ``wait`` seconds."""
+
+    def quota_waited(self, seconds: float, reason: str) -> None:
+        """The call waited ``seconds`` before sending, for client-side quota (``reason`` says which)."""
+
+    def stream_ended(self, stream: Any, error: BaseException | None) -> None:
+        """The call's stream was closed: read to its end, left early, or broken off by ``error``."""
+
+
+class CallObserver(Protocol):
+    """Runs a client's ``_execute`` inside a trace (``llama_azure.tracing`` provides the one in use)."""
+
+    def traced(self, execute: Callable[[PreparedCall[Any]], R], call: PreparedCall[Any]) -> R: ...
+
+    async def traced_async(self, execute: Callable[[PreparedCall[Any]], Awaitable[R]],
+                           call: PreparedCall[Any]) -> R: ...
+
+
+observer: CallObserver | None = None
+
+
+class _Untraced:
+    """The ``trace`` of a call the observer chose not to trace (``get_model_info``): every report is dropped."""
+
+    def retried(self, attempt: int, error: BaseException | None, wait: float) -> None:
+        return None
+
+    def quota_waited(self, seconds: float, reason: str) -> None:
+        return None
+
+    def stream_ended(self, stream: Any, error: BaseException | None) -> None:
+        return None
+
+
+UNTRACED: CallTrace = _Untraced()
+
+
+def error_type(error: BaseException | None) -> str:
+    """A low-cardinality name for a failure: the HTTP status of an error answer (``"429"``), else the class name."""
+    if error is None:
+        return "_OTHER"
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int) and not isinstance(status, bool):
+        return str(status)
+    return type(error).__name__
+
+
+def report_quota_wait(call: PreparedCall[Any], seconds: float, reason: str) -> None:
+    """For client-side pacing: ``call`` waited ``seconds`` for quota before sending (a span event when traced).
+
+    ``reason`` is short and low-cardinality, e.g. ``"tokens per minute"``; it must not hold a secret.
+    """
+    trace = call.trace
+    if trace is not None:
+        trace.quota_waited(seconds, reason)

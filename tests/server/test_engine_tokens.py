@@ -1,0 +1,32 @@
+"""The text of each token, as generation writes it: pieces longer than 32 bytes keep their text.
+
+llama-cpp-python's ``detokenize`` reads a piece into 32 bytes and returns nothing for a longer one; SmolLM2 has
+47 such tokens (runs of ``#``, ``=``, ``-`` or spaces), whose text a generation silently lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from llama_azure.server.engine import Engine
+from llama_azure.server.model_path import bundled_model_path
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    engine = Engine(bundled_model_path(), n_ctx=512, n_threads=1)
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize("text", ["#" * 80, "x = 1\n" + "=" * 66 + "\n", "\n" + " " * 80 + "end", "héllo 🦙"])
+def test_the_tokens_of_a_text_give_back_the_text(engine: Engine, text: str) -> None:
+    tokens = engine.tokenize(text)
+    assert b"".join(engine.token_bytes(t, special=False) for t in tokens) == text.encode()
+
+
+def test_the_longest_token_is_measured_whole(engine: Engine) -> None:
+    assert engine.max_token_bytes == 81  # "\n" and 80 spaces, in SmolLM2's vocabulary
+    assert engine.max_prompt_bytes == (engine.n_ctx - 1) * 81
