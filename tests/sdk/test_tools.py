@@ -200,3 +200,18 @@ async def test_chat_logprobs_on_the_model_inference_route(mi: Shell) -> None:
                                                               temperature=0, stream=True))
     streamed = await mi.until_done(stream)
     assert [t.token for t in streamed.choices[0].logprobs.content] == [t.token for t in tokens]
+
+
+@pytest.mark.parametrize("form", ["/models", "/openai/v1"])
+async def test_tools_and_parse_on_the_foundry_and_openai_v1_forms(shell_kind: str, server: Any, form: str) -> None:
+    """The other route styles that have tools (not in the route table's LACKS) send them and read the answers."""
+    shell = Shell(make_client(shell_kind, server.url + form, server.api_key, model="default"))
+    try:
+        called = await shell.run(lambda c: c.chat.completions.create(
+            messages=ASK, tools=[pydantic_function_tool(GetWeather)], tool_choice="required", max_tokens=40))
+        assert called.choices[0].message.tool_calls[0].function.name == "GetWeather"
+        parsed = await shell.run(lambda c: c.chat.completions.parse(messages=ASK, response_format=Weather,
+                                                                    max_tokens=48))
+        assert isinstance(parsed.parsed, Weather)
+    finally:
+        await shell.close()
