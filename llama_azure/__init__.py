@@ -28,6 +28,8 @@ from ._exceptions import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from ._quota_errors import QuotaStoreError, QuotaTimeoutError
+from ._rate_limit import RateLimit
 from ._streaming import AsyncStream, Stream
 from ._version import __version__
 from .types import (
@@ -69,6 +71,9 @@ __all__ = [
     "NotFoundError",
     "ParameterError",
     "PermissionDeniedError",
+    "QuotaStoreError",
+    "QuotaTimeoutError",
+    "RateLimit",
     "RateLimitError",
     "Stream",
     "UnprocessableEntityError",

@@ -23,6 +23,7 @@ from ._core import (
     with_auth,
 )
 from ._exceptions import APIError
+from ._pacing_wait import await_turn
 from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
 from ._retry import RetryRun
 from ._streaming import AsyncStream, aread_body
@@ -118,11 +119,15 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
             raise run.annotate(error) from error.__cause__
 
     async def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | AsyncStream[Any, Any]:
+        pacer = self._pacer
+        lease = await await_turn(pacer, call) if pacer is not None else None
         request = with_auth(call, await self._auth.async_headers(), run.attempts + 1)
         try:
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
+        if pacer is not None and lease is not None:
+            pacer.answered(lease, response)
         chunk_type = stream_chunk_type(call, response)
         if chunk_type is not None:
             return AsyncStream(response, chunk_type, where=call.where,
@@ -133,7 +138,10 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
             raise_transport_error(error, call)
         finally:
             await response.aclose()
-        return interpret(call, response, content)
+        result = interpret(call, response, content)
+        if pacer is not None and lease is not None:
+            pacer.settled(lease, result)
+        return result
 
     async def close(self) -> None:
         """Close the connection pool (only if this client created it)."""

@@ -13,6 +13,9 @@ from typing_extensions import Self
 
 from ._auth import DEFAULT_REFRESH_MARGIN, resolve_auth
 from ._core import ClientConfig, PreparedCall
+from ._exceptions import ConfigurationError
+from ._pacer import Pacer
+from ._rate_limit import RateLimit
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, RetryRun
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
@@ -41,6 +44,7 @@ class BaseClient(Generic[HttpT]):
         default_headers: Mapping[str, str] | None = None,
         scope: str | None = None,
         token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self._config = ClientConfig.create(
             endpoint, api=api, api_version=api_version, deployment=deployment,
@@ -51,6 +55,10 @@ class BaseClient(Generic[HttpT]):
         )
         self._auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
                                   refresh_margin=token_refresh_margin, is_async=self._is_async)
+        if rate_limit is not None and not isinstance(rate_limit, RateLimit):
+            raise ConfigurationError(f"rate_limit must be a RateLimit(requests=..., tokens=...), "
+                                     f"got {type(rate_limit).__name__}")
+        self._pacer = Pacer(rate_limit, self._config) if rate_limit is not None else None
         self._owns_http = http_client is None
         self._http: HttpT = http_client or self._http_class(  # type: ignore[assignment]
             limits=DEFAULT_LIMITS, timeout=self._config.timeout
@@ -65,6 +73,11 @@ class BaseClient(Generic[HttpT]):
     def endpoint(self) -> str:
         """The endpoint's base URL, without a route."""
         return self._config.base_url
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The quota this client paces itself to (``rate_limit=``), or None."""
+        return self._pacer.rate_limit if self._pacer is not None else None
 
     @property
     def api(self) -> str:

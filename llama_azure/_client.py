@@ -23,6 +23,7 @@ from ._core import (
     with_auth,
 )
 from ._exceptions import APIError
+from ._pacing_wait import wait_turn
 from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
 from ._retry import RetryRun
 from ._streaming import Stream, read_body
@@ -116,11 +117,15 @@ class LlamaClient(BaseClient[httpx.Client]):
             raise run.annotate(error) from error.__cause__
 
     def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | Stream[Any, Any]:
+        pacer = self._pacer
+        lease = wait_turn(pacer, call) if pacer is not None else None
         request = with_auth(call, self._auth.sync_headers(), run.attempts + 1)
         try:
             response = self._http.send(request, stream=True)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
+        if pacer is not None and lease is not None:
+            pacer.answered(lease, response)
         chunk_type = stream_chunk_type(call, response)
         if chunk_type is not None:
             return Stream(response, chunk_type, where=call.where,
@@ -131,7 +136,10 @@ class LlamaClient(BaseClient[httpx.Client]):
             raise_transport_error(error, call)
         finally:
             response.close()
-        return interpret(call, response, content)
+        result = interpret(call, response, content)
+        if pacer is not None and lease is not None:
+            pacer.settled(lease, result)
+        return result
 
     def close(self) -> None:
         """Close the connection pool (only if this client created it)."""
