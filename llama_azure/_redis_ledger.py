@@ -62,7 +62,7 @@ if op == 'acquire' then
   if w == 0 then add(ARGV[7], 1, tonumber(ARGV[8]), now + window + lease + margin) end
   return tostring(w)
 elseif op == 'wait' then
-  return tostring(wait_for(tonumber(ARGV[7]), tonumber(ARGV[8])))
+  return tostring(wait_for(tonumber(ARGV[8]), tonumber(ARGV[9])))
 elseif op == 'answered' then
   local score = redis.call('ZSCORE', KEYS[1], ARGV[7])
   if score then redis.call('ZADD', KEYS[1], 'XX', math.min(tonumber(score), now + window + margin), ARGV[7]) end
@@ -137,7 +137,7 @@ class RedisLedger:
     def observe(self, remaining_requests: int | None, remaining_tokens: int | None, now: float) -> None:
         if remaining_requests is None and remaining_tokens is None:
             return
-        self._run("observe", f"unseen-{uuid.uuid4().hex}", 0, _or_minus_one(remaining_requests),
+        self._run("observe", f"unseen-{uuid.uuid4().hex}", _or_minus_one(remaining_requests),
                   _or_minus_one(remaining_tokens))
 
     def usage(self, now: float) -> Usage:

