@@ -30,6 +30,7 @@ from ._exceptions import (
 )
 from ._quota_errors import QuotaStoreError, QuotaTimeoutError
 from ._rate_limit import RateLimit
+from ._raw_response import RawResponse
 from ._streaming import AsyncStream, Stream
 from ._version import __version__
 from .types import (
@@ -75,6 +76,7 @@ __all__ = [
     "QuotaTimeoutError",
     "RateLimit",
     "RateLimitError",
+    "RawResponse",
     "Stream",
     "UnprocessableEntityError",
     "Usage",

@@ -25,6 +25,7 @@ from ._core import (
 from ._exceptions import APIError
 from ._pacing_wait import await_turn
 from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
+from ._raw_response import RawResponse, raw_response
 from ._retry import RetryRun
 from ._streaming import AsyncStream, aread_body
 from .types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage, ChatMessageParam
@@ -38,6 +39,11 @@ MessagesParam = Sequence[ChatMessageParam | ChatMessage | Mapping[str, Any]]
 class AsyncChatCompletions:
     def __init__(self, client: AsyncLlamaClient) -> None:
         self._client = client
+
+    @property
+    def with_raw_response(self) -> AsyncChatCompletionsWithRawResponse:
+        """The same ``create``, returning the HTTP answer too: headers, ``retries_taken``, ``.parse()``."""
+        return AsyncChatCompletionsWithRawResponse(self._client)
 
     @overload
     async def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
@@ -73,6 +79,11 @@ class AsyncCompletions:
     def __init__(self, client: AsyncLlamaClient) -> None:
         self._client = client
 
+    @property
+    def with_raw_response(self) -> AsyncCompletionsWithRawResponse:
+        """The same ``create``, returning the HTTP answer too: headers, ``retries_taken``, ``.parse()``."""
+        return AsyncCompletionsWithRawResponse(self._client)
+
     @overload
     async def create(self, *, prompt: str, stream: Literal[False] = False,
                **kwargs: Unpack[CompletionCreateParams]) -> Completion: ...
@@ -90,6 +101,47 @@ class AsyncCompletions:
         """Continue a prompt: ``client.completions.create(prompt="Once upon a time", max_tokens=32)``."""
         call = prepare_completion(self._client._config, prompt, stream, kwargs)
         return await self._client._execute(call)
+
+
+class AsyncChatCompletionsWithRawResponse:
+    """``client.chat.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
+
+    def __init__(self, client: AsyncLlamaClient) -> None:
+        self._client = client
+
+    @overload
+    async def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
+               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[ChatCompletion]: ...
+
+    @overload
+    async def create(self, *, messages: MessagesParam, stream: Literal[True], **kwargs: Unpack[ChatCreateParams]
+               ) -> RawResponse[AsyncStream[ChatCompletionChunk, ChatCompletion]]: ...
+
+    async def create(self, *, messages: MessagesParam, stream: bool = False,
+               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[Any]:
+        """``raw = await client.chat.completions.with_raw_response.create(messages=..., max_tokens=8)``;
+        ``raw.headers``, ``raw.retries_taken``, ``raw.parse()``."""
+        return await self._client._execute_raw(prepare_chat(self._client._config, messages, stream, kwargs))
+
+
+class AsyncCompletionsWithRawResponse:
+    """``client.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
+
+    def __init__(self, client: AsyncLlamaClient) -> None:
+        self._client = client
+
+    @overload
+    async def create(self, *, prompt: str, stream: Literal[False] = False,
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Completion]: ...
+
+    @overload
+    async def create(self, *, prompt: str, stream: Literal[True],
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[AsyncStream[Completion, Completion]]: ...
+
+    async def create(self, *, prompt: str, stream: bool = False,
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Any]:
+        """``raw = await client.completions.with_raw_response.create(prompt="Hi")``; ``raw.parse()``."""
+        return await self._client._execute_raw(prepare_completion(self._client._config, prompt, stream, kwargs))
 
 
 class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
@@ -112,11 +164,15 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
 
     async def _execute(self, call: PreparedCall[T]) -> T | AsyncStream[Any, Any]:
         run = self._retry_run(call)
-        retrying = AsyncRetrying(retry=run.should_retry, wait=run.next_wait, sleep=asyncio.sleep, reraise=True)
+        retrying = AsyncRetrying(retry=run.should_retry, wait=run.next_wait, sleep=asyncio.sleep, reraise=True,
+                                 before_sleep=self._before_retry_wait)
         try:
             return await retrying(self._attempt, call, run)
         except APIError as error:
             raise run.annotate(error) from error.__cause__
+
+    async def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
+        return raw_response(call, await self._execute(call))
 
     async def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | AsyncStream[Any, Any]:
         pacer = self._pacer
@@ -126,6 +182,7 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
             response = await self._http.send(request, stream=True)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
+        call.response, call.retries_taken = response, run.attempts
         if pacer is not None and lease is not None:
             pacer.answered(lease, response)
         chunk_type = stream_chunk_type(call, response)

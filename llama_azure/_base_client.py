@@ -5,10 +5,11 @@ Everything here is free of I/O; ``LlamaClient`` and ``AsyncLlamaClient`` add sen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import httpx
+from tenacity import RetryCallState
 from typing_extensions import Self
 
 from ._auth import DEFAULT_REFRESH_MARGIN, resolve_auth
@@ -45,6 +46,7 @@ class BaseClient(Generic[HttpT]):
         scope: str | None = None,
         token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         rate_limit: RateLimit | None = None,
+        on_retry: Callable[[int, BaseException, float], object] | None = None,
     ) -> None:
         self._config = ClientConfig.create(
             endpoint, api=api, api_version=api_version, deployment=deployment,
@@ -59,6 +61,10 @@ class BaseClient(Generic[HttpT]):
             raise ConfigurationError(f"rate_limit must be a RateLimit(requests=..., tokens=...), "
                                      f"got {type(rate_limit).__name__}")
         self._pacer = Pacer(rate_limit, self._config) if rate_limit is not None else None
+        if on_retry is not None and not callable(on_retry):
+            raise ConfigurationError(f"on_retry must be a callable(attempt, error, wait), "
+                                     f"got {type(on_retry).__name__}")
+        self._on_retry = on_retry
         self._owns_http = http_client is None
         self._http: HttpT = http_client or self._http_class(  # type: ignore[assignment]
             limits=DEFAULT_LIMITS, timeout=self._config.timeout
@@ -112,6 +118,15 @@ class BaseClient(Generic[HttpT]):
                        self._auth.describe_failure)
         run.timer = call.timer
         return run
+
+    def _before_retry_wait(self, state: RetryCallState) -> None:
+        """tenacity's ``before_sleep``: tell ``on_retry`` which attempt failed, why, and how long the wait is."""
+        if self._on_retry is None or state.outcome is None:
+            return
+        error = state.outcome.exception()
+        if error is not None:
+            wait = state.next_action.sleep if state.next_action is not None else 0.0
+            self._on_retry(state.attempt_number, error, wait)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint={self.endpoint!r}, api={self.api!r}, auth={self._auth.kind})"

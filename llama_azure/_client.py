@@ -25,6 +25,7 @@ from ._core import (
 from ._exceptions import APIError
 from ._pacing_wait import wait_turn
 from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
+from ._raw_response import RawResponse, raw_response
 from ._retry import RetryRun
 from ._streaming import Stream, read_body
 from .types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage, ChatMessageParam
@@ -38,6 +39,11 @@ MessagesParam = Sequence[ChatMessageParam | ChatMessage | Mapping[str, Any]]
 class ChatCompletions:
     def __init__(self, client: LlamaClient) -> None:
         self._client = client
+
+    @property
+    def with_raw_response(self) -> ChatCompletionsWithRawResponse:
+        """The same ``create``, returning the HTTP answer too: headers, ``retries_taken``, ``.parse()``."""
+        return ChatCompletionsWithRawResponse(self._client)
 
     @overload
     def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
@@ -71,6 +77,11 @@ class Completions:
     def __init__(self, client: LlamaClient) -> None:
         self._client = client
 
+    @property
+    def with_raw_response(self) -> CompletionsWithRawResponse:
+        """The same ``create``, returning the HTTP answer too: headers, ``retries_taken``, ``.parse()``."""
+        return CompletionsWithRawResponse(self._client)
+
     @overload
     def create(self, *, prompt: str, stream: Literal[False] = False,
                **kwargs: Unpack[CompletionCreateParams]) -> Completion: ...
@@ -88,6 +99,47 @@ class Completions:
         """Continue a prompt: ``client.completions.create(prompt="Once upon a time", max_tokens=32)``."""
         call = prepare_completion(self._client._config, prompt, stream, kwargs)
         return self._client._execute(call)
+
+
+class ChatCompletionsWithRawResponse:
+    """``client.chat.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
+
+    def __init__(self, client: LlamaClient) -> None:
+        self._client = client
+
+    @overload
+    def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
+               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[ChatCompletion]: ...
+
+    @overload
+    def create(self, *, messages: MessagesParam, stream: Literal[True], **kwargs: Unpack[ChatCreateParams]
+               ) -> RawResponse[Stream[ChatCompletionChunk, ChatCompletion]]: ...
+
+    def create(self, *, messages: MessagesParam, stream: bool = False,
+               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[Any]:
+        """``raw = client.chat.completions.with_raw_response.create(messages=..., max_tokens=8)``;
+        ``raw.headers``, ``raw.retries_taken``, ``raw.parse()``."""
+        return self._client._execute_raw(prepare_chat(self._client._config, messages, stream, kwargs))
+
+
+class CompletionsWithRawResponse:
+    """``client.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
+
+    def __init__(self, client: LlamaClient) -> None:
+        self._client = client
+
+    @overload
+    def create(self, *, prompt: str, stream: Literal[False] = False,
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Completion]: ...
+
+    @overload
+    def create(self, *, prompt: str, stream: Literal[True],
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Stream[Completion, Completion]]: ...
+
+    def create(self, *, prompt: str, stream: bool = False,
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Any]:
+        """``raw = client.completions.with_raw_response.create(prompt="Hi")``; ``raw.parse()``."""
+        return self._client._execute_raw(prepare_completion(self._client._config, prompt, stream, kwargs))
 
 
 class LlamaClient(BaseClient[httpx.Client]):
@@ -110,11 +162,15 @@ class LlamaClient(BaseClient[httpx.Client]):
 
     def _execute(self, call: PreparedCall[T]) -> T | Stream[Any, Any]:
         run = self._retry_run(call)
-        retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True)
+        retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True,
+                            before_sleep=self._before_retry_wait)
         try:
             return retrying(self._attempt, call, run)
         except APIError as error:
             raise run.annotate(error) from error.__cause__
+
+    def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
+        return raw_response(call, self._execute(call))
 
     def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | Stream[Any, Any]:
         pacer = self._pacer
@@ -124,6 +180,7 @@ class LlamaClient(BaseClient[httpx.Client]):
             response = self._http.send(request, stream=True)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
+        call.response, call.retries_taken = response, run.attempts
         if pacer is not None and lease is not None:
             pacer.answered(lease, response)
         chunk_type = stream_chunk_type(call, response)

@@ -244,6 +244,9 @@ class PreparedCall(Generic[T]):
     chunk_type: type[ChatCompletionChunk] | type[Completion] | None = None
     timer: CallTimer = field(default_factory=CallTimer)
     """Started when the call is prepared; shared by its attempts, retry waits and stream."""
+    response: httpx.Response | None = None
+    """The last attempt's HTTP answer (for ``with_raw_response``)."""
+    retries_taken: int = 0
 
 
 def _url(config: ClientConfig, operation: Operation, extra_query: Mapping[str, str] | None) -> httpx.URL:
