@@ -2,11 +2,11 @@
 
 The service (see ``server/quota.py``) counts a request at the moment it admits it, for ``window`` seconds,
 with ``prompt tokens + max_tokens x candidates`` tokens, corrected to the tokens really used when it ends.
-The client cannot see that moment, only bound it: a request is admitted after it is sent and before its
-answer starts. So an entry is written when the request is granted, held for ``window + lease`` seconds while
-no answer has come (``lease`` covers the trip to the service; a process that died stops holding its entries
-then), and set to expire ``window`` seconds after the answer started, when the answer comes: never before the
-service forgets it.
+The client cannot see that moment, only bound it: a request is admitted after it is sent, and before its
+answer starts or within ``lease`` seconds of sending, whichever comes first (``lease`` covers the trip to the
+service and its parsing, never a generation). So an entry is written when the request is granted and expires
+``window + lease`` seconds later, or ``window`` seconds after its answer started if that is sooner: never before
+the service forgets the request. A process that died stops holding its entries the same way.
 
 :class:`LocalLedger` keeps the entries in this process; ``_redis_ledger.RedisLedger`` keeps the same entries
 in Redis for several processes, with the same rules in a Lua script.
@@ -19,8 +19,8 @@ from typing import Protocol
 
 # Seconds added to every expiry: the service's clock and ours tick apart by a little.
 MARGIN = 0.02
-# How long an entry whose answer has not started is held beyond the window (see the module docstring).
-DEFAULT_LEASE = 10.0
+# The longest time between sending a request and the service admitting it (see the module docstring).
+DEFAULT_LEASE = 1.0
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,9 @@ class LocalLedger:
     >>> ledger = LocalLedger(Limits(requests=2, tokens=None, window=10.0))
     >>> ledger.try_acquire("a", 5, now=0.0), ledger.try_acquire("b", 5, now=0.0)
     (0.0, 0.0)
-    >>> ledger.answered("a", now=1.0)
-    >>> round(ledger.try_acquire("c", 5, now=2.0), 2)  # a leaves the window at 1 + 10 s
-    9.02
+    >>> ledger.answered("a", now=0.5)
+    >>> round(ledger.try_acquire("c", 5, now=2.0), 2)  # a leaves the window 10 s after its answer started
+    8.52
     """
 
     poll_interval = float("inf")  # every change happens here, and wakes the waiting calls
