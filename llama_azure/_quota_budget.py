@@ -23,6 +23,7 @@ class Ticket:
 
     tokens: int
     lease: str | None = None
+    ready_at: float | None = None  # while not first in line: when it foresaw its turn (asked once, not each wake)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -53,8 +54,8 @@ class Budget:
     def poll(self, ticket: Ticket) -> float:
         """0.0 when ``ticket`` may go now (``ticket.lease`` is then set); else the shortest wait foreseen.
 
-        Only the first ticket in line asks the ledger; the others foresee the wait for everything ahead of
-        them and themselves, and are woken when the line moves.
+        Only the first ticket in line asks the ledger for room; the others foresee (once, and again when that
+        time has passed) the wait for everything ahead of them and themselves, and are woken when the line moves.
         """
         with self._lock:
             ahead = 0
@@ -71,7 +72,10 @@ class Budget:
                 self._queue.popleft()
                 ticket.lease = ticket.id
             else:
-                return self.ledger.wait_for(ahead + 1, tokens + ticket.tokens, self.clock())
+                now = self.clock()
+                if ticket.ready_at is None or ticket.ready_at <= now:
+                    ticket.ready_at = now + self.ledger.wait_for(ahead + 1, tokens + ticket.tokens, now)
+                return max(ticket.ready_at - now, 0.0)
         self._wake()
         return 0.0
 
