@@ -140,3 +140,15 @@ def test_rate_limit_must_be_a_rate_limit(value: object) -> None:
 
     with pytest.raises(ConfigurationError, match="rate_limit must be a RateLimit"):
         LlamaClient("https://x.eastus2.models.ai.azure.com", "k", rate_limit=value)  # type: ignore[arg-type]
+
+
+async def test_what_another_client_used_is_learned_from_the_remaining_headers(make_shell: Any) -> None:
+    other = make_shell(None)  # another program on the same deployment, not pacing
+    for _ in range(2):
+        await other.run(chat(SHORT))
+    rate_limit = RateLimit(requests=QUOTA_RPM, window=QUOTA_WINDOW)
+    shell = make_shell(rate_limit)
+    await shell.run(chat(SHORT))  # its answer says only 1 request is left in the window
+    assert rate_limit.usage().requests == 3  # its own, and the 2 it did not send
+    results = await burst(shell, QUOTA_RPM + 1, chat(SHORT))
+    assert unexpected(results) == [] and count_429(results) == 0
