@@ -28,8 +28,10 @@ def main() -> None:
     with endpoint(["--rpm", "2", "--quota-window", "3"], force_local=True) as target:
         # 1. Retried for you: 429 (and 408, 5xx, connection errors) up to max_retries=2 times,
         #    waiting what retry-after-ms / Retry-After asks for.
+        #    The injected httpx client brings its hook; the timeout is the LlamaClient's (timeout=, 600 s by
+        #    default), sent with each request, so httpx's own 5 s default cannot cut a long answer short.
         hooks = httpx.Client(event_hooks={"response": [show_429]})
-        with LlamaClient(target.endpoint, target.api_key, http_client=hooks) as client:
+        with LlamaClient(target.endpoint, target.api_key, http_client=hooks, timeout=120) as client:
             for i in range(1, 5):
                 start = time.perf_counter()
                 client.completions.create(prompt=PROMPT, max_tokens=2)

@@ -26,6 +26,7 @@ from ._exceptions import (
     ParameterError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     UnprocessableEntityError,
 )
 from ._quota_errors import QuotaStoreError, QuotaTimeoutError
@@ -77,6 +78,7 @@ __all__ = [
     "RateLimit",
     "RateLimitError",
     "RawResponse",
+    "ResponseTooLargeError",
     "Stream",
     "UnprocessableEntityError",
     "Usage",

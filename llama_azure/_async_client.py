@@ -23,8 +23,9 @@ from ._core import (
     with_auth,
 )
 from ._exceptions import APIError
+from ._origins import follows_redirect, redirect_request, same_origin
 from ._pacing_wait import await_turn
-from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
+from ._params import ChatCreateParams, CompletionCreateParams, ModelInfoParams
 from ._raw_response import RawResponse, raw_response
 from ._retry import RetryRun
 from ._streaming import AsyncStream, aread_body
@@ -158,7 +159,7 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         self.chat = AsyncChat(self)
         self.completions = AsyncCompletions(self)
 
-    async def get_model_info(self, **kwargs: Unpack[RequestOptions]) -> ModelInfo:
+    async def get_model_info(self, **kwargs: Unpack[ModelInfoParams]) -> ModelInfo:
         """``GET /info``: ``client.get_model_info().model_name``."""
         return cast(ModelInfo, await self._execute(prepare_info(self._config, kwargs)))
 
@@ -175,11 +176,12 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         return raw_response(call, await self._execute(call))
 
     async def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | AsyncStream[Any, Any]:
+        self._check_fork()
         pacer = self._pacer
         lease = await await_turn(pacer, call) if pacer is not None else None
         request = with_auth(call, await self._auth.async_headers(), run.attempts + 1)
         try:
-            response = await self._http.send(request, stream=True)
+            response = await self._send(request)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
         call.response, call.retries_taken = response, run.attempts
@@ -190,7 +192,7 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
             return AsyncStream(response, chunk_type, where=call.where,
                           timer=call.timer)
         try:
-            content = await aread_body(response, call.timer, call.where)
+            content = await aread_body(response, call.timer, call.where, call.max_response_bytes)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
         finally:
@@ -199,6 +201,19 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         if pacer is not None and lease is not None:
             pacer.settled(lease, result)
         return result
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send, following redirects here (if the http client follows them) so secrets stay on their origin."""
+        hops, auth = 0, cast(Any, httpx.USE_CLIENT_DEFAULT)
+        while True:
+            response = await self._http.send(request, stream=True, follow_redirects=False, auth=auth)
+            if not follows_redirect(self._http, response):
+                return response
+            await response.aclose()
+            follow = redirect_request(self._http, request, response, hops)
+            if not same_origin(request.url, follow.url):
+                auth = None  # nor the http client's own auth= (httpx would drop it too)
+            request, hops = follow, hops + 1
 
     async def close(self) -> None:
         """Close the connection pool (only if this client created it)."""

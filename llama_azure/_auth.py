@@ -31,21 +31,30 @@ _ASYNC_CREDENTIAL_IN_SYNC_CLIENT = (
     "use the sync credential from azure.identity with LlamaClient"
 )
 
+COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 # Which Entra ID audience a host wants; the wrong one is the "audience is incorrect" 401.
 _SCOPES_BY_HOST_SUFFIX = (
-    (".openai.azure.com", "https://cognitiveservices.azure.com/.default"),
-    (".cognitiveservices.azure.com", "https://cognitiveservices.azure.com/.default"),
+    (".openai.azure.com", COGNITIVE_SERVICES_SCOPE),
+    (".cognitiveservices.azure.com", COGNITIVE_SERVICES_SCOPE),
     (".services.ai.azure.com", "https://ai.azure.com/.default"),
 )
+_AI_SERVICES_HOSTS = tuple(suffix for suffix, _ in _SCOPES_BY_HOST_SUFFIX)
+_COGNITIVE_SERVICES_PATHS = ("/models", "/openai/v1")
 
 
 def scope_for_endpoint(endpoint: str) -> str:
-    """The Entra ID scope a host expects.
+    """The Entra ID scope a host expects. Foundry Models (``/models``) and the OpenAI v1 surface
+    (``/openai/v1``) take the Cognitive Services scope on every AI Services host.
 
     >>> scope_for_endpoint("https://my-res.openai.azure.com")
     'https://cognitiveservices.azure.com/.default'
+    >>> scope_for_endpoint("https://my-res.services.ai.azure.com/models")
+    'https://cognitiveservices.azure.com/.default'
     """
-    host = (urlsplit(endpoint).hostname or "").lower()
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    if host.endswith(_AI_SERVICES_HOSTS) and parts.path.rstrip("/").endswith(_COGNITIVE_SERVICES_PATHS):
+        return COGNITIVE_SERVICES_SCOPE
     for suffix, scope in _SCOPES_BY_HOST_SUFFIX:
         if host.endswith(suffix):
             return scope

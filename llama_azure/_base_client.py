@@ -5,6 +5,7 @@ Everything here is free of I/O; ``LlamaClient`` and ``AsyncLlamaClient`` add sen
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -13,6 +14,7 @@ from tenacity import RetryCallState
 from typing_extensions import Self
 
 from ._auth import DEFAULT_REFRESH_MARGIN, resolve_auth
+from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._core import ClientConfig, PreparedCall
 from ._exceptions import ConfigurationError
 from ._pacer import Pacer
@@ -22,6 +24,18 @@ from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, Re
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 # Generous, like openai-python: one shared client serves a whole application.
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+HTTPX_DEFAULT_TIMEOUT = httpx.Timeout(5.0)
+
+
+def chosen_timeout_of(http_client: httpx.Client | httpx.AsyncClient | None) -> httpx.Timeout | None:
+    """An injected client's timeout if it was set on purpose; None (our 600 s default) for httpx's 5 s default.
+
+    The timeout goes with each request, so it is ours that applies, not the pool's. As in openai-python, an
+    injected client keeps a timeout it was given, but httpx's default must not cut a long answer short.
+    """
+    if http_client is None or http_client.timeout == HTTPX_DEFAULT_TIMEOUT:
+        return None
+    return http_client.timeout
 
 
 class BaseClient(Generic[HttpT]):
@@ -33,7 +47,7 @@ class BaseClient(Generic[HttpT]):
         endpoint: str | None = None,
         credential: object = None,
         *,
-        api: Literal["llama", "model-inference", "score"] | None = None,
+        api: Literal["llama", "model-inference", "score", "openai-v1"] | None = None,
         deployment: str | None = None,
         api_version: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
@@ -45,15 +59,18 @@ class BaseClient(Generic[HttpT]):
         default_headers: Mapping[str, str] | None = None,
         scope: str | None = None,
         token_refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        allow_insecure_http: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        model: str | None = None,
         rate_limit: RateLimit | None = None,
         on_retry: Callable[[int, BaseException, float], object] | None = None,
     ) -> None:
         self._config = ClientConfig.create(
             endpoint, api=api, api_version=api_version, deployment=deployment,
             default_headers=default_headers, max_retries=max_retries, max_retry_wait=max_retry_wait,
-            # An injected client's own timeout applies unless timeout= says otherwise.
-            timeout=timeout if timeout is not None or http_client is None else http_client.timeout,
-            stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout,
+            timeout=timeout if timeout is not None else chosen_timeout_of(http_client),
+            stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout, model=model,
+            allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
         )
         self._auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
                                   refresh_margin=token_refresh_margin, is_async=self._is_async)
@@ -69,6 +86,7 @@ class BaseClient(Generic[HttpT]):
         self._http: HttpT = http_client or self._http_class(  # type: ignore[assignment]
             limits=DEFAULT_LIMITS, timeout=self._config.timeout
         )
+        self._pool = _PoolOwner(os.getpid(), self._http if self._owns_http else None)
         self._bind_resources()
 
     def _bind_resources(self) -> None:
@@ -87,7 +105,7 @@ class BaseClient(Generic[HttpT]):
 
     @property
     def api(self) -> str:
-        """The route style: ``llama``, ``model-inference`` or ``score``."""
+        """The route style: ``llama``, ``model-inference``, ``score`` or ``openai-v1``."""
         return self._config.api
 
     def with_options(
@@ -99,6 +117,8 @@ class BaseClient(Generic[HttpT]):
         stream_idle_timeout: float | None = None,
         default_headers: Mapping[str, str] | None = None,
         total_timeout: float | None = None,
+        allow_insecure_http: bool | None = None,
+        max_response_bytes: int | None = None,
     ) -> Self:
         """A copy with new defaults that shares this client's connections and credential.
 
@@ -108,10 +128,25 @@ class BaseClient(Generic[HttpT]):
         copy.__dict__.update(self.__dict__)
         copy._config = self._config.with_options(
             timeout=timeout, max_retries=max_retries, max_retry_wait=max_retry_wait,
-            stream_idle_timeout=stream_idle_timeout, default_headers=default_headers, total_timeout=total_timeout)
+            stream_idle_timeout=stream_idle_timeout, default_headers=default_headers, total_timeout=total_timeout,
+            allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes)
         copy._owns_http = False  # closing the copy leaves the shared pool open
         copy._bind_resources()
         return copy
+
+    def _check_fork(self) -> None:
+        """In a process forked after this client was made, use a new pool of our own.
+
+        The inherited connections' sockets are shared with the parent: reusing them would cross answers
+        between the processes. They are left alone (closing them could disturb the parent); the copies
+        made by ``with_options`` share the new pool. An injected ``http_client`` is the caller's to renew.
+        """
+        pool = self._pool
+        if pool.pid != os.getpid() and pool.http is not None:
+            pool.pid = os.getpid()
+            pool.http = self._http_class(limits=DEFAULT_LIMITS, timeout=self._config.timeout)
+        if pool.http is not None:
+            self._http = pool.http  # type: ignore[assignment]
 
     def _retry_run(self, call: PreparedCall[Any]) -> RetryRun:
         run = RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), self._auth.invalidate,
@@ -130,3 +165,11 @@ class BaseClient(Generic[HttpT]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint={self.endpoint!r}, api={self.api!r}, auth={self._auth.kind})"
+
+
+class _PoolOwner:
+    """The pool this client (and its ``with_options`` copies) made itself, and the process it belongs to."""
+
+    def __init__(self, pid: int, http: httpx.Client | httpx.AsyncClient | None) -> None:
+        self.pid = pid
+        self.http = http

@@ -23,8 +23,9 @@ from ._core import (
     with_auth,
 )
 from ._exceptions import APIError
+from ._origins import follows_redirect, redirect_request, same_origin
 from ._pacing_wait import wait_turn
-from ._params import ChatCreateParams, CompletionCreateParams, RequestOptions
+from ._params import ChatCreateParams, CompletionCreateParams, ModelInfoParams
 from ._raw_response import RawResponse, raw_response
 from ._retry import RetryRun
 from ._streaming import Stream, read_body
@@ -156,7 +157,7 @@ class LlamaClient(BaseClient[httpx.Client]):
         self.chat = Chat(self)
         self.completions = Completions(self)
 
-    def get_model_info(self, **kwargs: Unpack[RequestOptions]) -> ModelInfo:
+    def get_model_info(self, **kwargs: Unpack[ModelInfoParams]) -> ModelInfo:
         """``GET /info``: ``client.get_model_info().model_name``."""
         return cast(ModelInfo, self._execute(prepare_info(self._config, kwargs)))
 
@@ -173,11 +174,12 @@ class LlamaClient(BaseClient[httpx.Client]):
         return raw_response(call, self._execute(call))
 
     def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | Stream[Any, Any]:
+        self._check_fork()
         pacer = self._pacer
         lease = wait_turn(pacer, call) if pacer is not None else None
         request = with_auth(call, self._auth.sync_headers(), run.attempts + 1)
         try:
-            response = self._http.send(request, stream=True)
+            response = self._send(request)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
         call.response, call.retries_taken = response, run.attempts
@@ -188,7 +190,7 @@ class LlamaClient(BaseClient[httpx.Client]):
             return Stream(response, chunk_type, where=call.where,
                           timer=call.timer)
         try:
-            content = read_body(response, call.timer)
+            content = read_body(response, call.timer, call.where, call.max_response_bytes)
         except httpx.HTTPError as error:
             raise_transport_error(error, call)
         finally:
@@ -197,6 +199,19 @@ class LlamaClient(BaseClient[httpx.Client]):
         if pacer is not None and lease is not None:
             pacer.settled(lease, result)
         return result
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send, following redirects here (if the http client follows them) so secrets stay on their origin."""
+        hops, auth = 0, cast(Any, httpx.USE_CLIENT_DEFAULT)
+        while True:
+            response = self._http.send(request, stream=True, follow_redirects=False, auth=auth)
+            if not follows_redirect(self._http, response):
+                return response
+            response.close()
+            follow = redirect_request(self._http, request, response, hops)
+            if not same_origin(request.url, follow.url):
+                auth = None  # nor the http client's own auth= (httpx would drop it too)
+            request, hops = follow, hops + 1
 
     def close(self) -> None:
         """Close the connection pool (only if this client created it)."""

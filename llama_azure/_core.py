@@ -20,6 +20,7 @@ from typing import Any, Generic, NoReturn, TypeVar
 import httpx
 from pydantic import ValidationError
 
+from ._body import DEFAULT_MAX_RESPONSE_BYTES, check_max_response_bytes
 from ._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
@@ -29,6 +30,7 @@ from ._exceptions import (
     make_status_error,
     request_id_of,
 )
+from ._origins import SECRET_HEADER, check_plain_http
 from ._params import split_options, validate_chat, validate_completion
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
 from ._routes import (
@@ -36,10 +38,12 @@ from ._routes import (
     ApiStyle,
     Operation,
     api_version_from_url,
+    base_url_for_style,
     check_api_style,
+    has_route,
     infer_api_style,
     needs_api_version,
-    normalize_endpoint,
+    requires_model,
     route_path,
 )
 from ._score import parse_score_chat, parse_score_completion, score_body
@@ -52,10 +56,12 @@ from .types.model_info import ModelInfo
 logger = logging.getLogger("llama_azure")
 
 ENV_ENDPOINT = "LLAMA_AZURE_ENDPOINT"
+# Foundry Models reads the model from this header where a request has no body (GET /models/info).
+MODEL_HEADER = "x-ms-model-mesh-model-name"
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 USER_AGENT = f"llama-azure/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
 # Header names that may carry a secret: never logged in clear (api-key, x-functions-key, authorization, ...).
-_SECRET_HEADER = re.compile(r"auth|key|token|secret|password|cookie|signature|identity", re.IGNORECASE)
+_SECRET_HEADER = SECRET_HEADER
 # What an HTTP header value may hold here: visible ASCII and spaces (no CR/LF, no control characters).
 _SENDABLE_VALUE = re.compile(r"[\x20-\x7e]*")
 _TOKEN_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -133,6 +139,12 @@ def check_seconds(value: object, name: str) -> float | None:
     return float(value)  # type: ignore[arg-type]
 
 
+def check_flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def check_max_retry_wait(value: object) -> float:
     """The cap on a service-requested wait: finite and >= 0 (NaN would let a 24 h Retry-After through)."""
     if not (_finite_seconds(value) and value >= 0):  # type: ignore[operator]
@@ -154,6 +166,10 @@ class ClientConfig:
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     stream_idle_timeout: float | None = None
     total_timeout: float | None = None
+    allow_insecure_http: bool = False
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    model: str | None = None
+    """The default ``model`` of the body (the deployment name on Foundry Models and ``openai-v1``)."""
 
     @classmethod
     def create(
@@ -169,6 +185,9 @@ class ClientConfig:
         timeout: float | httpx.Timeout | None,
         stream_idle_timeout: float | None,
         total_timeout: float | None = None,
+        allow_insecure_http: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        model: str | None = None,
     ) -> ClientConfig:
         endpoint = endpoint or os.environ.get(ENV_ENDPOINT)
         if not endpoint:
@@ -183,11 +202,13 @@ class ClientConfig:
             raise ConfigurationError(f"api_version must look like '2024-05-01-preview', got {api_version!r}")
         if deployment is not None and (not isinstance(deployment, str) or not _SENDABLE_VALUE.fullmatch(deployment)):
             raise ConfigurationError("deployment must be a deployment name (a string of printable ASCII characters)")
+        if model is not None and (not isinstance(model, str) or not model.strip()):
+            raise ConfigurationError(f"model must be a deployment name (a non-empty string), got {model!r}")
         style = check_api_style(api) if api is not None else infer_api_style(endpoint)
         check_seconds(stream_idle_timeout, "stream_idle_timeout")
         check_seconds(total_timeout, "total_timeout")
         return cls(
-            base_url=normalize_endpoint(endpoint),
+            base_url=base_url_for_style(endpoint, style),
             api=style,
             api_version=api_version,
             deployment=deployment,
@@ -197,6 +218,9 @@ class ClientConfig:
             timeout=to_timeout(timeout),
             stream_idle_timeout=stream_idle_timeout,
             total_timeout=total_timeout,
+            allow_insecure_http=check_flag(allow_insecure_http, "allow_insecure_http"),
+            max_response_bytes=check_max_response_bytes(max_response_bytes),
+            model=model,
         )
 
     def with_options(
@@ -208,6 +232,8 @@ class ClientConfig:
         stream_idle_timeout: float | None,
         default_headers: Mapping[str, str] | None,
         total_timeout: float | None = None,
+        allow_insecure_http: bool | None = None,
+        max_response_bytes: int | None = None,
     ) -> ClientConfig:
         """A copy where each option that is not None replaces the current one."""
         changes: dict[str, Any] = {}
@@ -224,6 +250,10 @@ class ClientConfig:
         if default_headers is not None:
             extra = check_headers(default_headers, "default_headers", ConfigurationError)
             changes["default_headers"] = {**self.default_headers, **extra}
+        if allow_insecure_http is not None:
+            changes["allow_insecure_http"] = check_flag(allow_insecure_http, "allow_insecure_http")
+        if max_response_bytes is not None:
+            changes["max_response_bytes"] = check_max_response_bytes(max_response_bytes)
         return replace(self, **changes)
 
 
@@ -244,6 +274,7 @@ class PreparedCall(Generic[T]):
     chunk_type: type[ChatCompletionChunk] | type[Completion] | None = None
     timer: CallTimer = field(default_factory=CallTimer)
     """Started when the call is prepared; shared by its attempts, retry waits and stream."""
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     response: httpx.Response | None = None
     """The last attempt's HTTP answer (for ``with_raw_response``)."""
     retries_taken: int = 0
@@ -319,6 +350,7 @@ def _build(
                 f"no NaN or infinity)", param="extra_body" if extra_body else "messages",
             ) from None
     url = _url(config, operation, check_headers(options.get("extra_query"), "extra_query", ParameterError))
+    check_plain_http(url, config.allow_insecure_http)
     request = httpx.Request("POST" if body is not None else "GET", url, headers=headers, content=content)
     max_retries = options.get("max_retries")
     return PreparedCall(
@@ -333,6 +365,7 @@ def _build(
             total_timeout=_option_seconds(options, "total_timeout", config.total_timeout),
             idle_timeout=_option_seconds(options, "stream_idle_timeout", config.stream_idle_timeout),
         ),
+        max_response_bytes=config.max_response_bytes,
     )
 
 
@@ -344,6 +377,27 @@ def _option_seconds(options: Mapping[str, Any], name: str, default: float | None
         return check_seconds(value, name)
     except ConfigurationError as error:
         raise ParameterError(str(error), param=name) from None
+
+
+def _with_model(config: ClientConfig, body: dict[str, Any]) -> dict[str, Any]:
+    """The body with the client's default ``model`` when the call names none; refused before sending
+    where the endpoint needs one to pick the deployment."""
+    if "model" in body and not body["model"].strip():
+        raise ParameterError("model must be a deployment name, got an empty string", param="model")
+    if "model" not in body and config.model is not None:
+        body = {**body, "model": config.model}
+    if "model" not in body and requires_model(config.api, config.base_url):
+        raise ParameterError(_model_needed(config), param="model")
+    return body
+
+
+def _model_needed(config: ClientConfig) -> str:
+    surface = "the OpenAI v1 surface" if config.api == "openai-v1" else "Foundry Models (/models)"
+    hint = (" (deployment= only sets a managed endpoint's azureml-model-deployment header)"
+            if config.deployment else "")
+    return (f"a model (the deployment name) is needed: {config.base_url} is {surface}, where the body's model "
+            f"picks the deployment that answers; pass model='<deployment name>' to this call, or set a default with "
+            f"LlamaClient(..., model='<deployment name>'){hint}")
 
 
 def _check_stream_flag(stream: object, api: ApiStyle) -> bool:
@@ -367,7 +421,7 @@ def prepare_chat(
     checked, body = validate_chat(messages, params, is_stream)
     if config.api == "score":
         return _build(config, "chat", score_body(checked, body), options, stream=False, parse=parse_score_chat)
-    payload = {"messages": checked, **body}
+    payload = {"messages": checked, **_with_model(config, body)}
     if is_stream:
         payload["stream"] = True
     return _build(config, "chat", payload, options, stream=is_stream, parse=_model_parser(ChatCompletion),
@@ -383,7 +437,7 @@ def prepare_completion(config: ClientConfig, prompt: object, stream: object,
     if config.api == "score":
         return _build(config, "completions", score_body([prompt], body), options, stream=False,
                       parse=parse_score_completion)
-    payload = {"prompt": prompt, **body}
+    payload = {"prompt": prompt, **_with_model(config, body)}
     if is_stream:
         payload["stream"] = True
     return _build(config, "completions", payload, options, stream=is_stream,
@@ -391,10 +445,21 @@ def prepare_completion(config: ClientConfig, prompt: object, stream: object,
 
 
 def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCall[ModelInfo]:
-    """Build ``GET /info``."""
+    """Build ``GET /info``; on Foundry Models the model is named by the ``x-ms-model-mesh-model-name`` header."""
     params, options = split_options(kwargs)
+    model = params.pop("model", None)
     if params:
         raise ParameterError(f"get_model_info takes no parameter {sorted(params)[0]!r}", param=sorted(params)[0])
+    if not has_route(config.api, "info"):
+        raise ConfigurationError(
+            f"{config.base_url} is the OpenAI v1 surface, which has no /info route: read model info from the "
+            f"resource's Foundry Models endpoint (https://<resource>.services.ai.azure.com/models)"
+        )
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        raise ParameterError(f"model must be a deployment name (a non-empty string), got {model!r}", param="model")
+    chosen = _with_model(config, {} if model is None else {"model": model}).get("model")
+    if chosen is not None and isinstance(options.get("extra_headers") or {}, Mapping):  # else _build reports it
+        options = {**options, "extra_headers": {MODEL_HEADER: chosen, **(options.get("extra_headers") or {})}}
     return _build(config, "info", None, options, stream=False, parse=_model_parser(ModelInfo))
 
 

@@ -6,6 +6,7 @@
     ├── CredentialError (_credential_error.py)      the credential could not get a token; nothing was sent
     └── APIError                                    anything the service or the network did
         ├── APIResponseValidationError              a 2xx answer whose body makes no sense
+        │   └── ResponseTooLargeError               an answer or stream event above a size limit
         ├── APIStatusError                          an HTTP error answer (or an error inside a stream)
         │   ├── BadRequestError 400 ── ContentFilterError (400, code content_filter)
         │   ├── AuthenticationError 401, PermissionDeniedError 403, NotFoundError 404
@@ -171,6 +172,17 @@ class InternalServerError(APIStatusError):
 
 class APIResponseValidationError(APIError):
     """The service answered 2xx, but with a body that is not what the route documents."""
+
+
+class ResponseTooLargeError(APIResponseValidationError):
+    """An answer (``max_response_bytes``) or one stream event (16 MiB) is larger than its limit; not retried.
+
+    ``error.limit`` is the limit in bytes. Reading stopped there, so memory stays bounded.
+    """
+
+    def __init__(self, message: str, *, limit: int, request: httpx.Request | None = None) -> None:
+        super().__init__(message, request=request)
+        self.limit = limit
 
 
 class APIConnectionError(APIError):

@@ -25,7 +25,8 @@ class Pacer:
 
     def __init__(self, rate_limit: RateLimit, config: ClientConfig) -> None:
         self.rate_limit = rate_limit
-        self.budget: Budget = rate_limit.budget(f"{config.base_url}|{config.deployment or ''}")
+        # One quota per deployment: named by the header (managed endpoints) or the body's model (Foundry, v1).
+        self.budget: Budget = rate_limit.budget(f"{config.base_url}|{config.deployment or config.model or ''}")
 
     def admit(self, call: PreparedCall[Any]) -> Generator[float, None, str]:
         """Yields the seconds to sleep (or until woken) until the call may go; returns its lease.

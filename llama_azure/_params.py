@@ -22,7 +22,25 @@ PositiveInt = Annotated[int, Field(ge=1)]
 
 
 class SamplingParams(TypedDict, total=False):
-    """Parameters of the Llama API tables, shared by chat and text completions."""
+    """Parameters of the Llama API tables, shared by chat and text completions.
+
+    Attributes:
+        max_tokens: The most tokens to write (per choice). The service's default is 16 for text completions.
+        temperature: Randomness, 0..2: 0 always takes the likeliest token; the default is 1 (0.7 on the Model
+            Inference API, which takes 0..1).
+        top_p: Nucleus sampling, in (0, 1]: sample only among the likeliest tokens whose probabilities add up to it.
+        n: How many choices to write (1..128).
+        stop: A string or a list of strings that end generation (not included in the text).
+        best_of: Write this many candidates and return the ``n`` best (>= ``n``; not with ``stream=True``).
+        logprobs: Return the log probabilities of the likeliest tokens at each position (0..20 of them).
+        presence_penalty: -2..2: above 0, tokens already present are less likely, so the text moves on.
+        frequency_penalty: -2..2: above 0, tokens are less likely the more often they already appear.
+        ignore_eos: Keep writing past the end-of-sequence token, up to ``max_tokens``.
+        use_beam_search: Beam search instead of sampling (needs ``best_of > 1`` and ``temperature=0``).
+        stop_token_ids: Token ids that end generation.
+        skip_special_tokens: Leave special tokens out of the text.
+        seed: Same seed, same parameters, same prompt: the same answer (where the service supports it).
+    """
 
     __pydantic_config__ = ConfigDict(extra="forbid", strict=False)  # type: ignore[misc]
 
@@ -43,7 +61,15 @@ class SamplingParams(TypedDict, total=False):
 
 
 class ChatParams(SamplingParams, total=False):
-    """Chat adds the Azure AI Model Inference extras."""
+    """Chat adds the Azure AI Model Inference extras.
+
+    Attributes:
+        response_format: ``{"type": "text"}`` or ``{"type": "json_object"}`` where the model supports it.
+        tools: Tools the model may ask to call (OpenAI's ``{"type": "function", "function": {...}}`` form).
+        tool_choice: ``none``, ``auto``, or one tool to call.
+        model: The deployment name: it picks the model on Foundry Models and ``openai-v1`` endpoints (the
+            client's ``model=`` default is used when a call names none).
+    """
 
     response_format: dict[str, Any]
     tools: list[dict[str, Any]]
@@ -52,7 +78,17 @@ class ChatParams(SamplingParams, total=False):
 
 
 class RequestOptions(TypedDict, total=False):
-    """Per-call options that shape the HTTP request rather than the body."""
+    """Per-call options that shape the HTTP request rather than the body.
+
+    Attributes:
+        extra_body: Body fields the SDK does not know, sent as given with ``extra-parameters: pass-through``.
+        extra_headers: Headers added to this call (e.g. ``x-ms-client-request-id``).
+        extra_query: Query parameters added to this call.
+        timeout: Seconds (or an ``httpx.Timeout``) for each network operation of this call.
+        max_retries: Retries for this call (408, 429, 5xx, connection errors, timeouts).
+        total_timeout: Seconds for the whole call: every attempt, the waits between them and the whole stream.
+        stream_idle_timeout: Seconds a stream may go without a chunk.
+    """
 
     extra_body: Mapping[str, Any] | None
     extra_headers: Mapping[str, str] | None
@@ -67,7 +103,28 @@ class ChatCreateParams(ChatParams, RequestOptions, total=False):
     """Everything ``chat.completions.create`` takes besides ``messages`` and ``stream``."""
 
 
-class CompletionCreateParams(SamplingParams, RequestOptions, total=False):
+class CompletionParams(SamplingParams, total=False):
+    """Text completions add ``model``.
+
+    Attributes:
+        model: The deployment name: it picks the model on Foundry Models and ``openai-v1`` endpoints (the
+            client's ``model=`` default is used when a call names none).
+    """
+
+    model: str
+
+
+class ModelInfoParams(RequestOptions, total=False):
+    """What ``get_model_info`` takes: the request options, and ``model``.
+
+    Attributes:
+        model: The deployment to describe on Foundry Models (sent as ``x-ms-model-mesh-model-name``).
+    """
+
+    model: str
+
+
+class CompletionCreateParams(CompletionParams, RequestOptions, total=False):
     """Everything ``completions.create`` takes besides ``prompt`` and ``stream``."""
 
 
@@ -83,7 +140,7 @@ class _MessageDict(TypedDict, total=False):
 
 _OPTION_KEYS = frozenset(RequestOptions.__annotations__)
 _CHAT_ADAPTER: TypeAdapter[ChatParams] = TypeAdapter(ChatParams)
-_COMPLETION_ADAPTER: TypeAdapter[SamplingParams] = TypeAdapter(SamplingParams)
+_COMPLETION_ADAPTER: TypeAdapter[CompletionParams] = TypeAdapter(CompletionParams)
 _MESSAGES_ADAPTER: TypeAdapter[list[_MessageDict]] = TypeAdapter(list[_MessageDict])
 
 

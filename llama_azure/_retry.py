@@ -2,8 +2,9 @@
 
 Retried: 408, 429, 500, 502, 503, 504, connection errors and timeouts, always before a stream's first
 chunk. The wait is what the service asked for (``retry-after-ms``, ``x-ms-retry-after-ms``,
-``Retry-After`` in seconds or as an HTTP date), else exponential backoff with jitter. A requested wait
-above ``max_retry_wait`` is never slept: the error is raised at once, saying so.
+``Retry-After`` in seconds or as an HTTP date) plus a bounded jitter (:func:`retry_after_wait`), else
+exponential backoff with jitter. A requested wait above ``max_retry_wait`` is never slept: the error is
+raised at once, saying so.
 """
 
 from __future__ import annotations
@@ -23,8 +24,24 @@ DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_RETRY_WAIT = 60.0
 INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
+# A service-requested wait: never below the floor (Retry-After: 0 or a past date must not retry at once),
+# plus a random extra of 10 % of the wait, kept between these bounds, so that calls told to wait the same
+# time wake spread out instead of all at once.
+RETRY_AFTER_FLOOR = 0.25
+RETRY_AFTER_MIN_SPREAD = 0.25
+RETRY_AFTER_MAX_SPREAD = 2.0
 # Codes that say "waiting will not help": a quota that is used up until someone pays or raises it.
 _PERMANENT_CODES = frozenset({"insufficient_quota", "quota_exceeded_permanently"})
+
+
+def retry_after_wait(asked: float, jitter: Callable[[], float] = random.random) -> float:
+    """How long to sleep when the service asked for ``asked`` seconds: never less, and spread out.
+
+    ``max(asked, 0.25) + jitter() * min(max(0.1 * asked, 0.25), 2.0)`` with ``jitter()`` in [0, 1):
+    ``Retry-After: 0`` waits 0.25 to 0.5 s, ``Retry-After: 10`` 10 to 11 s, ``Retry-After: 60`` 60 to 62 s.
+    """
+    spread = min(max(0.1 * asked, RETRY_AFTER_MIN_SPREAD), RETRY_AFTER_MAX_SPREAD)
+    return max(asked, RETRY_AFTER_FLOOR) + jitter() * spread
 
 
 @dataclass(frozen=True)
@@ -68,7 +85,9 @@ class RetryPolicy:
                 note=f"not retried: the service asked to wait {asked:.0f} s, above max_retry_wait="
                 f"{self.max_retry_wait:g} s",
             )
-        return Decision(True, asked if asked is not None else self.backoff(attempt))
+        if asked is None:
+            return Decision(True, self.backoff(attempt))
+        return Decision(True, retry_after_wait(asked, self.jitter))
 
 
 @dataclass

@@ -59,7 +59,7 @@ def _blocked(response: httpx.Response, body: object) -> APIError:
 def _loads(content: bytes, response: httpx.Response, what: str) -> object:
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         raise APIResponseValidationError(
             f"the score route answered {what} that is not JSON: {content[:200]!r}"
         ) from None

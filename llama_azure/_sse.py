@@ -13,18 +13,23 @@ Bytes go in (split anywhere), events come out.  Follows the WHATWG "event stream
   dispatched (``retry``/``id`` are still recorded).
 
 Text is decoded as UTF-8 per complete line, so multibyte characters split across chunks are fine;
-invalid bytes become U+FFFD and never raise.  Unlike a browser, :meth:`SSEDecoder.flush` dispatches a
-pending event that was not terminated by a blank line (some servers end with ``data: [DONE]`` only).
+invalid bytes become U+FFFD and never raise.  Memory is bounded: one line may hold at most
+``max_line_bytes`` and one event's data at most ``max_event_bytes`` (counted in characters, which is
+bytes for the ASCII JSON of chunks); past either the decoder raises :class:`SSEProtocolError`.
+Unlike a browser, :meth:`SSEDecoder.flush` dispatches a pending event that was not terminated by a
+blank line (some servers end with ``data: [DONE]`` only).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MAX_LINE_BYTES", "SSEDecoder", "SSEProtocolError", "ServerSentEvent"]
+__all__ = ["MAX_EVENT_BYTES", "MAX_LINE_BYTES", "SSEDecoder", "SSEProtocolError", "ServerSentEvent"]
 
 #: Longest line (in bytes, without its line end) the decoder accepts before raising.
 MAX_LINE_BYTES = 16 * 1024 * 1024
+#: Largest data of one event (all its ``data:`` lines together) before the decoder raises.
+MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 _BOM = b"\xef\xbb\xbf"
 _MAX_RETRY_DIGITS = 64
@@ -47,14 +52,16 @@ class ServerSentEvent:
 
 
 class SSEProtocolError(ValueError):
-    """The stream violates a limit of the decoder (a line longer than ``max_line_bytes``).
+    """The stream violates a limit of the decoder (a line or one event's data above its size limit).
 
-    ``events`` holds the events decoded from the same chunk before the error was detected.
+    ``events`` holds the events decoded from the same chunk before the error was detected; ``limit`` is
+    the size limit that was passed.
     """
 
-    def __init__(self, message: str, events: list[ServerSentEvent] | None = None) -> None:
+    def __init__(self, message: str, events: list[ServerSentEvent] | None = None, limit: int = 0) -> None:
         super().__init__(message)
         self.events: list[ServerSentEvent] = events if events is not None else []
+        self.limit = limit
 
 
 class SSEDecoder:
@@ -66,10 +73,12 @@ class SSEDecoder:
 
     __slots__ = (
         "_data",
+        "_data_len",
         "_event",
         "_event_retry",
         "_id_buffer",
         "_last_event_id",
+        "_max_event",
         "_max_line",
         "_partial",
         "_partial_len",
@@ -78,8 +87,9 @@ class SSEDecoder:
         "_started",
     )
 
-    def __init__(self, *, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+    def __init__(self, *, max_line_bytes: int = MAX_LINE_BYTES, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self._max_line = max_line_bytes
+        self._max_event = max_event_bytes
         # Incomplete trailing line: pieces of bytes, joined only once the line ends.
         self._partial: list[bytes] = []
         self._partial_len = 0
@@ -89,6 +99,7 @@ class SSEDecoder:
         self._started = False
         # Event being assembled.
         self._data: list[str] = []
+        self._data_len = 0  # characters held in _data, with the joining newlines
         self._event: str | None = None
         self._event_retry: int | None = None
         self._id_buffer: str | None = None
@@ -142,7 +153,7 @@ class SSEDecoder:
             self._partial_len += len(chunk)
             if self._partial_len > self._max_line:
                 self._discard_partial()
-                raise SSEProtocolError(f"SSE line longer than {self._max_line} bytes")
+                raise SSEProtocolError(f"SSE line longer than {self._max_line} bytes", limit=self._max_line)
             return []
 
         if self._partial:
@@ -171,7 +182,7 @@ class SSEDecoder:
             self._partial_len = len(rest)
             if self._partial_len > self._max_line:
                 self._discard_partial()
-                raise SSEProtocolError(f"SSE line longer than {self._max_line} bytes", events)
+                raise SSEProtocolError(f"SSE line longer than {self._max_line} bytes", events, self._max_line)
         return events
 
     def flush(self) -> list[ServerSentEvent]:
@@ -204,7 +215,16 @@ class SSEDecoder:
             if len(line) > limit:
                 self._discard_partial()
                 events = self._process([b.decode("utf-8", "replace") for b in byte_lines[:index]])
-                raise SSEProtocolError(f"SSE line longer than {limit} bytes", events)
+                raise SSEProtocolError(f"SSE line longer than {limit} bytes", events, limit)
+
+    def _event_too_large(self, events: list[ServerSentEvent]) -> None:
+        """Drop the event being assembled (freeing its memory) and raise."""
+        self._data = []
+        self._data_len = 0
+        self._discard_partial()
+        raise SSEProtocolError(
+            f"one SSE event is larger than {self._max_event} bytes (the limit for all data: lines of one event)",
+            events, self._max_event)
 
     def _process(self, lines: list[str]) -> list[ServerSentEvent]:
         """Interpret complete lines (without their line ends); return dispatched events."""
@@ -214,7 +234,11 @@ class SSEDecoder:
         for line in lines:
             if line.startswith("data:"):
                 # Hot path: data lines.
-                data.append(line[6:] if line.startswith("data: ") else line[5:])
+                value = line[6:] if line.startswith("data: ") else line[5:]
+                data.append(value)
+                self._data_len += len(value) + 1
+                if self._data_len > self._max_event:
+                    self._event_too_large(events)
             elif not line:
                 # Blank line: dispatch.
                 self._last_event_id = self._id_buffer
@@ -228,6 +252,7 @@ class SSEDecoder:
                         )
                     )
                     data = self._data = []
+                    self._data_len = 0
                 self._event = None
                 self._event_retry = None
             elif line[0] == ":":
@@ -241,6 +266,9 @@ class SSEDecoder:
                     value = line[colon + 2 :] if line.startswith(" ", colon + 1) else line[colon + 1 :]
                 if field == "data":
                     data.append(value)
+                    self._data_len += len(value) + 1
+                    if self._data_len > self._max_event:
+                        self._event_too_large(events)
                 elif field == "event":
                     self._event = value or None
                 elif field == "id":

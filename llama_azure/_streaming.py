@@ -1,7 +1,9 @@
 """Streams of typed chunks: one sans-IO core (bytes in, chunks out) and two thin shells.
 
-``Stream`` / ``AsyncStream`` are iterable and context managers; leaving early (``break``, an
-exception, cancellation) closes the HTTP response, which returns its connection to the pool.
+``Stream`` / ``AsyncStream`` are iterable and context managers. After ``[DONE]`` the rest of the body
+(the chunked terminator) is read, briefly and within a few KiB, so the connection goes back to the pool
+for the next call; leaving early (``break``, an exception, cancellation) closes the response at once,
+and the connection with it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar, cast
@@ -16,8 +20,15 @@ from typing import Any, Generic, TypeVar, cast
 import httpx
 
 from ._accumulate import ChatAccumulator, CompletionAccumulator
+from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyCollector
 from ._error_body import parse_error_body
-from ._exceptions import APIConnectionError, APITimeoutError, request_id_of, status_error_from_info
+from ._exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    ResponseTooLargeError,
+    request_id_of,
+    status_error_from_info,
+)
 from ._sse import ServerSentEvent, SSEDecoder, SSEProtocolError
 from ._timeouts import CallTimer
 from .types.chat import ChatCompletion, ChatCompletionChunk
@@ -26,6 +37,10 @@ from .types.completion import Completion
 ChunkT = TypeVar("ChunkT", ChatCompletionChunk, Completion)
 ResultT = TypeVar("ResultT", ChatCompletion, Completion)
 T = TypeVar("T")
+# After [DONE]: how much of the rest of the body is read (the chunked terminator is 5 bytes), and for how
+# long, so the connection can be reused; past either the connection is closed instead.
+DRAIN_MAX_BYTES = 64 * 1024
+DRAIN_SECONDS = 0.5
 
 
 class StreamCore(Generic[ChunkT]):
@@ -43,11 +58,16 @@ class StreamCore(Generic[ChunkT]):
         self.accumulator = ChatAccumulator() if chunk_type is ChatCompletionChunk else CompletionAccumulator()
         self.done = False
         self._where = where
+        self._drain_until: float | None = None
+        self._drained = 0
 
     def feed(self, data: bytes) -> list[ChunkT]:
         try:
             events = self._decoder.feed(data)
         except SSEProtocolError as error:
+            if error.limit:
+                raise ResponseTooLargeError(f"the stream from {self._where}: {error}; the answer is incomplete",
+                                            limit=error.limit) from None
             raise APIConnectionError(f"malformed event stream from {self._where}: {error}") from None
         chunks = self._chunks(events)
         if chunks:
@@ -58,7 +78,20 @@ class StreamCore(Generic[ChunkT]):
 
     def read_budget(self) -> float | None:
         """How long the shell may wait for the next bytes (None: no limit of ours)."""
-        return self.timer.read_budget()
+        budget = self.timer.read_budget()
+        if self._drain_until is None:
+            return budget
+        left = max(self._drain_until - time.monotonic(), 0.0)
+        return left if budget is None else min(budget, left)
+
+    def start_drain(self) -> None:
+        """After [DONE]: the rest of the body is read within ``DRAIN_SECONDS`` and ``DRAIN_MAX_BYTES``."""
+        self._drain_until = time.monotonic() + DRAIN_SECONDS
+
+    def keep_draining(self, data: bytes) -> bool:
+        """Count bytes read after [DONE] (ignored); False once the drain is over its byte or time budget."""
+        self._drained += len(data)
+        return self._drained <= DRAIN_MAX_BYTES and (self.read_budget() or 0.0) > 0
 
     def timeout_error(self, error: Exception | None = None) -> APITimeoutError:
         """The error for a read that timed out: which of our limits fired, else httpx's own timeout."""
@@ -111,7 +144,7 @@ class StreamCore(Generic[ChunkT]):
     def _raise_if_error(self, data: str) -> None:
         try:
             payload = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep: parsed as a chunk, and refused there
             return
         if isinstance(payload, dict) and "error" in payload and "choices" not in payload:
             info = parse_error_body(payload)
@@ -132,9 +165,12 @@ def _clamp_socket_reads(response: httpx.Response, budget: Callable[[], float | N
     read = getattr(stream, "read", None)
     if stream is None or read is None:
         return _noop
+    # The connection may go back to the pool (a finished body) before the undo: another thread's
+    # request on it must not get this call's limits.
+    owner = threading.get_ident()
 
     def clamped_read(max_bytes: int, timeout: float | None = None) -> bytes:
-        left = budget()
+        left = budget() if threading.get_ident() == owner else None
         if left is not None:
             left = max(left, 0.001)  # 0 would make the socket non-blocking
             timeout = left if timeout is None else min(timeout, left)
@@ -146,7 +182,8 @@ def _clamp_socket_reads(response: httpx.Response, budget: Callable[[], float | N
         return _noop
 
     def restore() -> None:
-        vars(stream).pop("read", None)
+        if vars(stream).get("read") is clamped_read:  # not another call's clamp set since
+            del vars(stream)["read"]
 
     return restore
 
@@ -164,22 +201,40 @@ def _close_later(response: httpx.Response) -> None:
     task.add_done_callback(_closing.discard)
 
 
-def read_body(response: httpx.Response, timer: CallTimer) -> bytes:
-    """Read a whole (non-stream) body, each socket read cut to the time left of ``total_timeout``."""
+def read_body(response: httpx.Response, timer: CallTimer, where: str,
+              limit: int = DEFAULT_MAX_RESPONSE_BYTES) -> bytes:
+    """Read a whole (non-stream) body of at most ``limit`` decoded bytes, each socket read cut to the
+    time left of ``total_timeout``."""
     restore = _clamp_socket_reads(response, timer.read_budget)
     try:
-        return response.read()
+        collector = BodyCollector(response, limit, where)
+        if response.is_stream_consumed:
+            return collector.whole(response.content)
+        for raw in response.iter_raw():
+            collector.feed(raw)
+        return collector.finish()
     finally:
         restore()
 
 
-async def aread_body(response: httpx.Response, timer: CallTimer, where: str) -> bytes:
-    """Read a whole (non-stream) body within the time left of ``total_timeout``."""
+async def aread_body(response: httpx.Response, timer: CallTimer, where: str,
+                     limit: int = DEFAULT_MAX_RESPONSE_BYTES) -> bytes:
+    """Read a whole (non-stream) body of at most ``limit`` decoded bytes within the time left of
+    ``total_timeout``."""
+    collector = BodyCollector(response, limit, where)
+
+    async def collect() -> bytes:
+        if response.is_stream_consumed:
+            return collector.whole(response.content)
+        async for raw in response.aiter_raw():
+            collector.feed(raw)
+        return collector.finish()
+
     left = timer.remaining()
     if left is None:
-        return await response.aread()
+        return await collect()
     try:
-        return await _within(response.aread(), max(left, 0.0))
+        return await _within(collect(), max(left, 0.0))
     except TimeoutError:
         raise timer.expired_or(where, APITimeoutError(f"{where} timed out reading the answer")) from None
 
@@ -249,10 +304,12 @@ class Stream(_StreamBase[ChunkT, ResultT]):
         if not self._check_readable():
             return
         restore = _clamp_socket_reads(self.response, self._core.read_budget)
+        raw_chunks = self.response.iter_bytes()
         try:
-            for raw in self.response.iter_bytes():
+            for raw in raw_chunks:
                 yield from self._core.feed(raw)
                 if self._core.done:
+                    self._drain(raw_chunks)
                     break
             else:
                 yield from self._core.finish()
@@ -263,6 +320,14 @@ class Stream(_StreamBase[ChunkT, ResultT]):
         finally:
             restore()
             self.close()
+
+    def _drain(self, raw_chunks: Iterator[bytes]) -> None:
+        """Read what follows [DONE] so the connection is reused; on any trouble it is just closed."""
+        self._core.start_drain()
+        with contextlib.suppress(httpx.HTTPError):
+            for raw in raw_chunks:
+                if not self._core.keep_draining(raw):
+                    break
 
     def until_done(self) -> ResultT:
         """Read the rest of the stream and return the whole reply (text, finish reason, usage)."""
@@ -326,6 +391,7 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
                 for chunk in self._core.feed(raw):
                     yield chunk
                 if self._core.done:
+                    await self._drain(raw_chunks)
                     break
         except httpx.TimeoutException as error:
             raise self._core.timeout_error(error) from error
@@ -336,6 +402,13 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
                 await raw_chunks.aclose()
             finally:
                 await self.close()
+
+    async def _drain(self, raw_chunks: AsyncIterator[bytes]) -> None:
+        """Read what follows [DONE] so the connection is reused; on any trouble it is just closed."""
+        self._core.start_drain()
+        with contextlib.suppress(httpx.HTTPError, TimeoutError, StopAsyncIteration):
+            while self._core.keep_draining(await _next_within(raw_chunks, self._core.read_budget())):
+                pass
 
     async def until_done(self) -> ResultT:
         """Read the rest of the stream and return the whole reply (text, finish reason, usage)."""

@@ -86,6 +86,8 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
                        help="route style (default: inferred from the URL)")
     group.add_argument("--deployment", default=None, metavar="NAME",
                        help="managed endpoint deployment (azureml-model-deployment header)")
+    group.add_argument("--model", default=None, metavar="NAME",
+                       help="deployment name sent as the body's model (needed on Foundry /models and openai-v1)")
     group.add_argument("--max-retries", type=non_negative_int, default=2, metavar="N",
                        help="retries on 429, 5xx and connection errors (default 2)")
     group.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="request timeout")
@@ -108,7 +110,8 @@ def _async_client(args: argparse.Namespace, **extra: Any) -> Iterator[AsyncLlama
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    return {"api": args.api, "deployment": args.deployment, "max_retries": args.max_retries, "timeout": args.timeout}
+    return {"api": args.api, "deployment": args.deployment, "max_retries": args.max_retries, "timeout": args.timeout,
+            "model": args.model}
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ and :mod:`.score` (the legacy ``/score`` route).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import bodies, errors
+from . import bodies, errors, foundry, openai_v1
 from .auth import Authenticator, KeyValidator, TokenValidator
 from .content_filter import Blocklist
 from .edge import AzureHeadersMiddleware, error_response, guarded, http_error, server_error
@@ -122,6 +122,11 @@ class ReferenceServerApp:
             )
         return self.deployment_for_headers(request.headers)
 
+    def model_names(self) -> tuple[str, ...]:
+        """What a request's ``model`` may name on the Foundry and v1 routes: the deployments (or, without
+        ``--deployment``, the default deployment and the model's own name)."""
+        return self.deployments or (DEFAULT_DEPLOYMENT, self.config.model_name)
+
     def admit(self, deployment: str, tokens: int) -> Reservation:
         try:
             return self.limiter.admit(deployment, tokens)
@@ -136,12 +141,17 @@ class ReferenceServerApp:
         model: type[CompletionRequest | ChatCompletionRequest],
         *,
         api_version: bool,
+        pick_deployment: Callable[[Mapping[str, str], dict[str, Any]], str] | None = None,
     ) -> Response:
+        """``pick_deployment``: where the body's ``model`` names the deployment (Foundry and v1 routes)."""
         deployment = self.authorize(request)
         if api_version:
             check_api_version(request)
         mode = extra_mode(request)
-        parsed = parse(model, await json_body(request))
+        body = await json_body(request)
+        if pick_deployment is not None:
+            deployment = pick_deployment(request.headers, body)
+        parsed = parse(model, body)
         reject_extras(parsed.extra_fields(), mode)
         prepared = prepare(parsed, deployment, self.engine, self.blocklist)
         params = prepared.params
@@ -229,6 +239,8 @@ class ReferenceServerApp:
             Route("/openapi.json", g(self.openapi), methods=["GET"]),
             Route("/swagger.json", g(self.openapi), methods=["GET"]),
             Route("/_server/stats", g(self.stats), methods=["GET"]),
+            *foundry.routes(self),
+            *openai_v1.routes(self),
         ]
         if self.config.identity is not None:
             from .identity import TOKEN_PATH

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .openai_v1 import OpenAIChatCompletionRequest
 from .schemas import (
     ChatCompletionRequest,
     CompletionRequest,
@@ -66,6 +67,7 @@ def openapi_document(model_name: str) -> dict[str, Any]:
     chat = _schema(ChatCompletionRequest, components)
     inference_chat = _schema(InferenceChatCompletionRequest, components)
     score = _schema(ScoreRequest, components)
+    v1_chat = _schema(OpenAIChatCompletionRequest, components)
 
     def post(summary: str, body: dict[str, Any], api_version: bool, streaming: bool = True) -> dict[str, Any]:
         params = [*_HEADERS, _API_VERSION] if api_version else list(_HEADERS)
@@ -100,6 +102,20 @@ def openapi_document(model_name: str) -> dict[str, Any]:
                     "responses": _responses("Model information"),
                 }
             },
+            # Foundry Models and the OpenAI v1 surface: the body's ``model`` names the deployment.
+            "/models/completions": post("Foundry Models completions", completion, True),
+            "/models/chat/completions": post("Foundry Models chat completions", inference_chat, True),
+            "/models/info": {
+                "get": {
+                    "summary": "Foundry Models model information",
+                    "parameters": [_API_VERSION, {"name": "x-ms-model-mesh-model-name", "in": "header",
+                                                  "required": True, "schema": {"type": "string"}}],
+                    "responses": _responses("Model information"),
+                }
+            },
+            "/openai/v1/completions": post("OpenAI v1 completions", completion, False),
+            "/openai/v1/chat/completions": post("OpenAI v1 chat completions", v1_chat, False),
+            "/openai/v1/models": {"get": {"summary": "The deployments", "responses": _responses("Deployments")}},
         },
         "components": {
             "schemas": components,

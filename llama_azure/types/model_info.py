@@ -9,7 +9,13 @@ _CHAT_TYPES = frozenset({"chat-completions", "chat-completion", "chat_completion
 
 
 class ModelInfo(ResultModel):
-    """What the endpoint serves: ``info.model_name``, ``info.model_type``, ``info.model_provider_name``."""
+    """What the endpoint serves: ``info.model_name``, ``info.model_type``, ``info.model_provider_name``.
+
+    Attributes:
+        model_name: The model's name, e.g. ``Meta-Llama-3.1-8B-Instruct``.
+        model_type: What it does, e.g. ``chat-completions`` (spellings vary; see ``is_chat``).
+        model_provider_name: Who made it, e.g. ``Meta``.
+    """
 
     model_name: str | None = None
     model_type: str | None = None

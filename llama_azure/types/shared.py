@@ -10,7 +10,13 @@ FinishReason = Literal["stop", "length", "content_filter", "content_filter_error
 
 
 class Usage(ResponseModel):
-    """Token counts of one request."""
+    """Token counts of one request.
+
+    Attributes:
+        prompt_tokens: Tokens read: the prompt, or the messages in the model's chat template.
+        completion_tokens: Tokens written, over all choices.
+        total_tokens: The sum of the two: what quotas in tokens per minute count.
+    """
 
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
@@ -18,7 +24,14 @@ class Usage(ResponseModel):
 
 
 class Logprobs(ResponseModel):
-    """Per-token log probabilities, in the Llama API's completion form."""
+    """Per-token log probabilities, in the Llama API's completion form.
+
+    Attributes:
+        text_offsets: Where each token starts in the text (``text_offset`` on the wire is read too).
+        token_logprobs: The log probability of each token written (None for a first prompt token).
+        tokens: The tokens written, as text.
+        top_logprobs: For each position, the ``logprobs`` most likely tokens and their log probabilities.
+    """
 
     text_offsets: list[int] | None = None
     token_logprobs: list[float | None] | None = None

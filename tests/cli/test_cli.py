@@ -81,3 +81,14 @@ def test_wrong_key_is_one_line_on_stderr(server: object) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("llama-azure: error: AuthenticationError: 401"), result.stderr
     assert "wrong-key" not in result.stderr
+
+
+def test_model_option_on_the_v1_surface(server: object) -> None:
+    url = server.url + "/openai/v1"  # type: ignore[attr-defined]
+    key = server.api_key  # type: ignore[attr-defined]
+    ok = run("chat", "--endpoint", url, "--api-key", key, "--model", "default", "--max-tokens", "3", "Hi")
+    assert ok.returncode == 0 and ok.stdout.strip(), ok.stderr
+    missing = run("chat", "--endpoint", url, "--api-key", key, "Hi")
+    assert missing.returncode == 1
+    lines = missing.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ParameterError" in lines[0] and "deployment name" in lines[0], missing.stderr

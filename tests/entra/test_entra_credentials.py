@@ -124,7 +124,11 @@ def test_scope_follows_the_host() -> None:
         "https://my-ep.eastus2.inference.ml.azure.com/score": "https://ml.azure.com/.default",
         "https://res.openai.azure.com/openai/deployments/llama": "https://cognitiveservices.azure.com/.default",
         "https://res.cognitiveservices.azure.com/models": "https://cognitiveservices.azure.com/.default",
-        "https://res.services.ai.azure.com/models": "https://ai.azure.com/.default",
+        # Foundry Models and the OpenAI v1 surface take the Cognitive Services scope on every AI Services host
+        "https://res.services.ai.azure.com/models": "https://cognitiveservices.azure.com/.default",
+        "https://res.services.ai.azure.com/openai/v1": "https://cognitiveservices.azure.com/.default",
+        "https://res.openai.azure.com": "https://cognitiveservices.azure.com/.default",
+        "https://res.services.ai.azure.com/api/projects/p/chat/completions": "https://ai.azure.com/.default",
     }
     credential = ScriptedCredential()
     for endpoint, scope in cases.items():

@@ -1,0 +1,139 @@
+"""The OpenAI-compatible v1 surface: ``/openai/v1/chat/completions``, ``/openai/v1/completions`` and
+``GET /openai/v1/models``, as Azure OpenAI and Foundry resources serve it for Llama deployments.
+
+What differs from the other routes, as on Azure:
+
+- no ``api-version`` (one in the query is ignored);
+- the body's ``model`` is the deployment name: missing, it is ``400 "you must provide a model parameter"``;
+  unknown, ``404 DeploymentNotFound``;
+- credentials only as ``api-key: KEY`` or ``Authorization: Bearer KEY-or-token`` (no bare key);
+- every error in the OpenAI shape ``{"error": {"message", "type", "param", "code"}}``, and never a 422:
+  what the other routes answer 422 is a 400 here;
+- chat ``temperature`` in 0..2 (default 1), as in the OpenAI API.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from . import errors
+from .edge import guarded
+from .errors import ApiError
+from .schemas import CompletionRequest, InferenceChatCompletionRequest
+
+if TYPE_CHECKING:
+    from .app import ReferenceServerApp
+
+PREFIX = "/openai/v1"
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class OpenAIChatCompletionRequest(InferenceChatCompletionRequest):
+    """``POST /openai/v1/chat/completions``: the Model Inference body with the OpenAI temperature range."""
+
+    temperature: float = Field(1.0, ge=0.0, le=2.0)
+
+
+def openai_error(status: int, message: str, *, code: str | None = None, param: str | None = None,
+                 headers: Mapping[str, str] | None = None) -> ApiError:
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return ApiError(status, body, headers, error_code=code)
+
+
+def as_openai_error(error: ApiError) -> ApiError:
+    """The same failure in the OpenAI shape (nested or flat Azure bodies in, ``{"error": {...}}`` out)."""
+    inner = error.body.get("error")
+    fields: Mapping[str, Any] = inner if isinstance(inner, Mapping) else error.body
+    message = fields.get("message")
+    if not isinstance(message, str) or not message:
+        message = "The request could not be processed."
+    param = fields.get("param")
+    detail = fields.get("detail")
+    if param is None and isinstance(detail, Mapping) and isinstance(detail.get("loc"), list) and detail["loc"]:
+        param = str(detail["loc"][-1])
+    code = fields.get("code")
+    status = 400 if error.status == 422 else error.status
+    headers = {k: v for k, v in error.headers.items() if k.lower() != "x-ms-error-code"}
+    return openai_error(status, message, code=None if code is None else str(code),
+                        param=None if param is None else str(param), headers=headers)
+
+
+def in_openai_shape(handler: Handler) -> Handler:
+    """Re-raise the handler's errors in the OpenAI shape (``guarded`` then answers them)."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            raise as_openai_error(exc) from None
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+def check_credential_headers(headers: Mapping[str, str]) -> None:
+    """This surface reads ``api-key`` or a ``Bearer`` authorization; a bare key in Authorization is refused."""
+    if headers.get("api-key"):
+        return
+    if headers.get("authorization", "").strip().lower().startswith("bearer "):
+        return
+    raise errors.unauthorized()
+
+
+def deployment_for(server: ReferenceServerApp, body: Mapping[str, Any]) -> str:
+    name = body.get("model")
+    if name is None or name == "":
+        raise openai_error(400, "you must provide a model parameter", param="model")
+    if not isinstance(name, str):
+        raise openai_error(400, "Invalid type for 'model': expected a string.", code="invalid_type", param="model")
+    if name not in server.model_names():
+        raise openai_error(
+            404,
+            "The API deployment for this resource does not exist. If you created the deployment within the last "
+            "5 minutes, please wait a moment and try again.",
+            code="DeploymentNotFound",
+        )
+    return name
+
+
+def routes(server: ReferenceServerApp) -> list[Route]:
+    """The v1 routes, each answering errors in the OpenAI shape."""
+
+    created = int(time.time())
+
+    def pick(headers: Mapping[str, str], body: Mapping[str, Any]) -> str:
+        return deployment_for(server, body)
+
+    async def v1_chat_completions(request: Request) -> Response:
+        check_credential_headers(request.headers)
+        return await server._generation_route(request, OpenAIChatCompletionRequest, api_version=False,
+                                              pick_deployment=pick)
+
+    async def v1_completions(request: Request) -> Response:
+        check_credential_headers(request.headers)
+        return await server._generation_route(request, CompletionRequest, api_version=False, pick_deployment=pick)
+
+    async def v1_models(request: Request) -> Response:
+        check_credential_headers(request.headers)
+        server.authorize(request)
+        names = server.model_names()
+        data = [{"id": name, "object": "model", "created": created, "owned_by": "Meta"} for name in names]
+        return JSONResponse({"object": "list", "data": data})
+
+    def route(path: str, handler: Handler, method: str) -> Route:
+        return Route(f"{PREFIX}{path}", guarded(in_openai_shape(handler)), methods=[method])
+
+    return [
+        route("/chat/completions", v1_chat_completions, "POST"),
+        route("/completions", v1_completions, "POST"),
+        route("/models", v1_models, "GET"),
+    ]
+

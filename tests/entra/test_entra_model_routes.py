@@ -1,0 +1,49 @@
+"""Entra ID on Foundry Models (``/models``) and the OpenAI v1 surface (``/openai/v1``): a real managed-identity
+token for the Cognitive Services audience, checked by ``llama-azure serve --entra``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from entra_support import start_entra_server
+from test_entra_credentials import HI, call, close, make_client, make_credential
+
+from llama_azure import AuthenticationError
+from llama_azure._auth import COGNITIVE_SERVICES_SCOPE
+from llama_azure.server.process import ReferenceServer
+
+AUDIENCE = "https://cognitiveservices.azure.com"
+
+
+@pytest.fixture(scope="module")
+def cognitive_server(signing_key: tuple[rsa.RSAPrivateKey, Path]) -> Iterator[ReferenceServer]:
+    """An AI Services resource stand-in: tokens must be for the Cognitive Services audience."""
+    with start_entra_server(signing_key, "--entra-audience", AUDIENCE, "--deployment", "llama") as srv:
+        yield srv
+
+
+@pytest.mark.parametrize("path", ["/models", "/openai/v1"])
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_entra_token_for_the_cognitive_services_scope(kind: str, path: str, cognitive_server: Any,
+                                                            identity_env: Any) -> None:
+    identity_env(cognitive_server)
+    credential = make_credential(kind, "managed_identity")
+    # 127.0.0.1 is no Azure host, so the scope the client would infer for <resource>.openai.azure.com is given
+    client = make_client(kind, cognitive_server.url + path, credential, model="llama", scope=COGNITIVE_SERVICES_SCOPE)
+    wrong = make_client(kind, cognitive_server.url + path, credential, model="llama")  # ml.azure.com: refused
+    try:
+        reply = await call(client.chat.completions.create(messages=HI, max_tokens=2))
+        assert reply.choices[0].message.content is not None
+        stream = await call(client.completions.create(prompt="Hi", max_tokens=2, stream=True))
+        assert [chunk async for chunk in stream] if kind == "async" else list(stream)
+        with pytest.raises(AuthenticationError) as caught:
+            await call(wrong.chat.completions.create(messages=HI, max_tokens=2))
+        assert "audience" in str(caught.value)
+    finally:
+        await close(client)
+        await close(wrong)
+        await close(credential)

@@ -1,0 +1,105 @@
+"""A client made (and used) before ``os.fork()`` opens fresh connections in the child.
+
+The parent's pooled connection shares its socket with the child: reusing it would cross answers
+between the two processes. Each test really forks; the child counts the TCP connections it opens
+(httpcore's ``connect_tcp.started`` trace) and reports through a pipe, the parent goes on using its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import select
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from llama_azure import AsyncLlamaClient, LlamaClient
+
+from .shells import USER_HI
+
+pytestmark = [
+    pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # fork() in a process with threads (3.12+)
+]
+CHILD_DEADLINE = 60  # seconds before the child is ended (a hang after a crossed answer)
+
+
+class _ConnectCounter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.connects = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("connect_tcp.started"):
+            self.connects += 1
+
+
+def in_child(work: Callable[[], str]) -> dict[str, Any]:
+    """Run ``work`` in a forked child; return what it reported: its new TCP connections and its answer."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave at once whatever happens (no pytest clean-up here)
+        status = 1
+        try:
+            os.close(read_end)
+            signal.alarm(CHILD_DEADLINE)
+            counter = _ConnectCounter()
+            logger = logging.getLogger("httpcore.connection")
+            logger.addHandler(counter)
+            logger.setLevel(logging.DEBUG)
+            report: dict[str, Any] = {"answer": work()}
+            report["connects"] = counter.connects
+            status = 0
+        except BaseException as error:  # every failure goes back to the parent
+            report = {"error": f"{type(error).__name__}: {error}"}
+        finally:
+            os.write(write_end, json.dumps(report).encode())
+            os.close(write_end)
+            sys.stdout.flush()
+            os._exit(status)
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], CHILD_DEADLINE + 5)
+        data = b""
+        if ready:
+            while chunk := os.read(read_end, 65536):
+                data += chunk
+    finally:
+        os.close(read_end)
+        os.waitpid(pid, 0)
+    assert data, "the child reported nothing"
+    return dict(json.loads(data))
+
+
+def test_sync_client_from_the_parent_opens_fresh_connections_in_a_child(server: Any) -> None:
+    with LlamaClient(server.url, server.api_key, max_retries=0, timeout=30.0) as client:
+        assert client.chat.completions.create(messages=USER_HI, max_tokens=2).content is not None
+        child = in_child(lambda: str(client.chat.completions.create(messages=USER_HI, max_tokens=2).content))
+        assert "error" not in child, child["error"]
+        assert child["connects"] == 1
+        assert client.chat.completions.create(messages=USER_HI, max_tokens=2).content is not None  # parent's pool
+
+
+def test_async_client_from_the_parent_opens_fresh_connections_in_a_child(server: Any) -> None:
+    client = AsyncLlamaClient(server.url, server.api_key, max_retries=0, timeout=30.0)
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(client.chat.completions.create(messages=USER_HI, max_tokens=2)).content
+
+        async def ask_in_child() -> str:
+            reply = await asyncio.wait_for(client.chat.completions.create(messages=USER_HI, max_tokens=2), 30)
+            return str(reply.content)
+
+        child = in_child(lambda: asyncio.run(ask_in_child()))
+        assert "error" not in child, child["error"]
+        assert child["connects"] == 1
+        assert loop.run_until_complete(client.chat.completions.create(messages=USER_HI, max_tokens=2)).content
+    finally:
+        loop.run_until_complete(client.close())
+        loop.close()
