@@ -24,6 +24,7 @@ from ._core import (
 )
 from ._exceptions import APIError
 from ._origins import follows_redirect, redirect_request, same_origin
+from ._pacer import sending
 from ._pacing_wait import await_turn
 from ._params import ChatCreateParams, CompletionCreateParams, ModelInfoParams
 from ._raw_response import RawResponse, raw_response
@@ -179,11 +180,12 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         self._check_fork()
         pacer = self._pacer
         lease = await await_turn(pacer, call) if pacer is not None else None
-        request = with_auth(call, await self._auth.async_headers(), run.attempts + 1)
-        try:
-            response = await self._send(request)
-        except httpx.HTTPError as error:
-            raise_transport_error(error, call)
+        with sending(pacer, lease):
+            request = with_auth(call, await self._auth.async_headers(), run.attempts + 1)
+            try:
+                response = await self._send(request)
+            except httpx.HTTPError as error:
+                raise_transport_error(error, call)
         call.response, call.retries_taken = response, run.attempts
         if pacer is not None and lease is not None:
             pacer.answered(lease, response)

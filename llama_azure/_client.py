@@ -24,6 +24,7 @@ from ._core import (
 )
 from ._exceptions import APIError
 from ._origins import follows_redirect, redirect_request, same_origin
+from ._pacer import sending
 from ._pacing_wait import wait_turn
 from ._params import ChatCreateParams, CompletionCreateParams, ModelInfoParams
 from ._raw_response import RawResponse, raw_response
@@ -177,11 +178,12 @@ class LlamaClient(BaseClient[httpx.Client]):
         self._check_fork()
         pacer = self._pacer
         lease = wait_turn(pacer, call) if pacer is not None else None
-        request = with_auth(call, self._auth.sync_headers(), run.attempts + 1)
-        try:
-            response = self._send(request)
-        except httpx.HTTPError as error:
-            raise_transport_error(error, call)
+        with sending(pacer, lease):
+            request = with_auth(call, self._auth.sync_headers(), run.attempts + 1)
+            try:
+                response = self._send(request)
+            except httpx.HTTPError as error:
+                raise_transport_error(error, call)
         call.response, call.retries_taken = response, run.attempts
         if pacer is not None and lease is not None:
             pacer.answered(lease, response)

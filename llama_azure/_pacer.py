@@ -6,8 +6,9 @@ the budget when the answer started, what the service said is left, and how many 
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import httpx
@@ -57,7 +58,7 @@ class Pacer:
                         f"{wait:.1f} s at the earliest, but the call allows {max(left, 0):.1f} s more (timeout or "
                         f"total_timeout); nothing was sent. Raise the timeout, or send less at once",
                         wait=wait, limit=allowed)
-                pause = wait if budget.is_first(ticket) else math.inf
+                pause = wait if wait > 0 and budget.is_first(ticket) else math.inf  # else: until woken
                 yield min(pause, left, budget.ledger.poll_interval)
         finally:
             if ticket.lease is None:
@@ -75,6 +76,18 @@ class Pacer:
         total = getattr(usage, "total_tokens", None)
         if isinstance(total, int):
             self.budget.settle(lease, total)
+
+
+@contextlib.contextmanager
+def sending(pacer: Pacer | None, lease: str | None) -> Iterator[None]:
+    """Around building and sending a paced request: one that got no answer (an error, a cancellation) is
+    reported, so the budget does not wait for an answer that will not come."""
+    try:
+        yield
+    except BaseException:
+        if pacer is not None and lease is not None:
+            pacer.budget.unanswered(lease)
+        raise
 
 
 def _allowed_wait(call: PreparedCall[Any]) -> float:

@@ -35,15 +35,23 @@ class BudgetUsage(Usage):
 
 
 class Budget:
-    """``budget = Budget(LocalLedger(limits), limits)``; ``ticket = budget.enqueue(40)``; ``budget.poll(ticket)``."""
+    """``budget = Budget(LocalLedger(limits), limits)``; ``ticket = budget.enqueue(40)``; ``budget.poll(ticket)``.
 
-    def __init__(self, ledger: Ledger, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+    With ``learn_first`` (a budget that starts knowing nothing, kept in this process), the first request goes
+    alone: until its answer comes, with the service's ``x-ratelimit-remaining-*`` count of what a restarted
+    program or another client already used, nobody else goes. Then the budget knows, and calls go as it allows.
+    """
+
+    def __init__(self, ledger: Ledger, limits: Limits, clock: Callable[[], float] = time.monotonic, *,
+                 learn_first: bool = True) -> None:
         self.ledger = ledger
         self.limits = limits
         self.clock = clock
         self._lock = threading.Lock()
         self._queue: deque[Ticket] = deque()
         self._wakers: set[Callable[[], None]] = set()
+        self._learned = not learn_first
+        self._probe: str | None = None  # the lease of the first request, while its answer has not come
 
     def enqueue(self, tokens: int) -> Ticket:
         ticket = Ticket(tokens)
@@ -52,7 +60,8 @@ class Budget:
         return ticket
 
     def poll(self, ticket: Ticket) -> float:
-        """0.0 when ``ticket`` may go now (``ticket.lease`` is then set); else the shortest wait foreseen.
+        """0.0 when ``ticket`` may go now (``ticket.lease`` is then set); else the shortest wait foreseen
+        (0.0 without a lease: wait until woken).
 
         Only the first ticket in line asks the ledger for room; the others foresee (once, and again when that
         time has passed) the wait for everything ahead of them and themselves, and are woken when the line moves.
@@ -66,11 +75,15 @@ class Budget:
                 ahead += 1
                 tokens += queued.tokens
             if ahead == 0:
+                if not self._learned and self._probe is not None:
+                    return 0.0  # the first answer is coming: it says what the service already counts
                 wait = self.ledger.try_acquire(ticket.id, ticket.tokens, self.clock())
                 if wait > 0:
                     return wait
                 self._queue.popleft()
                 ticket.lease = ticket.id
+                if not self._learned:
+                    self._probe = ticket.id
             else:
                 now = self.clock()
                 if ticket.ready_at is None or ticket.ready_at <= now:
@@ -95,6 +108,15 @@ class Budget:
             now = self.clock()
             self.ledger.answered(lease, now)
             self.ledger.observe(remaining_requests, remaining_tokens, now)
+            if lease == self._probe:
+                self._learned, self._probe = True, None
+        self._wake()
+
+    def unanswered(self, lease: str) -> None:
+        """The request got no answer (a connection error, a cancelled send): it stays held, as sent."""
+        with self._lock:
+            if lease == self._probe:
+                self._probe = None  # the next request goes alone in its place
         self._wake()
 
     def settle(self, lease: str, tokens: int) -> None:

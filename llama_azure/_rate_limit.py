@@ -68,7 +68,8 @@ class RateLimit:
                     from ._redis_ledger import RedisLedger
 
                     ledger = RedisLedger(self.store, self.key or default_key, self.limits)
-                self._budget = Budget(ledger, self.limits, self._clock)
+                # A store remembers what earlier and other processes used; a fresh local budget learns it first.
+                self._budget = Budget(ledger, self.limits, self._clock, learn_first=self.store is None)
             return self._budget
 
     def usage(self) -> BudgetUsage:

@@ -20,10 +20,11 @@ class Clock:
         return self.now
 
 
-def make(requests: int | None = None, tokens: int | None = None, window: float = 10.0) -> tuple[Budget, Clock]:
+def make(requests: int | None = None, tokens: int | None = None, window: float = 10.0,
+         learn_first: bool = False) -> tuple[Budget, Clock]:
     clock = Clock()
     limits = Limits(requests, tokens, window, lease=5.0)
-    return Budget(LocalLedger(limits), limits, clock), clock
+    return Budget(LocalLedger(limits), limits, clock, learn_first=learn_first), clock
 
 
 def test_calls_go_in_arrival_order_a_small_one_does_not_jump_the_line() -> None:
@@ -38,6 +39,27 @@ def test_calls_go_in_arrival_order_a_small_one_does_not_jump_the_line() -> None:
     assert budget.poll(big) == pytest.approx(8 + MARGIN)  # the answer started: window from then
     budget.settle(first.id, 30)  # usage: 30 tokens really used
     assert budget.poll(big) == 0.0 and budget.poll(small) == 0.0
+
+
+def test_a_fresh_budget_sends_one_request_and_learns_from_its_answer_first() -> None:
+    budget, _ = make(requests=4, learn_first=True)
+    first, second = budget.enqueue(1), budget.enqueue(1)
+    assert budget.poll(first) == 0.0 and first.lease is not None
+    assert budget.poll(second) == 0.0 and second.lease is None  # waits to be woken by the first answer
+    budget.answered(first.id, remaining_requests=1, remaining_tokens=None)  # a restarted program sent 2 more
+    assert budget.poll(second) == 0.0 and second.lease is not None
+    third = budget.enqueue(1)
+    assert budget.poll(third) > 0  # 4 held: our 2 and the 2 the service counted for someone else
+
+
+def test_a_first_request_without_an_answer_hands_the_learning_to_the_next() -> None:
+    budget, _ = make(requests=4, learn_first=True)
+    first, second = budget.enqueue(1), budget.enqueue(1)
+    budget.poll(first)
+    budget.unanswered(first.id)  # e.g. a connection error
+    assert budget.poll(second) == 0.0 and second.lease is not None
+    third = budget.enqueue(1)
+    assert budget.poll(third) == 0.0 and third.lease is None  # the second is the one learning now
 
 
 def test_requests_leave_the_window_and_cancelled_calls_leave_the_line() -> None:
