@@ -4,9 +4,10 @@ The service (see ``server/quota.py``) counts a request at the moment it admits i
 with ``prompt tokens + max_tokens x candidates`` tokens, corrected to the tokens really used when it ends.
 The client cannot see that moment, only bound it: a request is admitted after it is sent, and before its
 answer starts or within ``lease`` seconds of sending, whichever comes first (``lease`` covers the trip to the
-service and its parsing, never a generation; 2 s, since a busy service may parse a burst slowly). So an entry is written when the request is granted and expires
-``window + lease`` seconds later, or ``window`` seconds after its answer started if that is sooner: never before
-the service forgets the request. A process that died stops holding its entries the same way.
+service and its parsing, never a generation; 2 s, since a busy service may parse a burst slowly). So an entry
+is written when the request is granted and expires ``window + lease`` seconds later, or ``window`` seconds after
+its answer started if that is sooner: never before the service forgets the request. A process that died stops
+holding its entries the same way.
 
 :class:`LocalLedger` keeps the entries in this process; ``_redis_ledger.RedisLedger`` keeps the same entries
 in Redis for several processes, with the same rules in a Lua script.
