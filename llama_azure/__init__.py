@@ -5,6 +5,9 @@
     reply = client.chat.completions.create(messages=[{"role": "user", "content": "Hi"}], max_tokens=64)
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._async_client import AsyncLlamaClient
 from ._auth import DEFAULT_SCOPE, scope_for_endpoint
 from ._client import LlamaClient
@@ -30,40 +33,86 @@ from ._exceptions import (
     UnprocessableEntityError,
 )
 from ._quota_errors import QuotaStoreError, QuotaTimeoutError
-from ._rate_limit import RateLimit
 from ._raw_response import RawResponse
 from ._streaming import AsyncStream, Stream
-from ._structured import StructuredOutputError, pydantic_function_tool
 from ._version import __version__
-from .types import (
-    AssistantMessageParam,
-    ChatCompletion,
-    ChatCompletionChunk,
-    ChatMessage,
-    ChatMessageParam,
-    ChoiceLogprobs,
-    Completion,
-    ContentFilterResult,
-    Delta,
-    FunctionCall,
-    ImageContentPart,
-    Logprobs,
-    ModelInfo,
-    NamedToolChoice,
-    ParsedChatCompletion,
-    PromptFilterResult,
-    ResponseFormat,
-    SystemMessageParam,
-    TextContentPart,
-    TokenLogprob,
-    ToolCall,
-    ToolCallDelta,
-    ToolChoice,
-    ToolMessageParam,
-    ToolParam,
-    Usage,
-    UserMessageParam,
-)
+
+if TYPE_CHECKING:
+    from ._rate_limit import RateLimit
+    from ._structured import StructuredOutputError, pydantic_function_tool
+    from .types import (
+        AssistantMessageParam,
+        ChatCompletion,
+        ChatCompletionChunk,
+        ChatMessage,
+        ChatMessageParam,
+        ChoiceLogprobs,
+        Completion,
+        ContentFilterResult,
+        Delta,
+        FunctionCall,
+        ImageContentPart,
+        Logprobs,
+        ModelInfo,
+        NamedToolChoice,
+        ParsedChatCompletion,
+        PromptFilterResult,
+        ResponseFormat,
+        SystemMessageParam,
+        TextContentPart,
+        TokenLogprob,
+        ToolCall,
+        ToolCallDelta,
+        ToolChoice,
+        ToolMessageParam,
+        ToolParam,
+        Usage,
+        UserMessageParam,
+    )
+
+# The pydantic models (and the validators they build) load when first named, not at `import llama_azure`:
+# that keeps the import close to the cost of importing httpx and pydantic (benchmarks/import_time.py).
+_LAZY = {
+    "RateLimit": "._rate_limit",
+    "StructuredOutputError": "._structured",
+    "pydantic_function_tool": "._structured",
+    "AssistantMessageParam": ".types",
+    "ChatCompletion": ".types",
+    "ChatCompletionChunk": ".types",
+    "ChatMessage": ".types",
+    "ChatMessageParam": ".types",
+    "ChoiceLogprobs": ".types",
+    "Completion": ".types",
+    "ContentFilterResult": ".types",
+    "Delta": ".types",
+    "FunctionCall": ".types",
+    "ImageContentPart": ".types",
+    "Logprobs": ".types",
+    "ModelInfo": ".types",
+    "NamedToolChoice": ".types",
+    "ParsedChatCompletion": ".types",
+    "PromptFilterResult": ".types",
+    "ResponseFormat": ".types",
+    "SystemMessageParam": ".types",
+    "TextContentPart": ".types",
+    "TokenLogprob": ".types",
+    "ToolCall": ".types",
+    "ToolCallDelta": ".types",
+    "ToolChoice": ".types",
+    "ToolMessageParam": ".types",
+    "ToolParam": ".types",
+    "Usage": ".types",
+    "UserMessageParam": ".types",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llama_azure' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "DEFAULT_SCOPE",

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from types import TracebackType
-from typing import Any, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import httpx
-from tenacity import AsyncRetrying
 from typing_extensions import Self, Unpack
 
 from . import _observe
@@ -27,14 +25,16 @@ from ._exceptions import APIError
 from ._origins import follows_redirect, redirect_request, same_origin
 from ._pacer import sending
 from ._pacing_wait import await_turn
-from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams
 from ._raw_response import RawResponse, raw_response
 from ._retry import RetryRun
 from ._streaming import AsyncStream, aread_body
-from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
-from .types.completion import Completion
-from .types.model_info import ModelInfo
-from .types.parsed import ModelT, ParsedChatCompletion
+
+if TYPE_CHECKING:  # the parameter validators and the pydantic models load at the first call
+    from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams
+    from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
+    from .types.completion import Completion
+    from .types.model_info import ModelInfo
+    from .types.parsed import ModelT, ParsedChatCompletion
 
 T = TypeVar("T")
 
@@ -185,11 +185,15 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
 
     async def get_model_info(self, **kwargs: Unpack[ModelInfoParams]) -> ModelInfo:
         """``GET /info``: ``client.get_model_info().model_name``."""
-        return cast(ModelInfo, await self._execute(prepare_info(self._config, kwargs)))
+        return cast("ModelInfo", await self._execute(prepare_info(self._config, kwargs)))
 
     async def _execute(self, call: PreparedCall[T]) -> T | AsyncStream[Any, Any]:
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
             return await _observe.observer.traced_async(self._execute, call)
+        import asyncio
+
+        from tenacity import AsyncRetrying  # loaded at the first call: it brings asyncio
+
         run = self._retry_run(call)
         retrying = AsyncRetrying(retry=run.should_retry, wait=run.next_wait, sleep=asyncio.sleep, reraise=True,
                                  before_sleep=self._before_retry_wait)

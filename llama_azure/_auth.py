@@ -6,8 +6,9 @@ on retries. Nothing here ever formats a key or token into a message or ``repr``.
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -15,12 +16,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-from azure.core.credentials import AccessToken, AzureKeyCredential, TokenCredential
-
 from ._credential_error import CredentialError
 from ._exceptions import ConfigurationError, LlamaAzureError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # azure.core (its whole pipeline) and asyncio load at first use, not at import
+    import asyncio
+
+    from azure.core.credentials import AccessToken, AzureKeyCredential, TokenCredential
     from azure.core.credentials_async import AsyncTokenCredential
 
 ENV_API_KEY = "LLAMA_AZURE_API_KEY"
@@ -40,6 +42,16 @@ _SCOPES_BY_HOST_SUFFIX = (
 )
 _AI_SERVICES_HOSTS = tuple(suffix for suffix, _ in _SCOPES_BY_HOST_SUFFIX)
 _COGNITIVE_SERVICES_PATHS = ("/models", "/openai/v1")
+
+
+def _key_of(credential: object) -> str | None:
+    """The key of an ``AzureKeyCredential``, else None. Such an object exists only once its module is
+    loaded, so a plain key string never imports azure.core."""
+    module = sys.modules.get("azure.core.credentials")
+    if module is not None and isinstance(credential, module.AzureKeyCredential):
+        key: str = credential.key
+        return key
+    return None
 
 
 def scope_for_endpoint(endpoint: str) -> str:
@@ -91,7 +103,7 @@ class KeyAuth:
         self._key = key
 
     def _current(self) -> str:
-        key = self._key.key if isinstance(self._key, AzureKeyCredential) else self._key
+        key = self._key if isinstance(self._key, str) else _key_of(self._key) or ""
         if not key or not key.strip():
             raise ConfigurationError("the API key is empty: pass credential='<key>' or set LLAMA_AZURE_API_KEY")
         return key.strip()
@@ -174,6 +186,8 @@ class _TokenAuthBase:
 
     def _async_lock(self) -> asyncio.Lock:
         """One lock per event loop (an asyncio.Lock must not be shared between loops)."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         if self._alock is None or self._alock_loop is not loop:
             self._alock = asyncio.Lock()
@@ -243,6 +257,8 @@ class TokenAuth(_TokenAuthBase):
 
     async def _fetch_async(self, generation: int) -> AccessToken:
         # A sync credential blocks: run it in a worker thread, never on the event loop.
+        import asyncio
+
         return await asyncio.to_thread(self._refresh, generation)
 
 
@@ -269,7 +285,7 @@ class AsyncTokenAuth(_TokenAuthBase):
 
 def _is_async_credential(credential: object) -> bool:
     get_token = getattr(credential, "get_token", None)
-    return get_token is not None and asyncio.iscoroutinefunction(get_token)
+    return get_token is not None and inspect.iscoroutinefunction(get_token)
 
 
 def resolve_auth(
@@ -288,8 +304,8 @@ def resolve_auth(
                 "no credential: pass credential='<key>', an AzureKeyCredential or an azure-identity "
                 f"credential, or set {ENV_API_KEY}"
             )
-    if isinstance(credential, (str, AzureKeyCredential)):
-        return KeyAuth(credential)
+    if isinstance(credential, str) or _key_of(credential) is not None:
+        return KeyAuth(credential)  # type: ignore[arg-type]
     chosen_scope = scope or scope_for_endpoint(endpoint)
     if _is_async_credential(credential):
         if not is_async:

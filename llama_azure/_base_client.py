@@ -6,11 +6,11 @@ Everything here is free of I/O; ``LlamaClient`` and ``AsyncLlamaClient`` add sen
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 import httpx
-from tenacity import RetryCallState
 from typing_extensions import Self
 
 from ._auth import DEFAULT_REFRESH_MARGIN, resolve_auth
@@ -18,8 +18,12 @@ from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._core import ClientConfig, PreparedCall
 from ._exceptions import ConfigurationError
 from ._pacer import Pacer
-from ._rate_limit import RateLimit
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, RetryRun
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
+
+    from ._rate_limit import RateLimit
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 # Generous, like openai-python: one shared client serves a whole application.
@@ -36,6 +40,12 @@ def chosen_timeout_of(http_client: httpx.Client | httpx.AsyncClient | None) -> h
     if http_client is None or http_client.timeout == HTTPX_DEFAULT_TIMEOUT:
         return None
     return http_client.timeout
+
+
+def _is_rate_limit(value: object) -> bool:
+    # A RateLimit exists only once its module is loaded: no import of the budget's modules here.
+    module = sys.modules.get("llama_azure._rate_limit")
+    return module is not None and isinstance(value, module.RateLimit)
 
 
 class BaseClient(Generic[HttpT]):
@@ -74,7 +84,7 @@ class BaseClient(Generic[HttpT]):
         )
         self._auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
                                   refresh_margin=token_refresh_margin, is_async=self._is_async)
-        if rate_limit is not None and not isinstance(rate_limit, RateLimit):
+        if rate_limit is not None and not _is_rate_limit(rate_limit):
             raise ConfigurationError(f"rate_limit must be a RateLimit(requests=..., tokens=...), "
                                      f"got {type(rate_limit).__name__}")
         self._pacer = Pacer(rate_limit, self._config) if rate_limit is not None else None

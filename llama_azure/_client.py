@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 from types import TracebackType
-from typing import Any, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 import httpx
-from tenacity import Retrying
 from typing_extensions import Self, Unpack
 
 from . import _observe
@@ -27,14 +26,16 @@ from ._exceptions import APIError
 from ._origins import follows_redirect, redirect_request, same_origin
 from ._pacer import sending
 from ._pacing_wait import wait_turn
-from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams
 from ._raw_response import RawResponse, raw_response
 from ._retry import RetryRun
 from ._streaming import Stream, read_body
-from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
-from .types.completion import Completion
-from .types.model_info import ModelInfo
-from .types.parsed import ModelT, ParsedChatCompletion
+
+if TYPE_CHECKING:  # the parameter validators and the pydantic models load at the first call
+    from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams
+    from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
+    from .types.completion import Completion
+    from .types.model_info import ModelInfo
+    from .types.parsed import ModelT, ParsedChatCompletion
 
 T = TypeVar("T")
 
@@ -183,11 +184,13 @@ class LlamaClient(BaseClient[httpx.Client]):
 
     def get_model_info(self, **kwargs: Unpack[ModelInfoParams]) -> ModelInfo:
         """``GET /info``: ``client.get_model_info().model_name``."""
-        return cast(ModelInfo, self._execute(prepare_info(self._config, kwargs)))
+        return cast("ModelInfo", self._execute(prepare_info(self._config, kwargs)))
 
     def _execute(self, call: PreparedCall[T]) -> T | Stream[Any, Any]:
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
             return _observe.observer.traced(self._execute, call)
+        from tenacity import Retrying  # loaded at the first call, not at import
+
         run = self._retry_run(call)
         retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True,
                             before_sleep=self._before_retry_wait)

@@ -31,7 +31,6 @@ from ._exceptions import (
     request_id_of,
 )
 from ._origins import SECRET_HEADER, check_plain_http
-from ._params import split_options, validate_chat, validate_completion
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
 from ._route_params import check_route_params
 from ._routes import (
@@ -47,16 +46,14 @@ from ._routes import (
     requires_model,
     route_path,
 )
-from ._score import parse_score_chat, parse_score_completion, score_body
-from ._structured import response_format_for, to_parsed
 from ._timeouts import CallTimer
 from ._version import __version__
-from .types.chat import ChatCompletion, ChatCompletionChunk
-from .types.completion import Completion
-from .types.model_info import ModelInfo
 
 if TYPE_CHECKING:
     from ._observe import CallTrace
+    from .types.chat import ChatCompletionChunk
+    from .types.completion import Completion
+    from .types.model_info import ModelInfo
 
 logger = logging.getLogger("llama_azure")
 
@@ -429,6 +426,11 @@ def prepare_chat(
     config: ClientConfig, messages: object, stream: object, kwargs: Mapping[str, Any]
 ) -> PreparedCall[Any]:
     """Validate a chat call and build its request."""
+    # Loaded at the first call: the validators and the pydantic models cost most of an import.
+    from ._params import split_options, validate_chat
+    from ._score import parse_score_chat, score_body
+    from .types.chat import ChatCompletion, ChatCompletionChunk
+
     is_stream = _check_stream_flag(stream, config.api)
     params, options = split_options(kwargs)
     extra_body = options.get("extra_body")
@@ -447,6 +449,8 @@ def prepare_chat(
 def prepare_parse(config: ClientConfig, messages: object, model: object, stream: object,
                   kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     """``chat.completions.parse``: a chat call whose answer (or stream's result) is read into ``model``."""
+    from ._structured import response_format_for, to_parsed
+
     call = prepare_chat(config, messages, stream, {**kwargs, "response_format": response_format_for(model)})
     target: Any = model
     if call.stream:
@@ -460,6 +464,10 @@ def prepare_parse(config: ClientConfig, messages: object, model: object, stream:
 def prepare_completion(config: ClientConfig, prompt: object, stream: object,
                        kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     """Validate a text completion call and build its request."""
+    from ._params import split_options, validate_completion
+    from ._score import parse_score_completion, score_body
+    from .types.completion import Completion
+
     is_stream = _check_stream_flag(stream, config.api)
     params, options = split_options(kwargs)
     body = validate_completion(prompt, params, is_stream)
@@ -475,6 +483,9 @@ def prepare_completion(config: ClientConfig, prompt: object, stream: object,
 
 def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCall[ModelInfo]:
     """Build ``GET /info``; on Foundry Models the model is named by the ``x-ms-model-mesh-model-name`` header."""
+    from ._params import split_options
+    from .types.model_info import ModelInfo
+
     params, options = split_options(kwargs)
     model = params.pop("model", None)
     if params:

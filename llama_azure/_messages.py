@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, get_args
 
 from pydantic import TypeAdapter, ValidationError
@@ -23,12 +24,19 @@ from .types.chat_params import (
 )
 
 _ROLES: tuple[str, ...] = get_args(MessageRole)
-_ADAPTERS: dict[str, TypeAdapter[Any]] = {
-    "system": TypeAdapter(SystemMessageParam),
-    "user": TypeAdapter(UserMessageParam),
-    "assistant": TypeAdapter(AssistantMessageParam),
-    "tool": TypeAdapter(ToolMessageParam),
+_PARAMS_BY_ROLE: dict[str, Any] = {
+    "system": SystemMessageParam,
+    "user": UserMessageParam,
+    "assistant": AssistantMessageParam,
+    "tool": ToolMessageParam,
 }
+
+
+@cache
+def _adapter(role: str) -> TypeAdapter[Any]:
+    # Built at the first message of the role, not at import: building a validator costs milliseconds.
+    return TypeAdapter(_PARAMS_BY_ROLE[role])
+
 _KEYS: dict[str, tuple[str, ...]] = {
     "system": ("role", "content", "name"),
     "user": ("role", "content", "name"),
@@ -91,11 +99,11 @@ def check_messages(messages: object) -> list[Any]:
         if role is None:
             raise ParameterError(f"messages.{index} has no 'role' (one of {', '.join(_ROLES)})",
                                  param=f"messages.{index}.role")
-        if not isinstance(role, str) or role not in _ADAPTERS:
+        if not isinstance(role, str) or role not in _PARAMS_BY_ROLE:
             raise ParameterError(f"messages.{index}.role: {str(role)[:40]!r} is not a role; use one of "
                                  f"{', '.join(_ROLES)}", param=f"messages.{index}.role")
         try:
-            checked.append(_ADAPTERS[role].validate_python(plain))
+            checked.append(_adapter(role).validate_python(plain))
         except ValidationError as error:
             _raise(index, role, error)
         if role == "assistant" and plain.get("content") is None and not plain.get("tool_calls"):

@@ -9,16 +9,18 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._core import ClientConfig, PreparedCall
 from ._exceptions import ParameterError
-from ._quota_budget import Budget
 from ._quota_errors import QuotaTimeoutError
-from ._rate_limit import RateLimit
 from ._token_estimate import estimate_tokens
+
+if TYPE_CHECKING:  # the budget's modules load with the first RateLimit, not at import
+    from ._quota_budget import Budget
+    from ._rate_limit import RateLimit
 
 
 class Pacer:

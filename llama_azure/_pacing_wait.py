@@ -3,7 +3,6 @@ room. The decisions are all in ``_pacer.py``; these two drivers only wait."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import threading
@@ -40,6 +39,8 @@ def wait_turn(pacer: Pacer, call: PreparedCall[Any]) -> str:
 
 async def await_turn(pacer: Pacer, call: PreparedCall[Any]) -> str:
     """Wait in this task until the budget lets ``call`` go; cancelling the task gives its place back."""
+    import asyncio
+
     flow = pacer.admit(call)
     loop = asyncio.get_running_loop()
     woken = asyncio.Event()

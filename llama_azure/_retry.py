@@ -13,13 +13,15 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from tenacity import RetryCallState
+from typing import TYPE_CHECKING
 
 from ._exceptions import APIConnectionError, APIError, APIStatusError, AuthenticationError
 from ._observe import CallTrace, error_type
 from ._retry_after import retry_after_seconds
 from ._timeouts import CallTimer
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 DEFAULT_MAX_RETRIES = 2

@@ -8,7 +8,6 @@ and the connection with it.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sys
@@ -16,11 +15,10 @@ import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
 
-from ._accumulate import ChatAccumulator, CompletionAccumulator
 from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyCollector
 from ._error_body import parse_error_body
 from ._exceptions import (
@@ -33,11 +31,15 @@ from ._exceptions import (
 from ._observe import CallTrace
 from ._sse import ServerSentEvent, SSEDecoder, SSEProtocolError
 from ._timeouts import CallTimer
-from .types.chat import ChatCompletion, ChatCompletionChunk
-from .types.completion import Completion
 
-ChunkT = TypeVar("ChunkT", ChatCompletionChunk, Completion)
-ResultT = TypeVar("ResultT", bound=ChatCompletion | Completion)
+if TYPE_CHECKING:  # asyncio and the pydantic models load at first use, not at import
+    import asyncio
+
+    from .types.chat import ChatCompletion, ChatCompletionChunk
+    from .types.completion import Completion
+
+ChunkT = TypeVar("ChunkT", "ChatCompletionChunk", "Completion")
+ResultT = TypeVar("ResultT", bound="ChatCompletion | Completion")
 T = TypeVar("T")
 # After [DONE]: how much of the rest of the body is read (the chunked terminator is 5 bytes), and for how
 # long, so the connection can be reused; past either the connection is closed instead.
@@ -57,6 +59,9 @@ class StreamCore(Generic[ChunkT]):
         self._decoder = SSEDecoder()
         self._parse: Callable[[str], ChunkT] = chunk_type.model_validate_json
         self._request_id = request_id_of(response.headers)
+        from ._accumulate import ChatAccumulator, CompletionAccumulator
+        from .types.chat import ChatCompletionChunk
+
         self.accumulator = ChatAccumulator() if chunk_type is ChatCompletionChunk else CompletionAccumulator()
         self.done = False
         self._where = where
@@ -198,6 +203,8 @@ _closing: set[asyncio.Task[None]] = set()  # strong references until the closes 
 
 
 def _close_later(response: httpx.Response) -> None:
+    import asyncio
+
     task = asyncio.get_running_loop().create_task(response.aclose())
     _closing.add(task)
     task.add_done_callback(_closing.discard)
@@ -241,9 +248,6 @@ async def aread_body(response: httpx.Response, timer: CallTimer, where: str,
         raise timer.expired_or(where, APITimeoutError(f"{where} timed out reading the answer")) from None
 
 
-_timeout_cm: Any = getattr(asyncio, "timeout", None)  # Python >= 3.11
-
-
 async def _next_within(iterator: AsyncIterator[bytes], budget: float | None) -> bytes:
     """The next bytes, or ``TimeoutError`` after ``budget`` seconds (None: wait as long as httpx does)."""
     if budget is None:
@@ -252,10 +256,22 @@ async def _next_within(iterator: AsyncIterator[bytes], budget: float | None) -> 
 
 
 async def _within(awaitable: Awaitable[T], seconds: float) -> T:
-    if _timeout_cm is not None:
-        async with _timeout_cm(seconds):
+    import asyncio
+
+    timeout_cm: Any = getattr(asyncio, "timeout", None)  # Python >= 3.11
+    if timeout_cm is not None:
+        async with timeout_cm(seconds):
             return await awaitable
     return await asyncio.wait_for(awaitable, seconds)  # pragma: no cover - Python 3.10
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    # Without asyncio loaded no loop can run: a sync stream does not import it.
+    module = sys.modules.get("asyncio")
+    try:
+        return None if module is None else module.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class _StreamBase(Generic[ChunkT, ResultT]):
@@ -275,10 +291,7 @@ class _StreamBase(Generic[ChunkT, ResultT]):
         self._core: StreamCore[ChunkT] = StreamCore(response, chunk_type, where, timer or CallTimer())
         self._where = where
         self._closed = False
-        try:  # the loop an async stream belongs to, for a close after it is dropped unread
-            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            self._loop = None
+        self._loop = _running_loop()  # an async stream's loop, for a close after it is dropped unread
 
     @property
     def request_id(self) -> str | None:

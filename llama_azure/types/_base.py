@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 class ResponseModel(BaseModel):
     """A model read from the service. Unknown fields are kept (``model_extra``), never rejected."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+    # defer_build: each validator is built at its first use, not when `import llama_azure` runs.
+    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=(), defer_build=True)
 
     def to_dict(self, *, exclude_none: bool = True) -> dict[str, Any]:
         """A plain JSON-ready dict, e.g. ``reply.to_dict()["choices"][0]``."""
