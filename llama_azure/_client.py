@@ -10,21 +10,10 @@ import httpx
 from typing_extensions import Self, Unpack
 
 from . import _observe
+from ._attempt import Headers, ReadBody, Send, Step, Streamed, Turn, attempt_flow
 from ._base_client import BaseClient
-from ._core import (
-    PreparedCall,
-    interpret,
-    prepare_chat,
-    prepare_completion,
-    prepare_info,
-    prepare_parse,
-    raise_transport_error,
-    stream_chunk_type,
-    with_auth,
-)
+from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
 from ._exceptions import APIError
-from ._origins import follows_redirect, redirect_request, same_origin
-from ._pacer import sending
 from ._pacing_wait import wait_turn
 from ._raw_response import RawResponse, raw_response
 from ._retry import RetryRun
@@ -204,44 +193,37 @@ class LlamaClient(BaseClient[httpx.Client]):
 
     def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | Stream[Any, Any]:
         self._check_fork()
-        pacer = self._pacer
-        lease = wait_turn(pacer, call) if pacer is not None else None
-        with sending(pacer, lease):
-            request = with_auth(call, self._auth.sync_headers(), run.attempts + 1)
-            try:
-                response = self._send(request)
-            except httpx.HTTPError as error:
-                raise_transport_error(error, call)
-        call.response, call.retries_taken = response, run.attempts
-        if pacer is not None and lease is not None:
-            pacer.answered(lease, response)
-        chunk_type = stream_chunk_type(call, response)
-        if chunk_type is not None:
-            return Stream(response, chunk_type, where=call.where,
-                          timer=call.timer, finish=call.finish)
+        flow = attempt_flow(call, self._pacer, self._http, run.attempts)
         try:
-            content = read_body(response, call.timer, call.where, call.max_response_bytes)
-        except httpx.HTTPError as error:
-            raise_transport_error(error, call)
-        finally:
-            response.close()
-        result = interpret(call, response, content)
-        if pacer is not None and lease is not None:
-            pacer.settled(lease, result)
-        return result
+            step = next(flow)
+            while True:
+                try:
+                    done = self._do(step, call)
+                except BaseException as error:
+                    step = flow.throw(error)
+                else:
+                    step = flow.send(done)
+        except StopIteration as finished:
+            outcome = finished.value
+        if isinstance(outcome, Streamed):
+            return Stream(outcome.response, outcome.chunk_type, where=call.where, timer=call.timer,
+                          finish=call.finish)
+        return cast(T, outcome)
 
-    def _send(self, request: httpx.Request) -> httpx.Response:
-        """Send, following redirects here (if the http client follows them) so secrets stay on their origin."""
-        hops, auth = 0, cast(Any, httpx.USE_CLIENT_DEFAULT)
-        while True:
-            response = self._http.send(request, stream=True, follow_redirects=False, auth=auth)
-            if not follows_redirect(self._http, response):
-                return response
-            response.close()
-            follow = redirect_request(self._http, request, response, hops)
-            if not same_origin(request.url, follow.url):
-                auth = None  # nor the http client's own auth= (httpx would drop it too)
-            request, hops = follow, hops + 1
+    def _do(self, step: Step, call: PreparedCall[Any]) -> Any:
+        """One step of ``attempt_flow``: the I/O, and nothing else."""
+        if isinstance(step, Send):
+            return self._http.send(step.request, stream=True, follow_redirects=False, auth=step.auth)
+        if isinstance(step, Headers):
+            return self._auth.sync_headers()
+        if isinstance(step, Turn):
+            return wait_turn(step.pacer, call)
+        try:
+            if isinstance(step, ReadBody):
+                return read_body(step.response, call.timer, call.where, call.max_response_bytes)
+            return None
+        finally:
+            step.response.close()
 
     def close(self) -> None:
         """Close the connection pool (only if this client created it)."""

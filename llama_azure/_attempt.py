@@ -1,0 +1,111 @@
+"""One attempt of a call, without I/O: the steps both shells run (as httpx's auth flows are run).
+
+:func:`attempt_flow` is a generator. It yields each piece of I/O it needs (a pacing turn, the credential's
+headers, a request to send, a redirect response to close, a body to read) and is sent the result; an
+error of that I/O is thrown into it where it asked. Everything else is written here once: the pacing
+bookkeeping, redirects that keep secrets on their origin, transport errors, reading the answer. The shells
+(``LlamaClient._attempt``, ``AsyncLlamaClient._attempt``) only do the steps: send, wait, read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import httpx
+
+from ._core import PreparedCall, interpret, raise_transport_error, stream_chunk_type, with_auth
+from ._origins import follows_redirect, redirect_request, same_origin
+from ._pacer import sending
+
+if TYPE_CHECKING:
+    from ._pacer import Pacer
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Wait until ``pacer`` lets the call go; the result is the call's lease."""
+
+    pacer: Pacer
+
+
+@dataclass(frozen=True)
+class Headers:
+    """The credential's headers for this attempt (a dict)."""
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send ``request`` with ``auth=``, as a stream, not following redirects; the result is the response."""
+
+    request: httpx.Request
+    auth: Any
+
+
+@dataclass(frozen=True)
+class Close:
+    """Close a redirect response that is not read."""
+
+    response: httpx.Response
+
+
+@dataclass(frozen=True)
+class ReadBody:
+    """Read the whole body (at most the call's ``max_response_bytes``), then close the response; the result
+    is the bytes."""
+
+    response: httpx.Response
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """The outcome when the answer is a stream: the shell wraps ``response`` in its stream class."""
+
+    response: httpx.Response
+    chunk_type: type[Any]
+
+
+Step = Turn | Headers | Send | Close | ReadBody
+Flow = Generator[Step, Any, Any]
+_HEADERS = Headers()
+
+
+def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Client | httpx.AsyncClient,
+                 attempt: int) -> Flow:
+    """Attempt number ``attempt + 1`` of ``call``: returns its result, or a :class:`Streamed`."""
+    lease = (yield Turn(pacer)) if pacer is not None else None
+    with sending(pacer, lease):
+        request = with_auth(call, (yield _HEADERS), attempt + 1)
+        try:
+            response: httpx.Response = yield from _follow_redirects(http, request)
+        except httpx.HTTPError as error:
+            raise_transport_error(error, call)
+    call.response, call.retries_taken = response, attempt
+    if pacer is not None and lease is not None:
+        pacer.answered(lease, response)
+    chunk_type = stream_chunk_type(call, response)
+    if chunk_type is not None:
+        return Streamed(response, chunk_type)
+    try:
+        content = yield ReadBody(response)
+    except httpx.HTTPError as error:
+        raise_transport_error(error, call)
+    result = interpret(call, response, content)
+    if pacer is not None and lease is not None:
+        pacer.settled(lease, result)
+    return result
+
+
+def _follow_redirects(http: httpx.Client | httpx.AsyncClient, request: httpx.Request) -> Flow:
+    """Send, following redirects here (if the http client follows them) so secrets stay on their origin."""
+    hops, auth = 0, cast(Any, httpx.USE_CLIENT_DEFAULT)
+    while True:
+        response = yield Send(request, auth)
+        if not follows_redirect(http, response):
+            return response
+        yield Close(response)
+        follow = redirect_request(http, request, response, hops)
+        if not same_origin(request.url, follow.url):
+            auth = None  # nor the http client's own auth= (httpx would drop it too)
+        request, hops = follow, hops + 1
