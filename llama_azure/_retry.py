@@ -110,7 +110,8 @@ class RetryRun:
     waited: float = 0.0
     attempts: int = 0
     note: str | None = None
-    _wait: float = 0.0
+    _decided: Decision = field(default_factory=lambda: Decision(False))
+    _decided_at: int = 0  # the attempt number _decided is for
     _auth_retried: bool = field(default=False)
     _auth_attempts: int = 0
     timer: CallTimer | None = None  # the call's total_timeout: no retry, and no wait, past it
@@ -118,22 +119,31 @@ class RetryRun:
     trace: CallTrace | None = None  # the call's trace when tracing is on: each retry becomes a span event
 
     def should_retry(self, state: RetryCallState) -> bool:
+        return self._decision(state).retry
+
+    def _decision(self, state: RetryCallState) -> Decision:
+        """The decision after attempt ``state.attempt_number``, made once: ``should_retry`` and ``next_wait``
+        read the same one, whichever tenacity calls first."""
+        if self._decided_at != state.attempt_number:
+            self._decided = self._decide(state)
+            self._decided_at = state.attempt_number
+        return self._decided
+
+    def _decide(self, state: RetryCallState) -> Decision:
         outcome = state.outcome
         self.attempts = state.attempt_number
         if outcome is None or not outcome.failed:
-            return False
+            return Decision(False)
         error = outcome.exception()
         if error is None:
-            return False
+            return Decision(False)
         if isinstance(error, AuthenticationError) and not self._auth_retried and self.invalidate_auth():
             self._auth_retried = True
             self._auth_attempts = 1
-            self._wait = 0.0
-            return True
+            return Decision(True, 0.0)
         decision = self._within_total_timeout(self.policy.decide(error, state.attempt_number - self._auth_attempts))
         self.note = decision.note
-        self._wait = decision.wait
-        return decision.retry
+        return decision
 
     def _within_total_timeout(self, decision: Decision) -> Decision:
         left = self.timer.remaining() if self.timer is not None else None
@@ -145,13 +155,14 @@ class RetryRun:
         return Decision(False, note=f"not retried: waiting {decision.wait:.1f} s would pass total_timeout={total:g} s")
 
     def next_wait(self, state: RetryCallState) -> float:
-        self.waited += self._wait
+        wait = self._decision(state).wait
+        self.waited += wait
         error = state.outcome.exception() if state.outcome is not None else None
         logger.info("%s: attempt %d failed (%s); retrying in %.2f s", self.where, state.attempt_number,
-                    error_type(error), self._wait)
+                    error_type(error), wait)
         if self.trace is not None:
-            self.trace.retried(state.attempt_number, error, self._wait)
-        return self._wait
+            self.trace.retried(state.attempt_number, error, wait)
+        return wait
 
     def annotate(self, error: APIError) -> APIError:
         if isinstance(error, AuthenticationError) and self.describe_auth is not None:
