@@ -9,7 +9,7 @@ bookkeeping, redirects that keep secrets on their origin, transport errors, read
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -95,6 +95,36 @@ def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Clien
     if pacer is not None and lease is not None:
         pacer.settled(lease, result)
     return result
+
+
+class Driver:
+    """Runs a flow for a shell, which only does each step's I/O::
+
+        driver = Driver(attempt_flow(call, pacer, http, attempt))
+        for step in driver:
+            try:
+                driver.done = do(step)
+            except BaseException as error:
+                driver.error = error  # thrown into the flow where it asked
+        result = driver.outcome
+    """
+
+    def __init__(self, flow: Flow) -> None:
+        self._flow = flow
+        self.done: Any = None
+        self.error: BaseException | None = None
+        self.outcome: Any = None
+
+    def __iter__(self) -> Iterator[Step]:
+        try:
+            step = next(self._flow)
+            while True:
+                yield step
+                error, self.error = self.error, None
+                done, self.done = self.done, None
+                step = self._flow.throw(error) if error is not None else self._flow.send(done)
+        except StopIteration as finished:
+            self.outcome = finished.value
 
 
 def _follow_redirects(http: httpx.Client | httpx.AsyncClient, request: httpx.Request) -> Flow:

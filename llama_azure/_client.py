@@ -10,7 +10,7 @@ import httpx
 from typing_extensions import Self, Unpack
 
 from . import _observe
-from ._attempt import Headers, ReadBody, Send, Step, Streamed, Turn, attempt_flow
+from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed, Turn, attempt_flow
 from ._base_client import BaseClient
 from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
 from ._exceptions import APIError
@@ -193,18 +193,13 @@ class LlamaClient(BaseClient[httpx.Client]):
 
     def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | Stream[Any, Any]:
         self._check_fork()
-        flow = attempt_flow(call, self._pacer, self._http, run.attempts)
-        try:
-            step = next(flow)
-            while True:
-                try:
-                    done = self._do(step, call)
-                except BaseException as error:
-                    step = flow.throw(error)
-                else:
-                    step = flow.send(done)
-        except StopIteration as finished:
-            outcome = finished.value
+        driver = Driver(attempt_flow(call, self._pacer, self._http, run.attempts))
+        for step in driver:
+            try:
+                driver.done = self._do(step, call)
+            except BaseException as error:
+                driver.error = error
+        outcome = driver.outcome
         if isinstance(outcome, Streamed):
             return Stream(outcome.response, outcome.chunk_type, where=call.where, timer=call.timer,
                           finish=call.finish)
