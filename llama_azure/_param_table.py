@@ -36,6 +36,8 @@ class Bounds:
                 and (self.le is None or value <= self.le))
 
     def __str__(self) -> str:
+        if self.ge is not None and self.le is not None:
+            return f"{self.ge:g}..{self.le:g}"
         parts = [f">= {self.ge:g}" if self.ge is not None else "", f"> {self.gt:g}" if self.gt is not None else "",
                  f"<= {self.le:g}" if self.le is not None else ""]
         return " and ".join(part for part in parts if part)

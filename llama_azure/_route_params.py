@@ -60,4 +60,4 @@ def check_route_ranges(api: str, operation: str, body: Mapping[str, Any]) -> Non
             continue
         if not found.contains(value):
             raise ParameterError(
-                f"invalid {name}: on the {api} route {operation} takes {name} {found} (got {value!r})", param=name)
+                f"invalid {name}: {operation} on the {api} route takes {name} {found} (got {value!r})", param=name)

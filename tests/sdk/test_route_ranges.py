@@ -17,8 +17,8 @@ MI = "model-inference"
 
 async def test_temperature_above_one_is_refused_on_model_inference_chat_only(shell_factory: Any, server: Any) -> None:
     inference = shell_factory(server.url, server.api_key, api=MI)
-    with pytest.raises(ParameterError, match=r"temperature: on the model-inference route chat takes temperature "
-                                             r">= 0 and <= 1 \(got 1.5\)") as caught:
+    with pytest.raises(ParameterError, match=r"invalid temperature: chat on the model-inference route takes "
+                                             r"temperature 0\.\.1 \(got 1.5\)") as caught:
         await inference.run(lambda c: c.chat.completions.create(messages=USER_HI, temperature=1.5, max_tokens=2))
     assert caught.value.param == "temperature"
     # 0..2 where the route takes it: Llama API chat, and text completions on the model-inference route
