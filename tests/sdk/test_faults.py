@@ -119,12 +119,9 @@ async def test_a_stalled_stream_raises_after_the_idle_timeout(fault_shell: Shell
 
 
 async def test_the_idle_timeout_is_a_client_option_too(fault_server: Any, shell_factory: Any) -> None:
-    shell = shell_factory(fault_server.url, fault_server.api_key, stream_idle_timeout=0.5)
-    try:
+    async with shell_factory(fault_server.url, fault_server.api_key, stream_idle_timeout=0.5) as shell:
         with pytest.raises(APITimeoutError, match="stream_idle_timeout"):
             await stream_text(shell, "stall:30", max_tokens=8)
-    finally:
-        await shell.close()
 
 
 async def test_a_dribbling_stream_trips_the_idle_timeout_between_parsed_chunks(fault_shell: Shell) -> None:
