@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.wire import chunk
+from support.wire import DONE, chunk, event
 
 from .shells import USER_HI, Shell, make_client, mock_shell
 
@@ -61,7 +61,7 @@ def counted_sse(body: _Counted) -> Any:
 
 
 async def test_a_stream_left_early_is_closed_without_reading_on(shell_kind: str) -> None:
-    events = [b"data: " + chunk(f"w{i} ") + b"\n\n" for i in range(500)]
+    events = [event(chunk(f"w{i} ")) for i in range(500)]
     body = _Counted([*events, b"data: [DONE]\n\n"])
     async with mock_shell(shell_kind, counted_sse(body)) as shell:
         stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
@@ -79,7 +79,7 @@ async def test_what_follows_done_is_read_only_within_a_byte_budget(shell_kind: s
     from llama_azure._streaming import DRAIN_MAX_BYTES
 
     junk = b": " + b"x" * 4094 + b"\n"  # 4 KiB comment lines after [DONE]
-    body = _Counted([b"data: " + chunk("hi") + b"\n\ndata: [DONE]\n\n", *[junk] * 1000])
+    body = _Counted([event(chunk("hi")) + DONE, *[junk] * 1000])
     async with mock_shell(shell_kind, counted_sse(body)) as shell:
         stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
         assert [ch.choices[0].delta.content for ch in await shell.chunks(stream)] == ["hi"]
@@ -105,7 +105,7 @@ class _StallAfterDone:
             data = b""
             while b"\r\n\r\n" not in data:
                 data += conn.recv(65536)
-            events = b"data: " + chunk("hi") + b"\n\ndata: [DONE]\n\n"
+            events = event(chunk("hi")) + DONE
             conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
                          + f"{len(events):x}\r\n".encode() + events + b"\r\n")
             self.gave_up = not self.release.wait(self.patience)

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.wire import chunk
+from support.wire import chunk, event
 
 from llama_azure import (
     APIResponseValidationError,
@@ -42,7 +42,7 @@ def test_the_decoder_caps_one_event_made_of_many_data_lines() -> None:
 
 async def test_a_stream_event_over_the_cap_is_a_typed_error(shell_kind: str) -> None:
     line = b"data: " + b"x" * (MIB - 7) + b"\n"  # 1 MiB lines, all of one event: never dispatched
-    parts = [b"data: " + chunk("", role="assistant") + b"\n\n", *[line] * 64]
+    parts = [event(chunk("", role="assistant")), *[line] * 64]
     async with mock_shell(shell_kind, sse(parts)) as shell:
         stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
         with pytest.raises(ResponseTooLargeError) as caught:
@@ -56,7 +56,7 @@ async def test_a_stream_event_over_the_cap_is_a_typed_error(shell_kind: str) -> 
 
 async def test_a_deeply_nested_error_event_is_a_typed_error(shell_kind: str) -> None:
     deep = b'{"error": ' + b"[" * DEEP + b"]" * DEEP + b"}"
-    parts = [b"data: " + chunk("", role="assistant") + b"\n\n", b"data: " + deep + b"\n\n"]
+    parts = [event(chunk("", role="assistant")), b"data: " + deep + b"\n\n"]
     async with mock_shell(shell_kind, sse(parts)) as shell:
         stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
         with pytest.raises(LlamaAzureError):

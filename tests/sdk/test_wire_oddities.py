@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.wire import chunk
+from support.wire import chunk, event
 
 from llama_azure import (
     APIConnectionError,
@@ -50,7 +50,7 @@ async def test_sse_oddities_parse(shell_kind: str) -> None:
 
 
 async def test_stream_cut_short_raises_connection_error(shell_kind: str) -> None:
-    parts = [b"data: " + chunk("", role="assistant") + b"\n\n", b"data: " + chunk("partial") + b"\n\n"]
+    parts = [event(chunk("", role="assistant")), event(chunk("partial"))]
     async with mock_shell(shell_kind, sse(parts)) as shell:
         with pytest.raises(APIConnectionError) as caught:
             await stream_text(shell)
@@ -58,7 +58,7 @@ async def test_stream_cut_short_raises_connection_error(shell_kind: str) -> None
 
 
 async def test_incomplete_chunked_read_is_a_typed_error(shell_kind: str) -> None:
-    parts = [b"data: " + chunk("", role="assistant") + b"\n\n"]
+    parts = [event(chunk("", role="assistant"))]
     async with mock_shell(shell_kind, sse(parts, fail_after=True)) as shell:
         with pytest.raises(APIConnectionError) as caught:
             await stream_text(shell)
@@ -66,14 +66,14 @@ async def test_incomplete_chunked_read_is_a_typed_error(shell_kind: str) -> None
 
 
 async def test_finish_reason_without_done_is_accepted(shell_kind: str) -> None:
-    parts = [b"data: " + chunk("ok") + b"\n\n", b"data: " + chunk(None, finish="length") + b"\n\n"]
+    parts = [event(chunk("ok")), event(chunk(None, finish="length"))]
     async with mock_shell(shell_kind, sse(parts)) as shell:
         assert await stream_text(shell) == "ok"
 
 
 async def test_error_object_inside_stream_raises_typed_error(shell_kind: str) -> None:
     error = {"error": {"code": "content_filter", "message": "The response was filtered", "status": 400}}
-    parts = [b"data: " + chunk("", role="assistant") + b"\n\n", b"data: " + json.dumps(error).encode() + b"\n\n"]
+    parts = [event(chunk("", role="assistant")), b"data: " + json.dumps(error).encode() + b"\n\n"]
     async with mock_shell(shell_kind, sse(parts)) as shell:
         with pytest.raises(ContentFilterError) as caught:
             await stream_text(shell)
@@ -81,7 +81,7 @@ async def test_error_object_inside_stream_raises_typed_error(shell_kind: str) ->
 
 
 async def test_garbage_event_raises_instead_of_dropping(shell_kind: str) -> None:
-    parts = [b"data: " + chunk("", role="assistant") + b"\n\n", b"data: {not json\n\n"]
+    parts = [event(chunk("", role="assistant")), b"data: {not json\n\n"]
     async with mock_shell(shell_kind, sse(parts)) as shell:
         with pytest.raises(APIConnectionError) as caught:
             await stream_text(shell)

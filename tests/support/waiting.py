@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -35,3 +35,17 @@ async def wait_for_event(event: asyncio.Event, timeout: float = 10.0, what: str 
         await asyncio.wait_for(event.wait(), timeout)
     except asyncio.TimeoutError:
         raise AssertionError(f"{what} not set within {timeout} s") from None
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 10.0,
+                     what: str = "condition") -> T:
+    """The async form of :func:`wait_until`: ``await probe()`` until it gives a true value, bounded."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while True:
+        last = await probe()
+        if last is not None and last is not False:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s (last: {last!r})")
+        await asyncio.sleep(0.02)  # spaces the probes out; what is awaited is the condition
