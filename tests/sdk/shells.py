@@ -14,11 +14,19 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from llama_azure import AsyncLlamaClient, AsyncStream, LlamaClient, Stream
+from llama_azure import (
+    AsyncLlamaClient,
+    AsyncStream,
+    ChatCompletion,
+    ChatCompletionChunk,
+    Completion,
+    LlamaClient,
+    Stream,
+)
 
 T = TypeVar("T")
-ChunkT = TypeVar("ChunkT")
-ResultT = TypeVar("ResultT")
+ChunkT = TypeVar("ChunkT", ChatCompletionChunk, Completion)
+ResultT = TypeVar("ResultT", bound=ChatCompletion | Completion)
 
 USER_HI = [{"role": "user", "content": "Say hello in three words."}]
 
@@ -35,7 +43,7 @@ class Shell:
         result = call(self.client)
         if inspect.isawaitable(result):
             return cast(T, await result)
-        return cast(T, result)
+        return result
 
     async def chunks(self, stream: Stream[ChunkT, Any] | AsyncStream[ChunkT, Any]) -> list[ChunkT]:
         if isinstance(stream, AsyncStream):

@@ -16,7 +16,7 @@ from support.wire import DONE, delta_chunk, event
 from llama_azure import APIConnectionError, APITimeoutError
 from llama_azure._streaming import StreamCore
 from llama_azure._timeouts import CallTimer
-from llama_azure.types.chat import ChatCompletionChunk
+from llama_azure.types.chat import ChatCompletion, ChatCompletionChunk
 
 
 def _response() -> httpx.Response:
@@ -24,7 +24,7 @@ def _response() -> httpx.Response:
                           request=httpx.Request("POST", "https://x.test/v1/chat/completions"))
 
 
-pieces = st.lists(st.text(st.characters(exclude_categories=("Cs",)), max_size=12), max_size=12)
+pieces = st.lists(st.text(st.characters(exclude_categories=["Cs"]), max_size=12), max_size=12)
 
 
 def _stream(texts: list[str], eols: list[str], comments: list[bool], done: bool) -> bytes:
@@ -49,7 +49,9 @@ def _run(data: bytes, cuts: list[int]) -> tuple[list[dict[str, Any]], str | None
         chunks.extend(core.feed(data[start:end]))
     if not core.done:
         chunks.extend(core.finish())
-    return [c.model_dump() for c in chunks], core.accumulator.result().content
+    result = core.accumulator.result()
+    assert isinstance(result, ChatCompletion)
+    return [c.model_dump() for c in chunks], result.content
 
 
 @settings(max_examples=200, deadline=None)
