@@ -68,8 +68,8 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
             await reader.readexactly(length)
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
             for i in range(_MAX_EVENTS):
-                event = _ROLE if i == 0 else _TOKEN
-                writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+                part = _ROLE if i == 0 else _TOKEN
+                writer.write(b"%x\r\n%s\r\n" % (len(part), part))
                 await writer.drain()
                 await asyncio.sleep(0.001)
             writer.write(b"0\r\n\r\n")
