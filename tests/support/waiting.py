@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -18,7 +17,6 @@ def wait_until(probe: Callable[[], T | None], *, timeout: float = 10.0, what: st
     round trip, and the short pause between reads only spaces the polling out; nothing waits on a guess.
     """
     deadline = time.monotonic() + timeout
-    pause = threading.Event()
     last: T | None = None
     while True:
         last = probe()
@@ -26,7 +24,7 @@ def wait_until(probe: Callable[[], T | None], *, timeout: float = 10.0, what: st
             return last
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what} not reached within {timeout} s (last: {last!r})")
-        pause.wait(0.02)
+        time.sleep(0.02)  # spaces the probes out; what is waited for is the condition
 
 
 async def wait_for_event(event: asyncio.Event, timeout: float = 10.0, what: str = "event") -> None:
