@@ -29,6 +29,9 @@ from ._exceptions import (
     ResponseTooLargeError,
     UnprocessableEntityError,
 )
+from ._quota_errors import QuotaStoreError, QuotaTimeoutError
+from ._rate_limit import RateLimit
+from ._raw_response import RawResponse
 from ._streaming import AsyncStream, Stream
 from ._structured import StructuredOutputError, pydantic_function_tool
 from ._version import __version__
@@ -99,7 +102,11 @@ __all__ = [
     "ParsedChatCompletion",
     "PermissionDeniedError",
     "PromptFilterResult",
+    "QuotaStoreError",
+    "QuotaTimeoutError",
+    "RateLimit",
     "RateLimitError",
+    "RawResponse",
     "ResponseFormat",
     "ResponseTooLargeError",
     "Stream",

@@ -25,7 +25,10 @@ from ._core import (
 )
 from ._exceptions import APIError
 from ._origins import follows_redirect, redirect_request, same_origin
+from ._pacer import sending
+from ._pacing_wait import await_turn
 from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams
+from ._raw_response import RawResponse, raw_response
 from ._retry import RetryRun
 from ._streaming import AsyncStream, aread_body
 from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
@@ -39,6 +42,11 @@ T = TypeVar("T")
 class AsyncChatCompletions:
     def __init__(self, client: AsyncLlamaClient) -> None:
         self._client = client
+
+    @property
+    def with_raw_response(self) -> AsyncChatCompletionsWithRawResponse:
+        """The same ``create``, returning the HTTP answer too: headers, ``retries_taken``, ``.parse()``."""
+        return AsyncChatCompletionsWithRawResponse(self._client)
 
     @overload
     async def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
@@ -96,6 +104,11 @@ class AsyncCompletions:
     def __init__(self, client: AsyncLlamaClient) -> None:
         self._client = client
 
+    @property
+    def with_raw_response(self) -> AsyncCompletionsWithRawResponse:
+        """The same ``create``, returning the HTTP answer too: headers, ``retries_taken``, ``.parse()``."""
+        return AsyncCompletionsWithRawResponse(self._client)
+
     @overload
     async def create(self, *, prompt: str, stream: Literal[False] = False,
                **kwargs: Unpack[CompletionCreateParams]) -> Completion: ...
@@ -113,6 +126,47 @@ class AsyncCompletions:
         """Continue a prompt: ``client.completions.create(prompt="Once upon a time", max_tokens=32)``."""
         call = prepare_completion(self._client._config, prompt, stream, kwargs)
         return await self._client._execute(call)
+
+
+class AsyncChatCompletionsWithRawResponse:
+    """``client.chat.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
+
+    def __init__(self, client: AsyncLlamaClient) -> None:
+        self._client = client
+
+    @overload
+    async def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
+               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[ChatCompletion]: ...
+
+    @overload
+    async def create(self, *, messages: MessagesParam, stream: Literal[True], **kwargs: Unpack[ChatCreateParams]
+               ) -> RawResponse[AsyncStream[ChatCompletionChunk, ChatCompletion]]: ...
+
+    async def create(self, *, messages: MessagesParam, stream: bool = False,
+               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[Any]:
+        """``raw = await client.chat.completions.with_raw_response.create(messages=..., max_tokens=8)``;
+        ``raw.headers``, ``raw.retries_taken``, ``raw.parse()``."""
+        return await self._client._execute_raw(prepare_chat(self._client._config, messages, stream, kwargs))
+
+
+class AsyncCompletionsWithRawResponse:
+    """``client.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
+
+    def __init__(self, client: AsyncLlamaClient) -> None:
+        self._client = client
+
+    @overload
+    async def create(self, *, prompt: str, stream: Literal[False] = False,
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Completion]: ...
+
+    @overload
+    async def create(self, *, prompt: str, stream: Literal[True],
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[AsyncStream[Completion, Completion]]: ...
+
+    async def create(self, *, prompt: str, stream: bool = False,
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Any]:
+        """``raw = await client.completions.with_raw_response.create(prompt="Hi")``; ``raw.parse()``."""
+        return await self._client._execute_raw(prepare_completion(self._client._config, prompt, stream, kwargs))
 
 
 class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
@@ -137,19 +191,29 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
             return await _observe.observer.traced_async(self._execute, call)
         run = self._retry_run(call)
-        retrying = AsyncRetrying(retry=run.should_retry, wait=run.next_wait, sleep=asyncio.sleep, reraise=True)
+        retrying = AsyncRetrying(retry=run.should_retry, wait=run.next_wait, sleep=asyncio.sleep, reraise=True,
+                                 before_sleep=self._before_retry_wait)
         try:
             return await retrying(self._attempt, call, run)
         except APIError as error:
             raise run.annotate(error) from error.__cause__
 
+    async def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
+        return raw_response(call, await self._execute(call))
+
     async def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | AsyncStream[Any, Any]:
         self._check_fork()
-        request = with_auth(call, await self._auth.async_headers(), run.attempts + 1)
-        try:
-            response = await self._send(request)
-        except httpx.HTTPError as error:
-            raise_transport_error(error, call)
+        pacer = self._pacer
+        lease = await await_turn(pacer, call) if pacer is not None else None
+        with sending(pacer, lease):
+            request = with_auth(call, await self._auth.async_headers(), run.attempts + 1)
+            try:
+                response = await self._send(request)
+            except httpx.HTTPError as error:
+                raise_transport_error(error, call)
+        call.response, call.retries_taken = response, run.attempts
+        if pacer is not None and lease is not None:
+            pacer.answered(lease, response)
         chunk_type = stream_chunk_type(call, response)
         if chunk_type is not None:
             return AsyncStream(response, chunk_type, where=call.where,
@@ -160,7 +224,10 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
             raise_transport_error(error, call)
         finally:
             await response.aclose()
-        return interpret(call, response, content)
+        result = interpret(call, response, content)
+        if pacer is not None and lease is not None:
+            pacer.settled(lease, result)
+        return result
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         """Send, following redirects here (if the http client follows them) so secrets stay on their origin."""

@@ -6,15 +6,19 @@ Everything here is free of I/O; ``LlamaClient`` and ``AsyncLlamaClient`` add sen
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import httpx
+from tenacity import RetryCallState
 from typing_extensions import Self
 
 from ._auth import DEFAULT_REFRESH_MARGIN, resolve_auth
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._core import ClientConfig, PreparedCall
+from ._exceptions import ConfigurationError
+from ._pacer import Pacer
+from ._rate_limit import RateLimit
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, RetryRun
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
@@ -58,6 +62,8 @@ class BaseClient(Generic[HttpT]):
         allow_insecure_http: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         model: str | None = None,
+        rate_limit: RateLimit | None = None,
+        on_retry: Callable[[int, BaseException, float], object] | None = None,
     ) -> None:
         self._config = ClientConfig.create(
             endpoint, api=api, api_version=api_version, deployment=deployment,
@@ -68,6 +74,14 @@ class BaseClient(Generic[HttpT]):
         )
         self._auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
                                   refresh_margin=token_refresh_margin, is_async=self._is_async)
+        if rate_limit is not None and not isinstance(rate_limit, RateLimit):
+            raise ConfigurationError(f"rate_limit must be a RateLimit(requests=..., tokens=...), "
+                                     f"got {type(rate_limit).__name__}")
+        self._pacer = Pacer(rate_limit, self._config) if rate_limit is not None else None
+        if on_retry is not None and not callable(on_retry):
+            raise ConfigurationError(f"on_retry must be a callable(attempt, error, wait), "
+                                     f"got {type(on_retry).__name__}")
+        self._on_retry = on_retry
         self._owns_http = http_client is None
         self._http: HttpT = http_client or self._http_class(  # type: ignore[assignment]
             limits=DEFAULT_LIMITS, timeout=self._config.timeout
@@ -83,6 +97,11 @@ class BaseClient(Generic[HttpT]):
     def endpoint(self) -> str:
         """The endpoint's base URL, without a route."""
         return self._config.base_url
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The quota this client paces itself to (``rate_limit=``), or None."""
+        return self._pacer.rate_limit if self._pacer is not None else None
 
     @property
     def api(self) -> str:
@@ -135,6 +154,15 @@ class BaseClient(Generic[HttpT]):
         run.timer = call.timer
         run.where, run.trace = call.where, call.trace
         return run
+
+    def _before_retry_wait(self, state: RetryCallState) -> None:
+        """tenacity's ``before_sleep``: tell ``on_retry`` which attempt failed, why, and how long the wait is."""
+        if self._on_retry is None or state.outcome is None:
+            return
+        error = state.outcome.exception()
+        if error is not None:
+            wait = state.next_action.sleep if state.next_action is not None else 0.0
+            self._on_retry(state.attempt_number, error, wait)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(endpoint={self.endpoint!r}, api={self.api!r}, auth={self._auth.kind})"

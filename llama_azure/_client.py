@@ -25,7 +25,10 @@ from ._core import (
 )
 from ._exceptions import APIError
 from ._origins import follows_redirect, redirect_request, same_origin
+from ._pacer import sending
+from ._pacing_wait import wait_turn
 from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams
+from ._raw_response import RawResponse, raw_response
 from ._retry import RetryRun
 from ._streaming import Stream, read_body
 from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
@@ -39,6 +42,11 @@ T = TypeVar("T")
 class ChatCompletions:
     def __init__(self, client: LlamaClient) -> None:
         self._client = client
+
+    @property
+    def with_raw_response(self) -> ChatCompletionsWithRawResponse:
+        """The same ``create``, returning the HTTP answer too: headers, ``retries_taken``, ``.parse()``."""
+        return ChatCompletionsWithRawResponse(self._client)
 
     @overload
     def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
@@ -94,6 +102,11 @@ class Completions:
     def __init__(self, client: LlamaClient) -> None:
         self._client = client
 
+    @property
+    def with_raw_response(self) -> CompletionsWithRawResponse:
+        """The same ``create``, returning the HTTP answer too: headers, ``retries_taken``, ``.parse()``."""
+        return CompletionsWithRawResponse(self._client)
+
     @overload
     def create(self, *, prompt: str, stream: Literal[False] = False,
                **kwargs: Unpack[CompletionCreateParams]) -> Completion: ...
@@ -111,6 +124,47 @@ class Completions:
         """Continue a prompt: ``client.completions.create(prompt="Once upon a time", max_tokens=32)``."""
         call = prepare_completion(self._client._config, prompt, stream, kwargs)
         return self._client._execute(call)
+
+
+class ChatCompletionsWithRawResponse:
+    """``client.chat.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
+
+    def __init__(self, client: LlamaClient) -> None:
+        self._client = client
+
+    @overload
+    def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
+               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[ChatCompletion]: ...
+
+    @overload
+    def create(self, *, messages: MessagesParam, stream: Literal[True], **kwargs: Unpack[ChatCreateParams]
+               ) -> RawResponse[Stream[ChatCompletionChunk, ChatCompletion]]: ...
+
+    def create(self, *, messages: MessagesParam, stream: bool = False,
+               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[Any]:
+        """``raw = client.chat.completions.with_raw_response.create(messages=..., max_tokens=8)``;
+        ``raw.headers``, ``raw.retries_taken``, ``raw.parse()``."""
+        return self._client._execute_raw(prepare_chat(self._client._config, messages, stream, kwargs))
+
+
+class CompletionsWithRawResponse:
+    """``client.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
+
+    def __init__(self, client: LlamaClient) -> None:
+        self._client = client
+
+    @overload
+    def create(self, *, prompt: str, stream: Literal[False] = False,
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Completion]: ...
+
+    @overload
+    def create(self, *, prompt: str, stream: Literal[True],
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Stream[Completion, Completion]]: ...
+
+    def create(self, *, prompt: str, stream: bool = False,
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Any]:
+        """``raw = client.completions.with_raw_response.create(prompt="Hi")``; ``raw.parse()``."""
+        return self._client._execute_raw(prepare_completion(self._client._config, prompt, stream, kwargs))
 
 
 class LlamaClient(BaseClient[httpx.Client]):
@@ -135,19 +189,29 @@ class LlamaClient(BaseClient[httpx.Client]):
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
             return _observe.observer.traced(self._execute, call)
         run = self._retry_run(call)
-        retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True)
+        retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True,
+                            before_sleep=self._before_retry_wait)
         try:
             return retrying(self._attempt, call, run)
         except APIError as error:
             raise run.annotate(error) from error.__cause__
 
+    def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
+        return raw_response(call, self._execute(call))
+
     def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | Stream[Any, Any]:
         self._check_fork()
-        request = with_auth(call, self._auth.sync_headers(), run.attempts + 1)
-        try:
-            response = self._send(request)
-        except httpx.HTTPError as error:
-            raise_transport_error(error, call)
+        pacer = self._pacer
+        lease = wait_turn(pacer, call) if pacer is not None else None
+        with sending(pacer, lease):
+            request = with_auth(call, self._auth.sync_headers(), run.attempts + 1)
+            try:
+                response = self._send(request)
+            except httpx.HTTPError as error:
+                raise_transport_error(error, call)
+        call.response, call.retries_taken = response, run.attempts
+        if pacer is not None and lease is not None:
+            pacer.answered(lease, response)
         chunk_type = stream_chunk_type(call, response)
         if chunk_type is not None:
             return Stream(response, chunk_type, where=call.where,
@@ -158,7 +222,10 @@ class LlamaClient(BaseClient[httpx.Client]):
             raise_transport_error(error, call)
         finally:
             response.close()
-        return interpret(call, response, content)
+        result = interpret(call, response, content)
+        if pacer is not None and lease is not None:
+            pacer.settled(lease, result)
+        return result
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         """Send, following redirects here (if the http client follows them) so secrets stay on their origin."""

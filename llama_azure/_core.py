@@ -286,6 +286,9 @@ class PreparedCall(Generic[T]):
     body: Mapping[str, Any] | None = field(default=None, repr=False)  # as sent; read only by tracing
     trace: CallTrace | None = field(default=None, repr=False)
     """Set while the call is traced (``_observe.py``); None otherwise."""
+    response: httpx.Response | None = None
+    """The last attempt's HTTP answer (for ``with_raw_response``)."""
+    retries_taken: int = 0
 
 
 def _url(config: ClientConfig, operation: Operation, extra_query: Mapping[str, str] | None) -> httpx.URL:

@@ -1,9 +1,10 @@
-"""The ``llama-azure`` command: ``serve``, ``chat`` and ``info``.
+"""The ``llama-azure`` command: ``serve``, ``chat``, ``info`` and ``batch``.
 
     llama-azure chat --local "Why is the sky blue?"
     LLAMA_AZURE_ENDPOINT=https://... LLAMA_AZURE_API_KEY=... llama-azure chat "Hi"
     llama-azure info --local
     llama-azure serve --port 8000 --api-key dev-key
+    llama-azure batch requests.jsonl -o answers.jsonl --rpm 1000 --tpm 200000
 
 Expected failures (no endpoint, a refused key, a connection error, a filtered prompt) print one line
 to stderr and exit with status 1; nothing here imports the server extra until ``serve`` or ``--local``
@@ -21,6 +22,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ._argtypes import non_negative_int, positive_int
+from ._async_client import AsyncLlamaClient
+from ._batch_cli import add_batch_parser, run_batch_command
 from ._client import LlamaClient
 from ._exceptions import ConfigurationError, LlamaAzureError
 from ._routes import API_STYLES
@@ -45,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--local starts the bundled reference server instead (needs the server extra).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{serve,chat,info}")
+    commands = parser.add_subparsers(dest="command", metavar="{serve,chat,info,batch}")
     commands.required = True
 
     commands.add_parser(
@@ -70,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Print what model the endpoint serves (GET /info).")
     info.add_argument("--json", action="store_true", help="print the answer as JSON")
     _add_connection_options(info)
+
+    _add_connection_options(add_batch_parser(commands))
     return parser
 
 
@@ -94,11 +99,27 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
 @contextlib.contextmanager
 def _client(args: argparse.Namespace) -> Iterator[LlamaClient]:
     """A client on the chosen endpoint; with ``--local``, on a reference server started for this run."""
-    options: dict[str, Any] = {"api": args.api, "deployment": args.deployment, "max_retries": args.max_retries,
-                               "timeout": args.timeout, "model": args.model}
+    with _endpoint(args) as (endpoint, key), LlamaClient(endpoint, key, **_options(args)) as client:
+        yield client
+
+
+@contextlib.contextmanager
+def _async_client(args: argparse.Namespace, **extra: Any) -> Iterator[AsyncLlamaClient]:
+    """The async client of ``batch``; the event loop that uses it closes it (``async with client``)."""
+    with _endpoint(args) as (endpoint, key):
+        yield AsyncLlamaClient(endpoint, key, **_options(args), **extra)
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"api": args.api, "deployment": args.deployment, "max_retries": args.max_retries, "timeout": args.timeout,
+            "model": args.model}
+
+
+@contextlib.contextmanager
+def _endpoint(args: argparse.Namespace) -> Iterator[tuple[str | None, str | None]]:
+    """The endpoint and key given; with ``--local``, those of a reference server started for this run."""
     if not args.local:
-        with LlamaClient(args.endpoint, args.api_key, **options) as client:
-            yield client
+        yield args.endpoint, args.api_key
         return
     try:
         from .server.process import ReferenceServer, ReferenceServerError
@@ -113,8 +134,7 @@ def _client(args: argparse.Namespace) -> Iterator[LlamaClient]:
         last = exc.args[0].strip().splitlines()[-1] if exc.args else "unknown error"
         raise CLIError(f"the reference server did not start: {last}") from None
     try:
-        with LlamaClient(server.url, server.api_key, **options) as client:
-            yield client
+        yield server.url, server.api_key
     finally:
         server.stop()
 
@@ -162,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_main(arguments)
     args = build_parser().parse_args(arguments)
     try:
+        if args.command == "batch":
+            return run_batch_command(args, _async_client)
         return _chat(args) if args.command == "chat" else _info(args)
     except (LlamaAzureError, CLIError) as error:
         hint = " (on the command line: --endpoint URL --api-key KEY, or --local)" if isinstance(

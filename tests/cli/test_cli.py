@@ -23,12 +23,12 @@ def run(*args: str, timeout: float = 100) -> subprocess.CompletedProcess[str]:
 def test_help_lists_every_command() -> None:
     result = run("--help")
     assert result.returncode == 0
-    for command in ("serve", "chat", "info"):
+    for command in ("serve", "chat", "info", "batch"):
         assert command in result.stdout
 
 
 @pytest.mark.parametrize("command, expected", [
-    ("chat", "--max-tokens"), ("info", "--json"), ("serve", "--quota-window"),
+    ("chat", "--max-tokens"), ("info", "--json"), ("serve", "--quota-window"), ("batch", "--concurrency"),
 ])
 def test_help_of_each_command(command: str, expected: str) -> None:
     result = run(command, "--help")

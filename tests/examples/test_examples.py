@@ -80,6 +80,12 @@ def check_quota(out: str) -> None:
                      r"\d+ s, above max_retry_wait=0\.1 s", out), out
 
 
+def check_batch_under_quota(out: str) -> None:
+    assert re.search(r"^first run: 12 answered, 0 failed, 0 retries, \d+\.\d s", out, re.M), out
+    assert "second run: 12 skipped (already answered), 0 asked again" in out, out
+    assert len(re.findall(r"^- topic-\d+: \S", out, re.M)) == 3, out
+
+
 def check_errors(out: str) -> None:
     assert "content filter -> ContentFilterError (status 400, code content_filter, param prompt)" in out, out
     assert "validation -> ParameterError on 'temperature'" in out, out
@@ -123,6 +129,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "quota_and_retries.py": check_quota,
     "errors.py": check_errors,
     "tracing.py": check_tracing,
+    "batch_under_quota.py": check_batch_under_quota,
 }
 
 

@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from llama_azure import APIConnectionError, AuthenticationError
+from llama_azure import APIConnectionError, AuthenticationError, RateLimit
 from llama_azure.tracing import CAPTURE_CONTENT_ENV, LlamaAzureInstrumentor
 
 from .shells import Shell
@@ -350,3 +350,21 @@ def test_without_the_extra_the_import_error_says_what_to_install() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.startswith("True ")
     assert "pip install 'llama-azure[tracing]'" in out.stdout
+
+
+async def test_a_paced_call_records_its_quota_wait(server: Any, shell_factory: Any, telemetry: Telemetry) -> None:
+    """Client-side pacing (``rate_limit=``) shows its wait as an event of the waiting call's span."""
+    shell = shell_factory(server.url, server.api_key, rate_limit=RateLimit(requests=1, window=0.5))
+    try:
+        for _ in range(2):
+            await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=2))
+    finally:
+        await shell.close()
+    first, second = sorted(telemetry.spans(), key=lambda s: s.start_time or 0)
+    assert [e.name for e in first.events] == []  # the first call went at once
+    [event] = second.events
+    assert event.name == "llama_azure.quota_wait"
+    attributes = dict(event.attributes or {})
+    assert attributes["llama_azure.quota_wait.reason"] == "client-side rate limit"
+    duration = attributes["llama_azure.quota_wait.duration"]
+    assert isinstance(duration, float) and duration > 0

@@ -1,0 +1,107 @@
+"""What a paced call does, without I/O: wait its turn (a generator of pauses the shells sleep), then tell
+the budget when the answer started, what the service said is left, and how many tokens were really used.
+
+``Pacer.admit`` is the one place a call's quota wait is decided: hook it to see quota waits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import httpx
+
+from ._core import ClientConfig, PreparedCall
+from ._exceptions import ParameterError
+from ._quota_budget import Budget
+from ._quota_errors import QuotaTimeoutError
+from ._rate_limit import RateLimit
+from ._token_estimate import estimate_tokens
+
+
+class Pacer:
+    """The link between one client and its ``RateLimit``'s budget."""
+
+    def __init__(self, rate_limit: RateLimit, config: ClientConfig) -> None:
+        self.rate_limit = rate_limit
+        # One quota per deployment: named by the header (managed endpoints) or the body's model (Foundry, v1).
+        self.budget: Budget = rate_limit.budget(f"{config.base_url}|{config.deployment or config.model or ''}")
+
+    def admit(self, call: PreparedCall[Any]) -> Generator[float, None, str]:
+        """Yields the seconds to sleep (or until woken) until the call may go; returns its lease.
+
+        Fails fast with :class:`QuotaTimeoutError` when the foreseen wait is longer than the call allows.
+        Closing the generator early (the call was cancelled) gives the call's place back.
+        """
+        tokens = estimate_tokens(call.request.content)
+        limit = self.rate_limit.tokens
+        if limit is not None and tokens > limit:
+            raise ParameterError(
+                f"this request may use {tokens} tokens (prompt, estimated, + max_tokens x n), more than "
+                f"rate_limit allows in a whole window ({limit} tokens per {self.rate_limit.window:g} s): "
+                f"lower max_tokens or n, or shorten the prompt", param="max_tokens")
+        budget = self.budget
+        allowed = _allowed_wait(call)
+        start = budget.clock()
+        ticket = budget.enqueue(tokens)
+        try:
+            while True:
+                wait = budget.poll(ticket)
+                if ticket.lease is not None:
+                    return ticket.lease
+                left = allowed - (budget.clock() - start)
+                if wait > left:
+                    raise QuotaTimeoutError(
+                        f"{call.request.method} {call.where}: the rate limit's budget frees room for this call in "
+                        f"{wait:.1f} s at the earliest, but the call allows {max(left, 0):.1f} s more (timeout or "
+                        f"total_timeout); nothing was sent. Raise the timeout, or send less at once",
+                        wait=wait, limit=allowed)
+                pause = wait if wait > 0 and budget.is_first(ticket) else math.inf  # else: until woken
+                yield min(pause, left, budget.ledger.poll_interval)
+        finally:
+            if ticket.lease is None:
+                budget.cancel(ticket)
+
+    def answered(self, lease: str, response: httpx.Response) -> None:
+        """The answer started: the service counted the request by now, and may say what is left."""
+        headers = response.headers
+        self.budget.answered(lease, _int_header(headers, "x-ratelimit-remaining-requests"),
+                             _int_header(headers, "x-ratelimit-remaining-tokens"))
+
+    def settled(self, lease: str, result: object) -> None:
+        """Give back what the estimate held beyond the answer's ``usage.total_tokens``."""
+        usage = getattr(result, "usage", None)
+        total = getattr(usage, "total_tokens", None)
+        if isinstance(total, int):
+            self.budget.settle(lease, total)
+
+
+@contextlib.contextmanager
+def sending(pacer: Pacer | None, lease: str | None) -> Iterator[None]:
+    """Around building and sending a paced request: one that got no answer (an error, a cancellation) is
+    reported, so the budget does not wait for an answer that will not come."""
+    try:
+        yield
+    except BaseException:
+        if pacer is not None and lease is not None:
+            pacer.budget.unanswered(lease)
+        raise
+
+
+def _allowed_wait(call: PreparedCall[Any]) -> float:
+    """How long the call may wait for its turn: what is left of total_timeout, else its read timeout."""
+    left = call.timer.remaining()
+    if left is not None:
+        return left
+    read = call.timeout.read
+    return math.inf if read is None else read
+
+
+def _int_header(headers: httpx.Headers, name: str) -> int | None:
+    value = headers.get(name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

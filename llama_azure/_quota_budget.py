@@ -1,0 +1,144 @@
+"""One quota budget, without I/O: calls wait their turn in arrival order, and the ledger says when each fits.
+
+Shared by every thread (sync) or task (async) of the clients that use the same ``RateLimit``. The lock is
+held only for bookkeeping (and, with a Redis ledger, one round trip of the queue's head); the shells sleep
+outside it and are woken (``add_waker``) whenever the budget frees something.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ._quota_ledger import Ledger, Limits, Usage
+
+
+@dataclass(eq=False)
+class Ticket:
+    """A call waiting for its turn; ``lease`` is set when the budget lets it go."""
+
+    tokens: int
+    lease: str | None = None
+    ready_at: float | None = None  # while not first in line: when it foresaw its turn (asked once, not each wake)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class BudgetUsage(Usage):
+    """What a budget holds now (``requests``, ``tokens``) and how many calls wait for their turn."""
+
+    waiting: int = 0
+
+
+class Budget:
+    """``budget = Budget(LocalLedger(limits), limits)``; ``ticket = budget.enqueue(40)``; ``budget.poll(ticket)``.
+
+    With ``learn_first`` (a budget that starts knowing nothing, kept in this process), the first request goes
+    alone: until its answer comes, with the service's ``x-ratelimit-remaining-*`` count of what a restarted
+    program or another client already used, nobody else goes. Then the budget knows, and calls go as it allows.
+    """
+
+    def __init__(self, ledger: Ledger, limits: Limits, clock: Callable[[], float] = time.monotonic, *,
+                 learn_first: bool = True) -> None:
+        self.ledger = ledger
+        self.limits = limits
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._queue: deque[Ticket] = deque()
+        self._wakers: set[Callable[[], None]] = set()
+        self._learned = not learn_first
+        self._probe: str | None = None  # the lease of the first request, while its answer has not come
+
+    def enqueue(self, tokens: int) -> Ticket:
+        ticket = Ticket(tokens)
+        with self._lock:
+            self._queue.append(ticket)
+        return ticket
+
+    def poll(self, ticket: Ticket) -> float:
+        """0.0 when ``ticket`` may go now (``ticket.lease`` is then set); else the shortest wait foreseen
+        (0.0 without a lease: wait until woken).
+
+        Only the first ticket in line asks the ledger for room; the others foresee (once, and again when that
+        time has passed) the wait for everything ahead of them and themselves, and are woken when the line moves.
+        """
+        with self._lock:
+            ahead = 0
+            tokens = 0
+            for queued in self._queue:
+                if queued is ticket:
+                    break
+                ahead += 1
+                tokens += queued.tokens
+            if ahead == 0:
+                if not self._learned and self._probe is not None:
+                    return 0.0  # the first answer is coming: it says what the service already counts
+                wait = self.ledger.try_acquire(ticket.id, ticket.tokens, self.clock())
+                if wait > 0:
+                    return wait
+                self._queue.popleft()
+                ticket.lease = ticket.id
+                if not self._learned:
+                    self._probe = ticket.id
+            else:
+                now = self.clock()
+                if ticket.ready_at is None or ticket.ready_at <= now:
+                    ticket.ready_at = now + self.ledger.wait_for(ahead + 1, tokens + ticket.tokens, now)
+                return max(ticket.ready_at - now, 0.0)
+        self._wake()
+        return 0.0
+
+    def is_first(self, ticket: Ticket) -> bool:
+        with self._lock:
+            return bool(self._queue) and self._queue[0] is ticket
+
+    def cancel(self, ticket: Ticket) -> None:
+        """A call that stopped waiting (cancelled, timed out) leaves the line; those behind it move up."""
+        with self._lock:
+            if ticket in self._queue:
+                self._queue.remove(ticket)
+        self._wake()
+
+    def answered(self, lease: str, remaining_requests: int | None, remaining_tokens: int | None) -> None:
+        with self._lock:
+            now = self.clock()
+            self.ledger.answered(lease, now)
+            self.ledger.observe(remaining_requests, remaining_tokens, now)
+            if lease == self._probe:
+                self._learned, self._probe = True, None
+        self._wake()
+
+    def unanswered(self, lease: str) -> None:
+        """The request got no answer (a connection error, a cancelled send): it stays held, as sent."""
+        with self._lock:
+            if lease == self._probe:
+                self._probe = None  # the next request goes alone in its place
+        self._wake()
+
+    def settle(self, lease: str, tokens: int) -> None:
+        with self._lock:
+            self.ledger.settle(lease, tokens)
+        self._wake()
+
+    def usage(self) -> BudgetUsage:
+        with self._lock:
+            held = self.ledger.usage(self.clock())
+            return BudgetUsage(held.requests, held.tokens, waiting=len(self._queue))
+
+    def add_waker(self, wake: Callable[[], None]) -> None:
+        with self._lock:
+            self._wakers.add(wake)
+
+    def remove_waker(self, wake: Callable[[], None]) -> None:
+        with self._lock:
+            self._wakers.discard(wake)
+
+    def _wake(self) -> None:
+        with self._lock:
+            wakers = list(self._wakers)
+        for wake in wakers:
+            wake()

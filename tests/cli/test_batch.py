@@ -1,0 +1,156 @@
+"""``llama-azure batch`` and its engine (``llama_azure.batch.run_batch``) against a real server with a small
+quota (4 requests per 3 s window): resume after an interruption, malformed lines, progress, exit status."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import pty
+import re
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llama_azure import AsyncLlamaClient, RateLimit
+from llama_azure.batch import BatchSummary, run_batch
+
+
+def write_input(path: Path, count: int, extra: list[str] = ()) -> list[str]:  # type: ignore[assignment]
+    ids = [f"req-{i}" for i in range(count)]
+    lines = [json.dumps({"custom_id": cid, "method": "POST", "url": "/v1/chat/completions",
+                         "body": {"model": "llama", "messages": [{"role": "user", "content": f"Say {cid}"}],
+                                  "max_tokens": 2}}) for cid in ids]
+    path.write_text("\n".join([*lines, *extra]) + "\n", encoding="utf-8")
+    return ids
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def batch_command(server: Any, deployment: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", "llama_azure", "batch", *args, "--endpoint", server.url, "--api-key",
+            server.api_key, "--deployment", deployment, "--max-retries", "0"]
+
+
+class StopAfter:
+    """A progress that cancels the batch once ``count`` records are written."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.task: asyncio.Task[BatchSummary] | None = None
+
+    def start(self, total: int, done: int) -> None:
+        pass
+
+    def advance(self, ok: bool, rate_limited: bool) -> None:
+        self.count -= 1
+        if self.count == 0 and self.task is not None:
+            self.task.cancel()
+
+
+async def test_an_interrupted_batch_resumes_and_answers_each_custom_id_once(
+        tmp_path: Path, quota_server: Any, quota_deployment: str, quota_limits: Any) -> None:
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    ids = write_input(source, 10)
+    rate_limit = RateLimit(requests=quota_limits.rpm, window=quota_limits.window)
+    async with AsyncLlamaClient(quota_server.url, quota_server.api_key, deployment=quota_deployment,
+                                max_retries=0, rate_limit=rate_limit) as client:
+        stop = StopAfter(3)
+        stop.task = asyncio.ensure_future(run_batch(client, source, target, concurrency=4, progress=stop))
+        with pytest.raises(asyncio.CancelledError):
+            await stop.task
+        first = records(target)  # whole lines only: each parses
+        assert 3 <= len(first) < 10 and all(r["error"] is None for r in first)
+        summary = await run_batch(client, source, target, concurrency=4)
+    assert (summary.skipped, summary.answered, summary.failed) == (len(first), 10 - len(first), 0)
+    final = records(target)
+    assert sorted(r["custom_id"] for r in final) == sorted(ids)  # each exactly once
+    assert all(r["response"]["status_code"] == 200 and r["response"]["body"]["choices"] for r in final)
+
+
+def test_ctrl_c_stops_the_command_cleanly_and_the_same_command_resumes(
+        tmp_path: Path, quota_server: Any, quota_deployment: str, quota_limits: Any) -> None:
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    ids = write_input(source, 12)  # three windows' worth at 4 requests per window
+    command = batch_command(quota_server, quota_deployment, str(source), "-o", str(target), "--concurrency", "4",
+                            "--rpm", str(quota_limits.rpm), "--window", str(quota_limits.window))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (target.exists() and target.read_text(encoding="utf-8").count("\n") >= 4):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)  # wait for the first window's answers (a condition, bounded)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "run the same command again" in err and "Traceback" not in err
+    first = records(target)
+    assert len({r["custom_id"] for r in first}) == len(first) < 12
+    # The calls cancelled in flight may still hold the quota: the resumed run's first request learns that from
+    # its answer (a 429 at worst, retried) before the others go.
+    resumed = subprocess.run([*command, "--max-retries", "2"], capture_output=True, text=True, timeout=90,
+                             check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(first)} skipped" in resumed.stderr and "0 failed" in resumed.stderr
+    assert re.search(r"\b[01] 429s", resumed.stderr), resumed.stderr
+    assert sorted(r["custom_id"] for r in records(target)) == sorted(ids)
+
+
+def test_a_malformed_line_gets_an_error_record_and_the_rest_go_on(
+        tmp_path: Path, quota_server: Any, quota_deployment: str) -> None:
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    bad_body = json.dumps({"custom_id": "bad-body", "method": "POST", "url": "/v1/completions",
+                           "body": {"prompt": "Hi", "max_tokens": -1}})
+    ids = write_input(source, 3, ["{this is not json", bad_body])
+    result = subprocess.run(batch_command(quota_server, quota_deployment, str(source), "-o", str(target)),
+                            capture_output=True, text=True, timeout=90, check=False)
+    assert result.returncode == 1, result.stderr  # some lines failed
+    assert "3 answered" in result.stderr and "2 failed" in result.stderr
+    by_id = {r["custom_id"]: r for r in records(target)}
+    assert all(by_id[cid]["error"] is None for cid in ids)
+    assert by_id[None]["line"] == 4 and by_id[None]["error"]["code"] == "invalid_json"
+    assert by_id["bad-body"]["error"]["code"] == "ParameterError" and "max_tokens" in \
+        by_id["bad-body"]["error"]["message"]
+
+
+def test_progress_is_a_bar_on_a_terminal_and_one_final_line_otherwise(
+        tmp_path: Path, quota_server: Any, quota_deployment: str, another_quota_deployment: str,
+        quota_limits: Any) -> None:
+    source = tmp_path / "in.jsonl"
+    write_input(source, 3)
+    quota = ["--rpm", str(quota_limits.rpm), "--window", str(quota_limits.window)]
+    plain = subprocess.run(batch_command(quota_server, quota_deployment, str(source), "-o",
+                                         str(tmp_path / "plain.jsonl"), *quota),
+                           capture_output=True, text=True, timeout=90, check=False)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stderr.strip().splitlines() == [plain.stderr.strip()] and "\r" not in plain.stderr
+    assert "3 lines: 3 answered" in plain.stderr
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100-column terminal
+    with subprocess.Popen(batch_command(quota_server, another_quota_deployment, str(source), "-o",
+                                        str(tmp_path / "tty.jsonl"), *quota),
+                          stdout=subprocess.DEVNULL, stderr=follower) as process:
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed: the command ended
+                break
+            if not chunk:
+                break
+            shown += chunk
+    os.close(leader)
+    text = shown.decode(errors="replace")
+    assert process.returncode == 0, text
+    assert "3/3" in text and "req/s" in text and "429s=0" in text

@@ -1,0 +1,154 @@
+"""Client-side pacing (``rate_limit=RateLimit(...)``) against a real server with a small quota.
+
+The server (``quota_server``) allows 4 requests and 300 tokens per 3 s window. Each burst is larger than
+that; with pacing and ``max_retries=0`` no call sees a 429, without pacing the same burst does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from llama_azure import AsyncLlamaClient, ParameterError, QuotaTimeoutError, RateLimit
+
+from .pacing_helpers import HI, burst, count_429, unexpected
+from .shells import Shell, make_client, mock_shell
+
+QUOTA_RPM, QUOTA_TPM, QUOTA_WINDOW = 4, 300, 3.0  # as quota_server enforces (checked below)
+# Each answer holds ~32 tokens with max_tokens=1 (the request limit bites), ~80 with max_tokens=48 (tokens bite).
+SHORT, LONG = 1, 48
+
+
+@pytest.fixture
+async def make_shell(shell_kind: str, quota_server: Any, quota_deployment: str, quota_limits: Any) -> Any:
+    assert tuple(quota_limits) == (QUOTA_RPM, QUOTA_TPM, QUOTA_WINDOW)
+    made: list[Shell] = []
+
+    def make(rate_limit: RateLimit | None) -> Shell:
+        shell = Shell(make_client(shell_kind, quota_server.url, quota_server.api_key, deployment=quota_deployment,
+                                  max_retries=0, rate_limit=rate_limit))
+        made.append(shell)
+        return shell
+
+    yield make
+    for shell in made:
+        await shell.close()
+
+
+def chat(max_tokens: int, stream: bool = False) -> Any:
+    def call(client: Any) -> Any:
+        return client.chat.completions.create(messages=HI, max_tokens=max_tokens, stream=stream)
+    return call
+
+
+async def test_burst_over_the_request_quota_gets_no_429_when_paced(make_shell: Any) -> None:
+    shell = make_shell(RateLimit(requests=QUOTA_RPM, window=QUOTA_WINDOW))
+    results = await burst(shell, 2 * QUOTA_RPM + 1, chat(SHORT))
+    assert unexpected(results) == []
+    assert count_429(results) == 0
+    assert all(r.choices for r in results)
+
+
+async def test_the_same_request_burst_without_pacing_gets_429s(make_shell: Any) -> None:
+    results = await burst(make_shell(None), 2 * QUOTA_RPM + 1, chat(SHORT))
+    assert unexpected(results) == []
+    assert count_429(results) > 0
+
+
+async def test_burst_over_the_token_quota_gets_no_429_when_paced(make_shell: Any) -> None:
+    shell = make_shell(RateLimit(tokens=QUOTA_TPM, window=QUOTA_WINDOW))
+    results = await burst(shell, 7, chat(LONG))
+    assert unexpected(results) == []
+    assert count_429(results) == 0
+
+
+async def test_the_same_token_burst_without_pacing_gets_429s(make_shell: Any) -> None:
+    results = await burst(make_shell(None), 7, chat(LONG))
+    assert unexpected(results) == []
+    assert count_429(results) > 0
+
+
+async def test_streams_are_paced(make_shell: Any) -> None:
+    shell = make_shell(RateLimit(requests=QUOTA_RPM, tokens=QUOTA_TPM, window=QUOTA_WINDOW))
+
+    def read(client: Any) -> Any:
+        stream = chat(SHORT, stream=True)(client)
+        return stream
+
+    streams = await burst(shell, 2 * QUOTA_RPM + 1, read)
+    assert count_429(streams) == 0 and unexpected(streams) == []
+    for stream in streams:
+        assert (await shell.until_done(stream)).choices
+
+
+async def test_with_options_copies_share_the_budget(make_shell: Any) -> None:
+    rate_limit = RateLimit(requests=QUOTA_RPM, window=QUOTA_WINDOW)
+    shell = make_shell(rate_limit)
+    copy = Shell(shell.client.with_options(timeout=30))
+    assert copy.client.rate_limit is rate_limit
+    results = await burst(shell, QUOTA_RPM, chat(SHORT)) + await burst(copy, QUOTA_RPM, chat(SHORT))
+    assert count_429(results) == 0 and unexpected(results) == []
+
+
+async def test_a_call_whose_turn_is_beyond_its_timeout_fails_fast_and_holds_nothing(make_shell: Any) -> None:
+    rate_limit = RateLimit(requests=1, window=QUOTA_WINDOW)
+    shell = make_shell(rate_limit)
+    await shell.run(chat(SHORT))
+    with pytest.raises(QuotaTimeoutError, match="nothing was sent"):
+        await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=SHORT, total_timeout=0.5))
+    usage = rate_limit.usage()
+    assert (usage.requests, usage.waiting) == (1, 0)
+
+
+async def test_a_cancelled_waiting_call_gives_its_place_back(quota_server: Any, quota_deployment: str) -> None:
+    rate_limit = RateLimit(requests=1, window=QUOTA_WINDOW)
+    async with AsyncLlamaClient(quota_server.url, quota_server.api_key, deployment=quota_deployment,
+                                max_retries=0, rate_limit=rate_limit) as client:
+        await client.chat.completions.create(messages=HI, max_tokens=SHORT)
+        waiting = asyncio.ensure_future(client.chat.completions.create(messages=HI, max_tokens=SHORT))
+        for _ in range(1000):  # let the task reach its place in line (no I/O before it)
+            if rate_limit.usage().waiting:
+                break
+            await asyncio.sleep(0)
+        assert rate_limit.usage().waiting == 1
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert rate_limit.usage().waiting == 0
+        # The next call is not stuck behind the cancelled one: it goes when the window frees room.
+        reply = await client.chat.completions.create(messages=HI, max_tokens=SHORT)
+        assert reply.choices
+
+
+async def test_a_request_larger_than_the_whole_budget_is_refused_before_sending(shell_kind: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("nothing may be sent")
+
+    shell = mock_shell(shell_kind, handler, rate_limit=RateLimit(tokens=100, window=60))
+    with pytest.raises(ParameterError, match=r"more than rate_limit allows in a whole window \(100 tokens"):
+        await shell.run(chat(200))
+    assert shell.client.rate_limit is not None and shell.client.rate_limit.usage().waiting == 0
+    await shell.close()
+
+
+@pytest.mark.parametrize("value", ["1000/min", {"requests": 5}])
+def test_rate_limit_must_be_a_rate_limit(value: object) -> None:
+    from llama_azure import ConfigurationError, LlamaClient
+
+    with pytest.raises(ConfigurationError, match="rate_limit must be a RateLimit"):
+        LlamaClient("https://x.eastus2.models.ai.azure.com", "k", rate_limit=value)  # type: ignore[arg-type]
+
+
+async def test_what_another_client_used_is_learned_from_the_remaining_headers(make_shell: Any) -> None:
+    other = make_shell(None)  # another program on the same deployment, not pacing
+    for _ in range(2):
+        await other.run(chat(SHORT))
+    rate_limit = RateLimit(requests=QUOTA_RPM, window=QUOTA_WINDOW)
+    shell = make_shell(rate_limit)
+    await shell.run(chat(SHORT))  # its answer says only 1 request is left in the window
+    assert rate_limit.usage().requests == 3  # its own, and the 2 it did not send
+    results = await burst(shell, QUOTA_RPM + 1, chat(SHORT))
+    assert unexpected(results) == [] and count_429(results) == 0

@@ -1,0 +1,85 @@
+"""A budget shared through a real Redis (``RateLimit(store="redis://...")``): by the threads or tasks of one
+client, and by several processes, against a real server with a small quota (4 requests per 3 s window)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llama_azure import QuotaStoreError, RateLimit
+from llama_azure._quota_ledger import Limits
+from llama_azure._redis_ledger import RedisLedger
+
+from .pacing_helpers import HI, burst, count_429, unexpected
+from .shells import Shell, make_client
+
+WORKER = Path(__file__).with_name("pacing_worker.py")
+
+
+def run_workers(server: Any, deployment: str, limits: Any, store: str | None) -> list[dict[str, Any]]:
+    """Three processes (sync, async, sync) sending 4 calls each at once, all on one deployment."""
+    args = [server.url, server.api_key, deployment]
+    quota = [str(limits.rpm), str(limits.window)] + ([store] if store else [])
+    workers = [subprocess.Popen([sys.executable, str(WORKER), *args, kind, "4", *quota],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for kind in ("sync", "async", "sync")]
+    outputs = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=90)
+        assert worker.returncode == 0, err[-2000:]
+        outputs.append(json.loads(out.strip().splitlines()[-1]))
+    return outputs
+
+
+def test_three_processes_sharing_redis_get_no_429_together(
+        quota_server: Any, quota_deployment: str, quota_limits: Any, redis_url: str) -> None:
+    outputs = run_workers(quota_server, quota_deployment, quota_limits, redis_url)
+    assert [o["other_errors"] for o in outputs] == [[], [], []]
+    assert [o["rate_limited"] for o in outputs] == [0, 0, 0]
+    assert sum(o["answered"] for o in outputs) == 12
+
+
+def test_three_processes_pacing_alone_do_get_429s(quota_server: Any, quota_deployment: str,
+                                                  quota_limits: Any) -> None:
+    outputs = run_workers(quota_server, quota_deployment, quota_limits, None)
+    assert sum(o["rate_limited"] for o in outputs) > 0
+
+
+async def test_one_client_paced_through_redis_gets_no_429(
+        shell_kind: str, quota_server: Any, quota_deployment: str, quota_limits: Any, redis_url: str) -> None:
+    rate_limit = RateLimit(requests=quota_limits.rpm, tokens=quota_limits.tpm, window=quota_limits.window,
+                           store=redis_url, key=f"one-client-{quota_deployment}")
+    shell = Shell(make_client(shell_kind, quota_server.url, quota_server.api_key, deployment=quota_deployment,
+                              max_retries=0, rate_limit=rate_limit))
+    results = await burst(shell, 2 * quota_limits.rpm + 1,
+                          lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
+    await shell.close()
+    assert unexpected(results) == [] and count_429(results) == 0
+
+
+async def test_an_unreachable_redis_is_a_clear_error_and_nothing_is_sent(shell_kind: str, quota_server: Any) -> None:
+    dead = "redis://:s3cret@127.0.0.1:1/0"  # nothing listens on port 1
+    shell = Shell(make_client(shell_kind, quota_server.url, quota_server.api_key,
+                              rate_limit=RateLimit(requests=5, store=dead)))
+    shown = r"Redis store redis://:<redacted>@127.0.0.1:1/0 could not be used"
+    with pytest.raises(QuotaStoreError, match=shown) as info:
+        await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
+    assert "s3cret" not in str(info.value)
+    await shell.close()
+
+
+def test_the_entries_of_a_process_that_died_expire(redis_url: str) -> None:
+    limits = Limits(requests=1, tokens=None, window=0.5, lease=0.5)
+    dead = RedisLedger(redis_url, "died", limits)
+    assert dead.try_acquire("never-answered", 1, 0.0) == 0.0  # the process dies before its answer comes
+    survivor = RedisLedger(redis_url, "died", limits)
+    wait = survivor.try_acquire("next", 1, 0.0)
+    assert 0.5 < wait <= 1.1  # held for window + lease, not forever
+    time.sleep(wait)  # let the lease run out (Redis's clock decides)
+    assert survivor.try_acquire("next", 1, 0.0) == 0.0

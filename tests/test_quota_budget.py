@@ -1,0 +1,113 @@
+"""The sans-IO quota budget and ledger, on a hand-driven clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from llama_azure import ConfigurationError, RateLimit
+from llama_azure._quota_budget import Budget
+from llama_azure._quota_ledger import MARGIN, Limits, LocalLedger
+from llama_azure._token_estimate import estimate_tokens
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make(requests: int | None = None, tokens: int | None = None, window: float = 10.0,
+         learn_first: bool = False) -> tuple[Budget, Clock]:
+    clock = Clock()
+    limits = Limits(requests, tokens, window, lease=5.0)
+    return Budget(LocalLedger(limits), limits, clock, learn_first=learn_first), clock
+
+
+def test_calls_go_in_arrival_order_a_small_one_does_not_jump_the_line() -> None:
+    budget, clock = make(tokens=100)
+    first = budget.enqueue(80)
+    assert budget.poll(first) == 0.0
+    big, small = budget.enqueue(60), budget.enqueue(10)
+    assert budget.poll(small) > 0 and small.lease is None  # it would fit, but `big` is ahead
+    assert budget.poll(big) == pytest.approx(10 + 5 + MARGIN)  # window + lease: no answer yet
+    budget.answered(first.id, None, None)
+    clock.now += 2
+    assert budget.poll(big) == pytest.approx(8 + MARGIN)  # the answer started: window from then
+    budget.settle(first.id, 30)  # usage: 30 tokens really used
+    assert budget.poll(big) == 0.0 and budget.poll(small) == 0.0
+
+
+def test_a_fresh_budget_sends_one_request_and_learns_from_its_answer_first() -> None:
+    budget, _ = make(requests=4, learn_first=True)
+    first, second = budget.enqueue(1), budget.enqueue(1)
+    assert budget.poll(first) == 0.0 and first.lease is not None
+    assert budget.poll(second) == 0.0 and second.lease is None  # waits to be woken by the first answer
+    budget.answered(first.id, remaining_requests=1, remaining_tokens=None)  # a restarted program sent 2 more
+    assert budget.poll(second) == 0.0 and second.lease is not None
+    third = budget.enqueue(1)
+    assert budget.poll(third) > 0  # 4 held: our 2 and the 2 the service counted for someone else
+
+
+def test_a_first_request_without_an_answer_hands_the_learning_to_the_next() -> None:
+    budget, _ = make(requests=4, learn_first=True)
+    first, second = budget.enqueue(1), budget.enqueue(1)
+    budget.poll(first)
+    budget.unanswered(first.id)  # e.g. a connection error
+    assert budget.poll(second) == 0.0 and second.lease is not None
+    third = budget.enqueue(1)
+    assert budget.poll(third) == 0.0 and third.lease is None  # the second is the one learning now
+
+
+def test_requests_leave_the_window_and_cancelled_calls_leave_the_line() -> None:
+    budget, clock = make(requests=1)
+    a = budget.enqueue(1)
+    assert budget.poll(a) == 0.0
+    budget.answered(a.id, None, None)
+    b, c = budget.enqueue(1), budget.enqueue(1)
+    assert budget.usage().waiting == 2
+    budget.cancel(b)
+    assert budget.usage().waiting == 1
+    clock.now += 10 + MARGIN
+    assert budget.poll(c) == 0.0
+    assert (budget.usage().requests, budget.usage().waiting) == (1, 0)
+
+
+def test_what_the_service_counts_beyond_our_own_calls_is_held_for_a_window() -> None:
+    budget, clock = make(requests=10, tokens=1000)
+    a = budget.enqueue(100)
+    budget.poll(a)
+    budget.answered(a.id, remaining_requests=7, remaining_tokens=600)  # others used 2 requests, 300 tokens
+    assert (budget.usage().requests, budget.usage().tokens) == (3, 400)
+    budget.answered(a.id, remaining_requests=9, remaining_tokens=950)  # saying more is left frees nothing
+    assert (budget.usage().requests, budget.usage().tokens) == (3, 400)
+    clock.now += 10 + MARGIN
+    assert (budget.usage().requests, budget.usage().tokens) == (0, 0)
+
+
+def test_the_estimate_never_counts_fewer_tokens_than_the_text_has_bytes() -> None:
+    body = b'{"messages":[{"role":"user","content":"\xc3\xa9t\xc3\xa9"}],"max_tokens":10,"n":2}'
+    assert estimate_tokens(body) >= len("été".encode()) + 10 * 2
+    assert estimate_tokens(b'{"input_data":{"input_string":["a","b"],"parameters":{"max_new_tokens":5}}}') >= 12
+    assert estimate_tokens(b'{"prompt":"Hi"}') >= 2 + 16  # the documented default max_tokens
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({}, "requests= or tokens="),
+    ({"requests": 0}, "requests must be an int >= 1"),
+    ({"tokens": 1.5}, "tokens must be an int"),
+    ({"requests": 1, "window": float("nan")}, "window must be a finite number"),
+    ({"requests": 1, "store": "http://x"}, "must be a Redis URL"),
+    ({"requests": 1, "key": ""}, "key must be a non-empty string"),
+])
+def test_a_bad_rate_limit_says_what_to_fix(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        RateLimit(**kwargs)
+
+
+def test_the_store_password_never_shows() -> None:
+    text = repr(RateLimit(requests=1, store="redis://user:s3cret@localhost:6379/0"))
+    assert "s3cret" not in text and "<redacted>" in text
