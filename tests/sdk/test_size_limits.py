@@ -85,7 +85,6 @@ async def test_an_answer_over_max_response_bytes_is_a_typed_error(shell_factory:
     tight = Shell(roomy.with_options(max_response_bytes=100))
     with pytest.raises(ResponseTooLargeError):
         await tight.run(lambda c: c.chat.completions.create(**ask))
-    await shell.close()
 
 
 def gzip_bomb(decoded_size: int) -> bytes:
