@@ -1,0 +1,66 @@
+"""The two drivers of a call across deployments (``_deployments.Router.flow``): sync and async.
+
+They only send each attempt through the chosen deployment's own client and sleep when told; every
+decision is the router's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, TypeVar, cast
+
+from ._core import PreparedCall
+from ._deployments import Router, Send
+from ._exceptions import APIError
+
+T = TypeVar("T")
+
+
+def _flow(client: Any, call: PreparedCall[Any]) -> Any:
+    router: Router = client._router
+    return router.flow(call, call.max_retries, client._config.max_retry_wait, client._on_retry)
+
+
+def run(client: Any, call: PreparedCall[T]) -> T:
+    """``LlamaClient._execute`` with ``deployments=``."""
+    flow = _flow(client, call)
+    try:
+        step = next(flow)
+        while True:
+            if isinstance(step, Send):
+                member = step.member.client
+                member._http = client._http  # a pool renewed after fork is the members' too
+                try:
+                    result = member._execute(step.call)
+                except APIError as error:
+                    step = flow.throw(error)
+                    continue
+                step = flow.send(result)
+            else:
+                time.sleep(step.seconds)
+                step = flow.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
+
+
+async def run_async(client: Any, call: PreparedCall[T]) -> T:
+    """``AsyncLlamaClient._execute`` with ``deployments=``."""
+    flow = _flow(client, call)
+    try:
+        step = next(flow)
+        while True:
+            if isinstance(step, Send):
+                member = step.member.client
+                member._http = client._http
+                try:
+                    result = await member._execute(step.call)
+                except APIError as error:
+                    step = flow.throw(error)
+                    continue
+                step = flow.send(result)
+            else:
+                await asyncio.sleep(step.seconds)
+                step = flow.send(None)
+    except StopIteration as done:
+        return cast(T, done.value)
