@@ -166,7 +166,7 @@ async def test_a_stream_broken_after_its_first_chunk_is_never_replayed(shell_kin
 
 
 async def test_when_all_fail_the_error_lists_each_deployments_last_failure(shell_kind: str, broken: Any) -> None:
-    counted = Counted(shell_kind, [Deployment(broken.url), Deployment("http://127.0.0.1:9")],  # nothing listens on port 9
+    counted = Counted(shell_kind, [Deployment(broken.url), Deployment("http://127.0.0.1:9")],  # nothing on port 9
                       max_retries=0)
     try:
         with pytest.raises(DeploymentsUnavailableError) as caught:
