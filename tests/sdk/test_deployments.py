@@ -26,6 +26,7 @@ from llama_azure import (
     DeploymentsUnavailableError,
     LlamaClient,
     ParameterError,
+    RateLimit,
 )
 from llama_azure._deployments import Member, Router
 from llama_azure.server.process import ReferenceServer
@@ -226,3 +227,46 @@ def test_the_router_chooses_by_weight_among_deployments_not_cooling_down() -> No
     assert router.shortest_cool_down() == 0.0
     heavy.cool_until = 3.0
     assert router.shortest_cool_down() == 3.0
+
+
+async def test_with_pacing_a_call_goes_where_the_budget_lets_it_go_now(shell_kind: str, server: Any) -> None:
+    paced = RateLimit(requests=1, window=600)  # one call per 10 minutes: the second would wait (or fail)
+    counted = Counted(shell_kind, [Deployment(server.url, deployment=f"paced-{shell_kind}", rate_limit=paced,
+                                              weight=1000),
+                                   Deployment(server.url, deployment=f"free-{shell_kind}")],
+                      timeout=5)  # a call that waited for the paced budget would fail with QuotaTimeoutError
+    try:
+        first, second, third = [await counted.shell.run(chat()) for _ in range(3)]
+        assert first.deployment.deployment == f"paced-{shell_kind}"
+        assert second.deployment.deployment == third.deployment.deployment == f"free-{shell_kind}"
+        assert counted.moves == []
+    finally:
+        await counted.close()
+
+
+@pytest.fixture
+def telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from llama_azure.tracing import CAPTURE_CONTENT_ENV
+
+    from .test_tracing import Telemetry
+
+    monkeypatch.delenv(CAPTURE_CONTENT_ENV, raising=False)
+    t = Telemetry()
+    t.instrument()
+    yield t
+    t.instrumentor.uninstrument()
+
+
+async def test_the_span_names_the_deployment_that_answered(shell_kind: str, server: Any, broken: Any,
+                                                           telemetry: Any) -> None:
+    counted = Counted(shell_kind, [Deployment(broken.url, weight=1000), Deployment(server.url)],
+                      cool_down=CoolDown(server_error=0))
+    try:
+        await counted.shell.run(chat())
+        (span,) = telemetry.spans()
+        attributes = dict(span.attributes or {})
+        assert (attributes["server.address"], attributes["server.port"]) == ("127.0.0.1", server.port)
+        moves = [e for e in span.events if e.name == "llama_azure.retry"]
+        assert [dict(e.attributes or {})["error.type"] for e in moves] == ["503"]
+    finally:
+        await counted.close()
