@@ -8,6 +8,7 @@ own) or ``Sleep(seconds)`` (every deployment cools down); the shells drive it (`
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import threading
@@ -24,6 +25,7 @@ from ._rate_limit import RateLimit
 from ._retry import retry_after_wait
 from ._retry_after import retry_after_seconds
 
+logger = logging.getLogger("llama_azure")
 ApiName = Literal["llama", "model-inference", "score", "openai-v1"]
 
 
@@ -240,6 +242,8 @@ class Router:
             except APIError as error:
                 if not self.failed(member, error):
                     raise
+                logger.info("%s: attempt %d failed on %s (%s); moving to another deployment", call.where, attempt,
+                            member.deployment.name, type(error).__name__)
                 if call.trace is not None:
                     call.trace.retried(attempt, error, 0.0)
                 if on_move is not None:
