@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import httpx
@@ -29,7 +29,7 @@ logger = logging.getLogger("llama_azure")
 ApiName = Literal["llama", "model-inference", "score", "openai-v1"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Deployment:
     """One deployment of the model: ``Deployment("https://a.eastus2.models.ai.azure.com", weight=2)``.
 
@@ -40,7 +40,7 @@ class Deployment:
     """
 
     endpoint: str
-    credential: object = field(default=None, repr=False)  # may be a secret: never in a repr
+    credential: object = None  # may be a secret: never in a repr
     api: ApiName | None = None
     deployment: str | None = None
     model: str | None = None
@@ -58,11 +58,23 @@ class Deployment:
             raise ConfigurationError(f"Deployment rate_limit must be a RateLimit(requests=..., tokens=...), "
                                      f"got {type(self.rate_limit).__name__}")
 
+    def __repr__(self) -> str:
+        shown = [f"{key}={value!r}" for key, value in (("api", self.api), ("deployment", self.deployment),
+                                                        ("model", self.model), ("rate_limit", self.rate_limit))
+                 if value is not None]
+        return f"Deployment({self._shown_endpoint()!r}, {', '.join([*shown, f'weight={self.weight!r}'])})"
+
     @property
     def name(self) -> str:
-        """How errors and logs name it: the endpoint, and the deployment or model when one is set."""
+        """How errors and logs name it: the endpoint (without a query or user info, which may hold a secret),
+        and the deployment or model when one is set."""
         label = self.deployment or self.model
-        return f"{self.endpoint} ({label})" if label else self.endpoint
+        return f"{self._shown_endpoint()} ({label})" if label else self._shown_endpoint()
+
+    def _shown_endpoint(self) -> str:
+        url = httpx.URL(self.endpoint)
+        return str(url.copy_with(query=None, username=None, password=None) if url.userinfo else
+                   url.copy_with(query=None))
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,8 @@ def test_bad_deployments_are_refused_with_what_to_fix() -> None:
                     deployments=[Deployment("https://a.eastus2.models.ai.azure.com")])
     with pytest.raises(ConfigurationError, match="server_error"):
         CoolDown(server_error=-1)
-    assert "secret" not in repr(Deployment("https://a.eastus2.models.ai.azure.com", credential="secret"))
+    secretive = Deployment("https://a.eastus2.models.ai.azure.com/score?code=secret", credential="secret")
+    assert "secret" not in repr(secretive) and "secret" not in secretive.name
 
 
 class _Client:
