@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import httpx
 
-from ._core import PreparedCall
+from ._core import ClientConfig, PreparedCall
 from ._exceptions import APIConnectionError, APIError, APIStatusError, ConfigurationError
 from ._rate_limit import RateLimit
 from ._retry import retry_after_wait
@@ -223,11 +223,12 @@ class Router:
         return DeploymentsUnavailableError(
             f"no deployment could answer ({why}); last failures: {listed or 'none'}", errors)
 
-    def flow(self, call: PreparedCall[Any], max_waits: int, max_wait: float,
+    def flow(self, call: PreparedCall[Any], config: ClientConfig,
              on_move: OnMove | None) -> Generator[Step, Any, Any]:
         """One call across the deployments. A failed attempt moves at once to another deployment; only
-        when all cool down does the call sleep (the shortest cool-down, at most ``max_waits`` times, never
-        longer than ``max_wait`` nor past ``total_timeout``)."""
+        when all cool down does the call sleep (the shortest cool-down, at most ``max_retries`` times, never
+        longer than ``max_retry_wait`` nor past ``total_timeout``). ``config`` is the client's."""
+        max_waits, max_wait = call.max_retries, config.max_retry_wait
         tried: set[int] = set()
         attempt = waits = 0
         while True:
@@ -248,7 +249,7 @@ class Router:
                 continue
             attempt += 1
             tried.add(self.members.index(member))
-            one = retarget(call, member)
+            one = retarget(call, member, config)
             try:
                 result = yield Send(member, one)
             except APIError as error:
@@ -267,10 +268,17 @@ class Router:
             return _stamped(result, member.deployment)
 
 
-def retarget(call: PreparedCall[Any], member: Member) -> PreparedCall[Any]:
-    """``call`` rebuilt for ``member``'s route style and settings, one attempt, in the call's time and trace."""
+# The settings every deployment takes from the client (so ``with_options`` copies change them for all).
+CLIENT_WIDE = ("default_headers", "timeout", "stream_idle_timeout", "total_timeout", "allow_insecure_http",
+               "max_response_bytes", "max_retry_wait")
+
+
+def retarget(call: PreparedCall[Any], member: Member, client_config: ClientConfig) -> PreparedCall[Any]:
+    """``call`` rebuilt for ``member``'s route style and settings (with the client's ``CLIENT_WIDE`` ones),
+    as one attempt, in the call's time and trace."""
     assert call.rebuild is not None, "a call made by prepare_* can be rebuilt"
-    one = call.rebuild(member.client._config)
+    config = replace(member.client._config, **{name: getattr(client_config, name) for name in CLIENT_WIDE})
+    one = call.rebuild(config)
     return replace(one, max_retries=0, timer=call.timer, timeout=call.timeout, trace=call.trace,
                    max_response_bytes=call.max_response_bytes)
 

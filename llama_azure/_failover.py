@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 def _flow(client: Any, call: PreparedCall[Any]) -> Any:
     router: Router = client._router
-    return router.flow(call, call.max_retries, client._config.max_retry_wait, client._on_retry)
+    return router.flow(call, client._config, client._on_retry)
 
 
 def run(client: Any, call: PreparedCall[T]) -> T:

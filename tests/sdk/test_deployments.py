@@ -66,9 +66,11 @@ class Counted:
     def __init__(self, kind: str, deployments: list[Deployment], **kwargs: Any) -> None:
         self.sent: collections.Counter[str] = collections.Counter()
         self.moves: list[tuple[int, BaseException, float]] = []
+        self.requests: list[httpx.Request] = []
 
         def count(request: httpx.Request) -> None:
             self.sent[f"{request.url.host}:{request.url.port}"] += 1
+            self.requests.append(request)
 
         async def acount(request: httpx.Request) -> None:
             count(request)
@@ -241,6 +243,18 @@ async def test_with_pacing_a_call_goes_where_the_budget_lets_it_go_now(shell_kin
         assert first.deployment.deployment == f"paced-{shell_kind}"
         assert second.deployment.deployment == third.deployment.deployment == f"free-{shell_kind}"
         assert counted.moves == []
+    finally:
+        await counted.close()
+
+
+async def test_with_options_copies_apply_to_every_deployment(shell_kind: str, server: Any) -> None:
+    counted = Counted(shell_kind, [Deployment(server.url, deployment="one"), Deployment(server.url, model="two")])
+    try:
+        copy = Shell(counted.shell.client.with_options(default_headers={"x-team": "blue"}, max_retries=0))
+        for _ in range(4):
+            await copy.run(chat())
+        assert {r.headers.get("x-team") for r in counted.requests} == {"blue"}
+        assert {r.headers.get("azureml-model-deployment") for r in counted.requests} <= {"one", None}
     finally:
         await counted.close()
 
