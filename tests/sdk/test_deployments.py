@@ -32,6 +32,7 @@ from llama_azure._deployments import Member, Router
 from llama_azure.server.process import ReferenceServer
 
 from .shells import USER_HI, Shell
+from .test_tracing import telemetry  # noqa: F401  (the fixture, shared)
 
 KEY = "test-key"  # the session server's key (tests/conftest.py); the servers here use it too
 THROTTLED_RPM = 2
@@ -259,26 +260,14 @@ async def test_with_options_copies_apply_to_every_deployment(shell_kind: str, se
         await counted.close()
 
 
-@pytest.fixture
-def telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from llama_azure.tracing import CAPTURE_CONTENT_ENV
-
-    from .test_tracing import Telemetry
-
-    monkeypatch.delenv(CAPTURE_CONTENT_ENV, raising=False)
-    t = Telemetry()
-    t.instrument()
-    yield t
-    t.instrumentor.uninstrument()
-
-
 async def test_the_span_names_the_deployment_that_answered(shell_kind: str, server: Any, broken: Any,
-                                                           telemetry: Any) -> None:
+                                                           request: pytest.FixtureRequest) -> None:
+    traced = request.getfixturevalue("telemetry")  # test_tracing's (imported above)
     counted = Counted(shell_kind, [Deployment(broken.url, weight=1000), Deployment(server.url)],
                       cool_down=CoolDown(server_error=0))
     try:
         await counted.shell.run(chat())
-        (span,) = telemetry.spans()
+        (span,) = traced.spans()
         attributes = dict(span.attributes or {})
         assert (attributes["server.address"], attributes["server.port"]) == ("127.0.0.1", server.port)
         moves = [e for e in span.events if e.name == "llama_azure.retry"]
