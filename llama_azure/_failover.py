@@ -18,6 +18,7 @@ T = TypeVar("T")
 
 
 def _flow(client: Any, call: PreparedCall[Any]) -> Any:
+    client._check_fork()  # the members send through this client's pool: renewed here after a fork
     router: Router = client._router
     return router.flow(call, client._config, client._on_retry)
 

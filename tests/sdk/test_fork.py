@@ -103,3 +103,36 @@ def test_async_client_from_the_parent_opens_fresh_connections_in_a_child(server:
     finally:
         loop.run_until_complete(client.close())
         loop.close()
+
+
+def test_a_deployments_client_from_the_parent_opens_fresh_connections_in_a_child(server: Any) -> None:
+    from llama_azure import Deployment
+
+    with LlamaClient(deployments=[Deployment(server.url)], credential=server.api_key, max_retries=0,
+                     timeout=30.0) as client:
+        assert client.chat.completions.create(messages=USER_HI, max_tokens=2).content is not None
+        child = in_child(lambda: str(client.chat.completions.create(messages=USER_HI, max_tokens=2).content))
+        assert "error" not in child, child["error"]
+        assert child["connects"] == 1
+        assert client.chat.completions.create(messages=USER_HI, max_tokens=2).content is not None
+
+
+def test_an_async_deployments_client_from_the_parent_opens_fresh_connections_in_a_child(server: Any) -> None:
+    from llama_azure import Deployment
+
+    client = AsyncLlamaClient(deployments=[Deployment(server.url)], credential=server.api_key, max_retries=0,
+                              timeout=30.0)
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(client.chat.completions.create(messages=USER_HI, max_tokens=2)).content
+
+        async def ask_in_child() -> str:
+            reply = await asyncio.wait_for(client.chat.completions.create(messages=USER_HI, max_tokens=2), 30)
+            return str(reply.content)
+
+        child = in_child(lambda: asyncio.run(ask_in_child()))
+        assert "error" not in child, child["error"]
+        assert child["connects"] == 1
+    finally:
+        loop.run_until_complete(client.close())
+        loop.close()
