@@ -23,6 +23,13 @@ def _flow(client: Any, call: PreparedCall[Any]) -> Any:
     return router.flow(call, client._config, client._on_retry)
 
 
+def _sender(client: Any, step: Send) -> Any:
+    """The chosen deployment's own client, sending through this client's pool (renewed after a fork)."""
+    member = step.member.client
+    member._http = client._http
+    return member
+
+
 def run(client: Any, call: PreparedCall[T]) -> T:
     """``LlamaClient._execute`` with ``deployments=``."""
     flow = _flow(client, call)
@@ -30,10 +37,8 @@ def run(client: Any, call: PreparedCall[T]) -> T:
         step = next(flow)
         while True:
             if isinstance(step, Send):
-                member = step.member.client
-                member._http = client._http  # a pool renewed after fork is the members' too
                 try:
-                    result = member._execute(step.call)
+                    result = _sender(client, step)._execute(step.call)
                 except APIError as error:
                     step = flow.throw(error)
                     continue
@@ -52,10 +57,8 @@ async def run_async(client: Any, call: PreparedCall[T]) -> T:
         step = next(flow)
         while True:
             if isinstance(step, Send):
-                member = step.member.client
-                member._http = client._http
                 try:
-                    result = await member._execute(step.call)
+                    result = await _sender(client, step)._execute(step.call)
                 except APIError as error:
                     step = flow.throw(error)
                     continue
