@@ -429,6 +429,14 @@ def _check_stream_flag(stream: object, api: ApiStyle) -> bool:
     return stream
 
 
+def _check_route(config: ClientConfig, params: Mapping[str, Any], options: Mapping[str, Any],
+                 operation: Operation) -> None:
+    """Parameters (also inside ``extra_body``) the route lacks are refused before sending."""
+    extra_body = options.get("extra_body")
+    check_route_params(config.api, [*params, *(extra_body if isinstance(extra_body, Mapping) else ())],
+                       params.get("logprobs"), operation)
+
+
 def prepare_chat(
     config: ClientConfig, messages: object, stream: object, kwargs: Mapping[str, Any]
 ) -> PreparedCall[Any]:
@@ -443,10 +451,8 @@ def _prepare_chat(
 ) -> PreparedCall[Any]:
     is_stream = _check_stream_flag(stream, config.api)
     params, options = split_options(kwargs)
-    extra_body = options.get("extra_body")
-    check_route_params(config.api, [*params, *(extra_body if isinstance(extra_body, Mapping) else ())],
-                       params.get("logprobs"))
-    checked, body = validate_chat(messages, params, is_stream)
+    _check_route(config, params, options, "chat")
+    checked, body = validate_chat(messages, params, is_stream, config.api)
     if config.api == "score":
         return _build(config, "chat", score_body(checked, body), options, stream=False, parse=parse_score_chat)
     payload = {"messages": checked, **_with_model(config, body)}
@@ -482,7 +488,8 @@ def _prepare_completion(config: ClientConfig, prompt: object, stream: object,
                         kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     is_stream = _check_stream_flag(stream, config.api)
     params, options = split_options(kwargs)
-    body = validate_completion(prompt, params, is_stream)
+    _check_route(config, params, options, "completions")
+    body = validate_completion(prompt, params, is_stream, config.api)
     if config.api == "score":
         return _build(config, "completions", score_body([prompt], body), options, stream=False,
                       parse=parse_score_completion)

@@ -246,6 +246,8 @@ def _describe(status: int, info: ErrorInfo, where: str) -> str:
         text += f" (parameter: {info.param})"
     if status == 400 and info.code == "content_filter":
         hint: str | None = "Rephrase the prompt; the endpoint's content filter refused it."
+    elif status == 422 and info.code not in _PASS_THROUGH_CODES:  # a bad value: extra_body would not help
+        hint = "A parameter's value is not accepted here (type or range); fix the value."
     else:
         hint = _HINTS.get(status)
     if hint:
@@ -259,6 +261,8 @@ _HINTS = {
     404: "Check the endpoint URL, the route style (api=...) and the deployment name.",
     422: "A parameter is not supported here; remove it, or send it with extra_body= (pass-through).",
 }
+# The 422 codes of an unknown body field, which the extra-parameters: pass-through header (extra_body=) lets in.
+_PASS_THROUGH_CODES = frozenset({"parameter_not_supported", "extra_parameters_not_allowed"})
 
 
 def make_status_error(

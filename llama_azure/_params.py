@@ -15,11 +15,14 @@ from typing_extensions import TypedDict
 
 from ._exceptions import ParameterError
 from ._messages import check_messages, key_path
+from ._param_table import bounds
+from ._route_params import check_route_ranges
 from .types.chat_params import ResponseFormat, ToolChoice, ToolParam
 
-Temperature = Annotated[float, Field(ge=0, le=2)]
-Penalty = Annotated[float, Field(ge=-2, le=2)]
-PositiveInt = Annotated[int, Field(ge=1)]
+# The ranges come from the one parameter table (_param_table.py); ranges that differ by route are checked there.
+Temperature = Annotated[float, Field(**bounds("temperature"))]
+Penalty = Annotated[float, Field(**bounds("presence_penalty"))]
+PositiveInt = Annotated[int, Field(**bounds("max_tokens"))]
 
 
 @with_config(ConfigDict(extra="forbid", strict=False))  # not __pydantic_config__: mypy takes that for a key
@@ -37,7 +40,6 @@ class SamplingParams(TypedDict, total=False):
         logprobs: Return the log probabilities of the likeliest tokens at each position (0..20 of them); in
             chat on the model-inference route, ``True`` asks for OpenAI's chat form (with ``top_logprobs``).
         presence_penalty: -2..2: above 0, tokens already present are less likely, so the text moves on.
-        frequency_penalty: -2..2: above 0, tokens are less likely the more often they already appear.
         ignore_eos: Keep writing past the end-of-sequence token, up to ``max_tokens``.
         use_beam_search: Beam search instead of sampling (needs ``best_of > 1`` and ``temperature=0``).
         stop_token_ids: Token ids that end generation.
@@ -47,22 +49,21 @@ class SamplingParams(TypedDict, total=False):
 
     max_tokens: PositiveInt
     temperature: Temperature
-    top_p: Annotated[float, Field(gt=0, le=1)]
-    n: Annotated[int, Field(ge=1, le=128)]
+    top_p: Annotated[float, Field(**bounds("top_p"))]
+    n: Annotated[int, Field(**bounds("n"))]
     stop: str | list[str] | None
-    best_of: PositiveInt
-    logprobs: bool | Annotated[int, Field(ge=0, le=20)] | None
+    best_of: Annotated[int, Field(**bounds("best_of"))]
+    logprobs: bool | Annotated[int, Field(**bounds("logprobs"))] | None
     presence_penalty: Penalty
-    frequency_penalty: Penalty
     ignore_eos: bool
     use_beam_search: bool
     stop_token_ids: list[int]
     skip_special_tokens: bool
-    seed: int
+    seed: Annotated[int, Field(**bounds("seed"))]
 
 
 class ToolParams(SamplingParams, total=False):
-    """Chat adds the Azure AI Model Inference extras (``_route_params.py`` says which routes have them).
+    """Chat adds the Azure AI Model Inference extras (``_param_table.py`` says which routes have them).
 
     Attributes:
         tools: Tools the model may ask to call: ``{"type": "function", "function": {...}}`` (``ToolParam``;
@@ -70,6 +71,8 @@ class ToolParams(SamplingParams, total=False):
         tool_choice: ``none``, ``auto``, ``required``, or one tool to call (``NamedToolChoice``).
         parallel_tool_calls: Whether the model may call several tools in one answer.
         top_logprobs: With ``logprobs=True`` (the chat form): how many alternatives per token (0..20).
+        frequency_penalty: -2..2: above 0, tokens are less likely the more often they already appear (the
+            Llama API has no such parameter).
         model: The deployment name: it picks the model on Foundry Models and ``openai-v1`` endpoints (the
             client's ``model=`` default is used when a call names none).
     """
@@ -77,7 +80,8 @@ class ToolParams(SamplingParams, total=False):
     tools: list[ToolParam]
     tool_choice: ToolChoice
     parallel_tool_calls: bool
-    top_logprobs: Annotated[int, Field(ge=0, le=20)]
+    top_logprobs: Annotated[int, Field(**bounds("top_logprobs"))]
+    frequency_penalty: Penalty
     model: str
 
 
@@ -194,19 +198,25 @@ def _check_combinations(params: Mapping[str, Any], stream: bool) -> None:
             raise ParameterError("use_beam_search needs temperature=0", param="use_beam_search")
 
 
-def validate_chat(messages: object, params: Mapping[str, Any], stream: bool) -> tuple[list[Any], dict[str, Any]]:
-    """Check messages and parameters; returns JSON-ready messages and body fields."""
+def validate_chat(messages: object, params: Mapping[str, Any], stream: bool,
+                  api: str | None = None) -> tuple[list[Any], dict[str, Any]]:
+    """Check messages and parameters (with ``api``, against that route style's ranges); returns JSON-ready
+    messages and body fields."""
     checked = check_messages(messages)
     try:
         body = dict(_CHAT_ADAPTER.validate_python(dict(params)))
     except ValidationError as error:
         _raise_for(error)
+    if api is not None:
+        check_route_ranges(api, "chat", body)
     _check_combinations(body, stream)
     return checked, body
 
 
-def validate_completion(prompt: object, params: Mapping[str, Any], stream: bool) -> dict[str, Any]:
-    """Check the prompt and parameters; returns JSON-ready body fields."""
+def validate_completion(prompt: object, params: Mapping[str, Any], stream: bool,
+                        api: str | None = None) -> dict[str, Any]:
+    """Check the prompt and parameters (with ``api``, against that route style's ranges); returns JSON-ready
+    body fields."""
     if not isinstance(prompt, str):
         raise ParameterError(f"prompt must be a string, got {type(prompt).__name__}", param="prompt")
     if not prompt:
@@ -218,5 +228,7 @@ def validate_completion(prompt: object, params: Mapping[str, Any], stream: bool)
         body = dict(_COMPLETION_ADAPTER.validate_python(dict(params)))
     except ValidationError as error:
         _raise_for(error)
+    if api is not None:
+        check_route_ranges(api, "completions", body)
     _check_combinations(body, stream)
     return body

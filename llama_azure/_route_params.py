@@ -1,50 +1,63 @@
-"""Which chat parameters each route style lacks: the one table to extend when a route style is added.
+"""Which parameters each route has, and the ranges that differ by route, read from the one parameter table
+(``_param_table.py``, the table to extend when a route style or a parameter is added).
 
-The Llama API routes (``/v1/chat/completions``) and the legacy ``/score`` route have no tools or
-structured output; the Azure AI Model Inference routes have them. A parameter the chosen route lacks is
-refused before anything is sent (sending it with ``extra_body`` would be silently ignored by the model).
-A route style not listed here has every parameter.
+The Llama API routes (``/v1/chat/completions``) and the legacy ``/score`` route have no tools, structured
+output or ``frequency_penalty``; ``/score`` takes only ``temperature``, ``top_p``, ``max_tokens`` and
+``seed``. A parameter the chosen route lacks is refused before anything is sent (sending it with
+``extra_body`` would be silently ignored by the model), and so is a value outside the route's range
+(``temperature`` is 0..1 in Model Inference chat).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ._exceptions import ParameterError
-from ._routes import API_STYLES
-
-_STRUCTURED = frozenset({"tools", "tool_choice", "response_format", "parallel_tool_calls", "top_logprobs"})
-
-LACKS: Mapping[str, frozenset[str]] = {
-    "llama": _STRUCTURED,
-    "score": _STRUCTURED,
-}
-"""Route style -> chat parameters it does not have."""
+from ._param_table import CHAT_FORM_LOGPROBS, PARAMS, STYLES, route_of
 
 _HAS_THEM = "the model-inference route (/chat/completions?api-version=...)"
 _HOW = "LlamaClient(endpoint, credential, api='model-inference')"
 
 
-def routes_with(param: str) -> list[str]:
-    """The route styles known to have ``param``."""
-    return [style for style in API_STYLES if param not in LACKS.get(style, frozenset())]
+def routes_with(param: str, operation: str = "chat") -> list[str]:
+    """The route styles known to have ``param`` (all of them for a parameter the table does not list)."""
+    found = PARAMS.get(param)
+    return [style for style in STYLES if found is None or route_of(style, operation) in found.routes]
 
 
-def check_route_params(api: str, names: Iterable[str], logprobs: object = None) -> None:
-    """Refuse a parameter the route style ``api`` lacks, naming the route that has it (``logprobs=True``, the
-    chat form, goes with ``top_logprobs``)."""
-    lacking = LACKS.get(api)
-    if not lacking:
-        return
-    if logprobs is True and "top_logprobs" in lacking:
+def check_route_params(api: str, names: Iterable[str], logprobs: object = None, operation: str = "chat") -> None:
+    """Refuse a parameter the route style ``api`` lacks for ``operation``, naming the routes that have it
+    (``logprobs=True``, the chat form, goes with ``top_logprobs``)."""
+    route = route_of(api, operation)
+    if logprobs is True and operation == "chat" and route not in CHAT_FORM_LOGPROBS:
         raise ParameterError(
             f"logprobs=True (the chat form) is not available on the {api} route: it is on {_HAS_THEM}; on the "
             f"{api} route pass logprobs=N, the number of alternatives per token", param="logprobs")
     for name in names:
-        if name in lacking:
-            others = ", ".join(repr(style) for style in routes_with(name))
+        param = PARAMS.get(name)
+        if param is None or route in param.routes:
+            continue
+        if api == "score" and route_of("llama", operation) in param.routes:
+            continue  # the score route's own check says what it takes (_score.score_parameters)
+        styles = routes_with(name, operation)
+        others = ", ".join(repr(style) for style in styles)
+        where = _HAS_THEM if "model-inference" in styles else f"the {others} route"
+        raise ParameterError(
+            f"{name} is not available on the {api} route: it is on {where}; if your deployment "
+            f"serves it, use {_HOW} (route styles with {name}: {others})",
+            param=name,
+        )
+
+
+def check_route_ranges(api: str, operation: str, body: Mapping[str, Any]) -> None:
+    """Refuse a number outside the range the route has for it (the SDK's types allow the widest range)."""
+    route = route_of(api, operation)
+    for name, value in body.items():
+        param = PARAMS.get(name)
+        found = param.bounds_on(route) if param is not None else None
+        if found is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if not found.contains(value):
             raise ParameterError(
-                f"{name} is not available on the {api} route: it is on {_HAS_THEM}; if your deployment "
-                f"serves it, use {_HOW} (route styles with {name}: {others})",
-                param=name,
-            )
+                f"invalid {name}: {operation} on the {api} route takes {name} {found} (got {value!r})", param=name)

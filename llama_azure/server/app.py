@@ -4,16 +4,16 @@ Every answer, errors included, carries request ids and ``x-ratelimit-remaining-*
 :class:`AzureHeadersMiddleware`). Every failure is answered with an Azure-shaped body; an unexpected
 exception is logged and answered 500 as a last resort, and never stops the server.
 
-The pieces live next door: :mod:`.edge` (headers, error answers), :mod:`.request_checks` (api-version,
-JSON body, extra-parameters), :mod:`.generation_request` (checks, sampling parameters),
-:mod:`.waiting` (disconnects, quota settling), :mod:`.bodies` (response JSON), :mod:`.streaming` (SSE)
-and :mod:`.score` (the legacy ``/score`` route).
+The pieces live next door, none of which imports this module: :mod:`.edge` (headers, error answers),
+:mod:`.intake` (a request's checks, up to the engine's sampling parameters), :mod:`.answers` (waiting for
+a generation, quota settling, response JSON), :mod:`.streaming` (SSE), :mod:`.score` (the legacy ``/score``
+format), :mod:`.foundry` and :mod:`.openai_v1` (their routes, given what they need from here).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,46 +23,33 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import bodies, errors, foundry, openai_v1
+from . import answers, errors, foundry, openai_v1
+from .answers import GenerationWaiter
 from .auth import Authenticator, KeyValidator, TokenValidator
 from .content_filter import Blocklist
-from .edge import AzureHeadersMiddleware, error_response, guarded, http_error, server_error
+from .edge import AzureHeadersMiddleware, DeploymentPicker, guarded, http_error, server_error
 from .engine import Engine
-from .generation_request import MAX_TOTAL_TOKENS, PreparedGeneration, prepare
-from .limits import BODY_TIMEOUT_S, MAX_BODY_BYTES
-from .openapi import openapi_document
-from .prompt_thread import PromptThread
-from .quota import QuotaExceeded, QuotaLimiter, Reservation
-from .request_checks import (
-    API_VERSIONS,
+from .intake import (
     ExtraMode,
+    PreparedGeneration,
     check_api_version,
     decode_json,
     extra_mode,
     parse,
+    prepare,
     read_body,
     reject_extras,
 )
+from .limits import BODY_TIMEOUT_S
+from .openapi import openapi_document
+from .prompt_thread import PromptThread
+from .quota import QuotaExceeded, QuotaLimiter, Reservation
 from .schemas import ChatCompletionRequest, CompletionRequest, InferenceChatCompletionRequest
-from .score import score
+from .score import prepare_score
 from .streaming import sse_events, sse_response
-from .waiting import GenerationWaiter
 
 if TYPE_CHECKING:
     from .identity import EntraIdentity
-
-__all__ = [
-    "API_VERSIONS",
-    "DEFAULT_DEPLOYMENT",
-    "MAX_BODY_BYTES",
-    "MAX_TOTAL_TOKENS",
-    "AzureHeadersMiddleware",
-    "ExtraMode",
-    "ReferenceServerApp",
-    "ServerConfig",
-    "create_app",
-    "error_response",
-]
 
 DEFAULT_DEPLOYMENT = "default"
 
@@ -140,13 +127,13 @@ class ReferenceServerApp:
 
     # -- Llama API and Model Inference generation ------------------------------------------------------
 
-    async def _generation_route(
+    async def generation_route(
         self,
         request: Request,
         model: type[CompletionRequest | ChatCompletionRequest],
         *,
         api_version: bool,
-        pick_deployment: Callable[[Mapping[str, str], dict[str, Any]], str] | None = None,
+        pick_deployment: DeploymentPicker | None = None,
     ) -> Response:
         """``pick_deployment``: where the body's ``model`` names the deployment (Foundry and v1 routes)."""
         deployment = self.authorize(request)
@@ -166,7 +153,7 @@ class ReferenceServerApp:
         except BaseException:
             reservation.settle(0)
             raise
-        response_id = bodies.response_id(prepared)
+        response_id = answers.response_id(prepared)
         created = int(time.time())
         model_name = self.config.model_name
         if prepared.stream:
@@ -176,7 +163,7 @@ class ReferenceServerApp:
         done = await self.waiter.result(request, generation, reservation)
         if done is None:  # the client went away; nobody reads this
             return Response(status_code=499)
-        return JSONResponse(bodies.completion_body(prepared, done, response_id, created, model_name))
+        return JSONResponse(answers.completion_body(prepared, done, response_id, created, model_name))
 
     def _prepare(
         self,
@@ -185,7 +172,7 @@ class ReferenceServerApp:
         mode: ExtraMode,
         deployment: str,
         headers: Mapping[str, str],
-        pick_deployment: Callable[[Mapping[str, str], dict[str, Any]], str] | None,
+        pick_deployment: DeploymentPicker | None,
     ) -> PreparedGeneration:
         """On the prompt thread: decode and validate the body (where it names the deployment, pick it), render
         and tokenize the prompt."""
@@ -199,16 +186,16 @@ class ReferenceServerApp:
     # -- routes ----------------------------------------------------------------------------------------
 
     async def llama_completions(self, request: Request) -> Response:
-        return await self._generation_route(request, CompletionRequest, api_version=False)
+        return await self.generation_route(request, CompletionRequest, api_version=False)
 
     async def llama_chat_completions(self, request: Request) -> Response:
-        return await self._generation_route(request, ChatCompletionRequest, api_version=False)
+        return await self.generation_route(request, ChatCompletionRequest, api_version=False)
 
     async def inference_completions(self, request: Request) -> Response:
-        return await self._generation_route(request, CompletionRequest, api_version=True)
+        return await self.generation_route(request, CompletionRequest, api_version=True)
 
     async def inference_chat_completions(self, request: Request) -> Response:
-        return await self._generation_route(request, InferenceChatCompletionRequest, api_version=True)
+        return await self.generation_route(request, InferenceChatCompletionRequest, api_version=True)
 
     async def info(self, request: Request) -> Response:
         self.authorize(request)
@@ -222,8 +209,31 @@ class ReferenceServerApp:
         )
 
     async def score(self, request: Request) -> Response:
-        """The managed-endpoint legacy format."""
-        return await score(self, request)
+        """``POST /score``, the managed-endpoint legacy format: one generation per input string, one quota
+        reservation for them all."""
+        deployment = self.authorize(request)
+        raw = await read_body(request, self.config.body_timeout_s)
+        job = await self.prompts.run(prepare_score, self.engine, self.blocklist, raw)
+        if job.chat and job.blocked_input[0]:
+            return JSONResponse({})  # the content-safety wrapper's answer to a blocked input
+        prompts = job.prompts
+        reservation = self.admit(deployment, sum(len(t) for t in prompts) + job.params.max_tokens * len(prompts))
+        outputs: list[str] = []
+        used = 0
+        try:
+            for tokens, blocked in zip(prompts, job.blocked_input, strict=True):
+                if blocked:
+                    outputs.append("")
+                    continue
+                done = await self.waiter.result(request, self.engine.submit(tokens, job.params), None)
+                if done is None:
+                    return Response(status_code=499)
+                used += done.total_tokens
+                candidate = done.candidates[0]
+                outputs.append("" if candidate.finish_reason == "content_filter" else candidate.text)
+        finally:
+            reservation.settle(used)
+        return JSONResponse(job.answer(outputs))
 
     async def stats(self, request: Request) -> Response:
         """``GET /_server/stats``: the engine's counters (not part of the Azure surface)."""
@@ -261,8 +271,8 @@ class ReferenceServerApp:
             Route("/openapi.json", g(self.openapi), methods=["GET"]),
             Route("/swagger.json", g(self.openapi), methods=["GET"]),
             Route("/_server/stats", g(self.stats), methods=["GET"]),
-            *foundry.routes(self),
-            *openai_v1.routes(self),
+            *foundry.routes(self.generation_route, self.authorize, self.model_names, self.info),
+            *openai_v1.routes(self.generation_route, self.authorize, self.model_names),
         ]
         if self.config.identity is not None:
             from .identity import TOKEN_PATH
@@ -273,7 +283,7 @@ class ReferenceServerApp:
             routes=routes,
             exception_handlers={HTTPException: http_error, Exception: server_error},
         )
-        app.add_middleware(AzureHeadersMiddleware, server=self)
+        app.add_middleware(AzureHeadersMiddleware, deployment_for=self.deployment_for_headers, limiter=self.limiter)
         return app
 
 

@@ -7,7 +7,7 @@
   cannot hold a connection: the request head (request line and headers) must arrive within
   ``head_timeout`` seconds of the connection opening or of the previous answer, and a body the app never
   read (it answered early: 401, 413, ...) must be over within ``body_timeout`` seconds of that answer. A
-  body the app reads has its own deadline (:func:`~llama_azure.server.request_checks.read_body`, 408).
+  body the app reads has its own deadline (:func:`~llama_azure.server.intake.read_body`, 408).
   uvicorn's ``timeout_keep_alive`` still closes idle kept-alive connections sooner, and h11 refuses a
   head once 16 KiB of it are buffered without its end (400).
 """

@@ -1,12 +1,13 @@
 """The edge of the app, which every answer passes through: request ids and remaining-quota headers on
-every response, and every exception turned into an Azure-shaped error body."""
+every response, and every exception turned into an Azure-shaped error body; and the types of what route
+modules (:mod:`.foundry`, :mod:`.openai_v1`) are handed by the app, so that none of them imports it."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -16,21 +17,32 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import errors
 from .errors import ApiError
-
-if TYPE_CHECKING:
-    from .app import ReferenceServerApp
+from .quota import QuotaLimiter
+from .schemas import ChatCompletionRequest, CompletionRequest
 
 log = logging.getLogger("llama_azure.server")
 
 Handler = Callable[[Request], Awaitable[Response]]
+DeploymentResolver = Callable[[Mapping[str, str]], str]
+"""The deployment a request's headers name (the default one when they name none)."""
+DeploymentPicker = Callable[[Mapping[str, str], dict[str, Any]], str]
+"""Where the body's ``model`` names the deployment (Foundry and v1 routes): headers and body to its name."""
+
+
+class GenerationRoute(Protocol):
+    """The app's completion and chat route, parametrized by the body's schema."""
+
+    async def __call__(self, request: Request, model: type[CompletionRequest | ChatCompletionRequest], *,
+                       api_version: bool, pick_deployment: DeploymentPicker | None = None) -> Response: ...
 
 
 class AzureHeadersMiddleware:
     """Adds request ids and the remaining-quota headers to every response, whatever produced it."""
 
-    def __init__(self, app: ASGIApp, server: ReferenceServerApp) -> None:
+    def __init__(self, app: ASGIApp, deployment_for: DeploymentResolver, limiter: QuotaLimiter) -> None:
         self.app = app
-        self.server = server
+        self.deployment_for = deployment_for
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,7 +52,7 @@ class AzureHeadersMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         headers = Headers(scope=scope)
         client_request_id = headers.get("x-ms-client-request-id")
-        deployment = self.server.deployment_for_headers(headers)
+        deployment = self.deployment_for(headers)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -50,7 +62,7 @@ class AzureHeadersMiddleware:
                 out["x-ms-request-id"] = request_id
                 if client_request_id:
                     out["x-ms-client-request-id"] = client_request_id[:256]
-                remaining = self.server.limiter.remaining(deployment)
+                remaining = self.limiter.remaining(deployment)
                 if "x-ratelimit-remaining-requests" not in out:
                     out["x-ratelimit-remaining-requests"] = str(remaining.requests)
                 if "x-ratelimit-remaining-tokens" not in out:

@@ -109,20 +109,6 @@ def parameter_not_supported(loc: Sequence[str | int], value: Any, message: str |
     return ApiError(422, body, error_code="parameter_not_supported")
 
 
-def extra_parameters_not_allowed(names: Sequence[str]) -> ApiError:
-    message = (
-        f"Extra parameters {sorted(names)} are not allowed when extra-parameters is not set or set to be "
-        "'error'. Set extra-parameters to 'drop' to ignore them or to 'pass-through' to pass them to the model."
-    )
-    body = {
-        "status": 422,
-        "code": "extra_parameters_not_allowed",
-        "detail": {"loc": ["body", *sorted(names)], "input": None},
-        "message": message,
-    }
-    return ApiError(422, body, error_code="extra_parameters_not_allowed")
-
-
 def content_filter(param: str = "prompt") -> ApiError:
     body = {
         "error": {

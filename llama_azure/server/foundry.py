@@ -9,21 +9,18 @@ Keys are accepted as ``api-key`` or ``Authorization: Bearer``, like the other Mo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from . import errors
-from .edge import guarded
+from .edge import GenerationRoute, Handler, guarded
 from .errors import ApiError
-from .request_checks import check_api_version
+from .intake import check_api_version
 from .schemas import CompletionRequest, InferenceChatCompletionRequest
-
-if TYPE_CHECKING:
-    from .app import ReferenceServerApp
 
 PREFIX = "/models"
 MODEL_HEADER = "x-ms-model-mesh-model-name"
@@ -50,7 +47,7 @@ def requested_model(headers: Mapping[str, str], body: Mapping[str, Any]) -> obje
     return headers.get(MODEL_HEADER) or body.get("model")
 
 
-def deployment_for(server: ReferenceServerApp, headers: Mapping[str, str], body: Mapping[str, Any]) -> str:
+def deployment_for(known: tuple[str, ...], headers: Mapping[str, str], body: Mapping[str, Any]) -> str:
     """The deployment the request names; raises ``no_model_name`` or ``unknown_model``."""
     name = requested_model(headers, body)
     if name is None or name == "":
@@ -60,30 +57,29 @@ def deployment_for(server: ReferenceServerApp, headers: Mapping[str, str], body:
             "Invalid value for 'model': Input should be a valid string", param="model",
             details=[{"loc": ["body", "model"], "msg": "Input should be a valid string", "type": "string_type"}],
         )
-    known = server.model_names()
     if name not in known:
         raise unknown_model(name, known)
     return name
 
 
-def routes(server: ReferenceServerApp) -> list[Route]:
+def routes(generate: GenerationRoute, authorize: Callable[[Request], str],
+           model_names: Callable[[], tuple[str, ...]], info: Handler) -> list[Route]:
     """``POST /models/chat/completions``, ``POST /models/completions`` and ``GET /models/info``."""
 
     def pick(headers: Mapping[str, str], body: Mapping[str, Any]) -> str:
-        return deployment_for(server, headers, body)
+        return deployment_for(model_names(), headers, body)
 
     async def foundry_chat_completions(request: Request) -> Response:
-        return await server._generation_route(request, InferenceChatCompletionRequest, api_version=True,
-                                              pick_deployment=pick)
+        return await generate(request, InferenceChatCompletionRequest, api_version=True, pick_deployment=pick)
 
     async def foundry_completions(request: Request) -> Response:
-        return await server._generation_route(request, CompletionRequest, api_version=True, pick_deployment=pick)
+        return await generate(request, CompletionRequest, api_version=True, pick_deployment=pick)
 
     async def foundry_info(request: Request) -> Response:
-        server.authorize(request)  # a caller without a key learns nothing, not even which header is missing
+        authorize(request)  # a caller without a key learns nothing, not even which header is missing
         check_api_version(request)
         pick(request.headers, {})
-        return await server.info(request)
+        return await info(request)
 
     return [
         Route(f"{PREFIX}/chat/completions", guarded(foundry_chat_completions), methods=["POST"]),

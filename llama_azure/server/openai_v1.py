@@ -15,8 +15,8 @@ What differs from the other routes, as on Azure:
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from pydantic import Field
 from starlette.requests import Request
@@ -24,15 +24,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import errors
-from .edge import guarded
+from .edge import GenerationRoute, Handler, guarded
 from .errors import ApiError
 from .schemas import CompletionRequest, InferenceChatCompletionRequest
 
-if TYPE_CHECKING:
-    from .app import ReferenceServerApp
-
 PREFIX = "/openai/v1"
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 class OpenAIChatCompletionRequest(InferenceChatCompletionRequest):
@@ -88,13 +84,13 @@ def check_credential_headers(headers: Mapping[str, str]) -> None:
     raise errors.unauthorized()
 
 
-def deployment_for(server: ReferenceServerApp, body: Mapping[str, Any]) -> str:
+def deployment_for(known: tuple[str, ...], body: Mapping[str, Any]) -> str:
     name = body.get("model")
     if name is None or name == "":
         raise openai_error(400, "you must provide a model parameter", param="model")
     if not isinstance(name, str):
         raise openai_error(400, "Invalid type for 'model': expected a string.", code="invalid_type", param="model")
-    if name not in server.model_names():
+    if name not in known:
         raise openai_error(
             404,
             "The API deployment for this resource does not exist. If you created the deployment within the last "
@@ -104,28 +100,27 @@ def deployment_for(server: ReferenceServerApp, body: Mapping[str, Any]) -> str:
     return name
 
 
-def routes(server: ReferenceServerApp) -> list[Route]:
+def routes(generate: GenerationRoute, authorize: Callable[[Request], str],
+           model_names: Callable[[], tuple[str, ...]]) -> list[Route]:
     """The v1 routes, each answering errors in the OpenAI shape."""
 
     created = int(time.time())
 
     def pick(headers: Mapping[str, str], body: Mapping[str, Any]) -> str:
-        return deployment_for(server, body)
+        return deployment_for(model_names(), body)
 
     async def v1_chat_completions(request: Request) -> Response:
         check_credential_headers(request.headers)
-        return await server._generation_route(request, OpenAIChatCompletionRequest, api_version=False,
-                                              pick_deployment=pick)
+        return await generate(request, OpenAIChatCompletionRequest, api_version=False, pick_deployment=pick)
 
     async def v1_completions(request: Request) -> Response:
         check_credential_headers(request.headers)
-        return await server._generation_route(request, CompletionRequest, api_version=False, pick_deployment=pick)
+        return await generate(request, CompletionRequest, api_version=False, pick_deployment=pick)
 
     async def v1_models(request: Request) -> Response:
         check_credential_headers(request.headers)
-        server.authorize(request)
-        names = server.model_names()
-        data = [{"id": name, "object": "model", "created": created, "owned_by": "Meta"} for name in names]
+        authorize(request)
+        data = [{"id": name, "object": "model", "created": created, "owned_by": "Meta"} for name in model_names()]
         return JSONResponse({"object": "list", "data": data})
 
     def route(path: str, handler: Handler, method: str) -> Route:
@@ -136,4 +131,3 @@ def routes(server: ReferenceServerApp) -> list[Route]:
         route("/completions", v1_completions, "POST"),
         route("/models", v1_models, "GET"),
     ]
-

@@ -7,9 +7,12 @@ caps (``n``, ``best_of``, ``logprobs``) keep one request from tying up the model
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .engine import SamplingParams
 
 MAX_CANDIDATES = 16
 MAX_LOGPROBS = 20
@@ -117,6 +120,23 @@ class _LlamaSampling(_Body):
         stops = [self.stop] if isinstance(self.stop, str) else list(self.stop)
         return [s for s in stops if s]
 
+    def sampling(self) -> SamplingParams:
+        """What the engine samples with (``intake.sampling_params`` adds the blocklist and the grammar)."""
+        return SamplingParams(
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            presence_penalty=self.presence_penalty,
+            seed=self.seed,
+            stop=tuple(self.stop_list()),
+            stop_token_ids=tuple(self.stop_token_ids or ()),
+            ignore_eos=self.ignore_eos,
+            skip_special_tokens=self.skip_special_tokens,
+            logprobs=self.logprobs,
+            n=self.n,
+            best_of=self.best_of,
+        )
+
 
 class CompletionRequest(_LlamaSampling):
     """``POST /v1/completions`` and ``POST /completions``."""
@@ -201,6 +221,10 @@ class InferenceChatCompletionRequest(ChatCompletionRequest):
             return (self.top_logprobs or 0) if self.logprobs else None
         return self.logprobs
 
+    def sampling(self) -> SamplingParams:
+        return replace(super().sampling(), frequency_penalty=self.frequency_penalty,
+                       logprobs=self.logprob_alternatives())
+
 
 class ScoreParameters(BaseModel):
     """Hugging Face style generation parameters of the legacy scoring format (unknown ones are ignored)."""
@@ -211,6 +235,15 @@ class ScoreParameters(BaseModel):
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     do_sample: bool = True
     seed: int | None = None
+
+    def sampling(self) -> SamplingParams:
+        """The same engine parameters as the other routes' (``do_sample: false`` is greedy decoding)."""
+        return SamplingParams(max_tokens=self.max_new_tokens, temperature=self.temperature if self.do_sample else 0.0,
+                              top_p=self.top_p, seed=self.seed)
+
+
+SamplingRequest = _LlamaSampling | ScoreParameters
+"""A body that asks for a generation: its ``sampling()`` is the one way to the engine's parameters."""
 
 
 class ScoreInput(BaseModel):

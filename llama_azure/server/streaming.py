@@ -9,12 +9,12 @@ from typing import Any
 
 from starlette.responses import StreamingResponse
 
-from . import bodies
+from . import answers
+from .answers import GenerationWaiter
 from .engine import Candidate, CandidateDone, Generation, GenerationDone, GenerationFailed, TokenEvent, TokenLogprob
-from .generation_request import PreparedGeneration
+from .intake import PreparedGeneration
 from .quota import Reservation
 from .structured import ToolCallStreamer
-from .waiting import GenerationWaiter
 
 log = logging.getLogger("llama_azure.server")
 
@@ -53,7 +53,7 @@ async def sse_events(
         delta: dict[str, Any] | None = None,
     ) -> bytes:
         entries = pending.pop(index, [])
-        body = bodies.chunk_body(
+        body = answers.chunk_body(
             prepared,
             response_id,
             created,
@@ -105,7 +105,7 @@ async def sse_events(
                 index = last_done.index if last_done else n - 1
                 reason = last_done.finish_reason if last_done else "stop"
                 pending.pop(index, None)
-                yield chunk(index, None, reason, usage=bodies.usage(event.prompt_tokens, event.completion_tokens))
+                yield chunk(index, None, reason, usage=answers.usage(event.prompt_tokens, event.completion_tokens))
                 yield _DONE
             elif isinstance(event, GenerationFailed):
                 finished = True

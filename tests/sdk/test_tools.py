@@ -98,7 +98,7 @@ async def test_a_whole_tool_round_trip(mi: Shell) -> None:
 
 async def test_json_object_response_format(mi: Shell) -> None:
     reply = await mi.run(lambda c: c.chat.completions.create(messages=ASK, response_format={"type": "json_object"},
-                                                             max_tokens=40))
+                                                             max_tokens=40, temperature=0))
     assert isinstance(json.loads(reply.content), dict)
 
 

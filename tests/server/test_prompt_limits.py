@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from llama_azure.server.generation_request import MAX_TOTAL_TOKENS
+from llama_azure.server.intake import MAX_TOTAL_TOKENS
 from llama_azure.server.process import ReferenceServer
 
 HUGE = "word " * 780_000  # 3.9 MB: under the 4 MiB body limit, tokenized it would take seconds

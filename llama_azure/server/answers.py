@@ -1,14 +1,82 @@
-"""The JSON bodies of completion and chat answers: whole responses, stream chunks, usage, logprobs."""
+"""The answer to a generation: waiting for it while watching for the client to disconnect, settling its quota
+reservation with the tokens really used however it ends, and the JSON bodies of completion and chat answers
+(whole responses, stream chunks, usage, logprobs)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from .engine import Candidate, GenerationDone, TokenLogprob
-from .generation_request import PreparedGeneration
+from starlette.requests import Request
+
+from .engine import Candidate, Generation, GenerationDone, TokenLogprob
+from .intake import PreparedGeneration
+from .quota import Reservation
 from .structured import message_for
+
+
+class GenerationWaiter:
+    """Holds the background tasks that settle reservations of generations nobody waits for any more.
+
+    A ``reservation`` of ``None`` settles nothing: the caller settles one reservation for several
+    generations (``/score``)."""
+
+    def __init__(self) -> None:
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def result(self, request: Request, generation: Generation,
+                     reservation: Reservation | None) -> GenerationDone | None:
+        """The result, or None when the client disconnects first (the generation is then cancelled)."""
+        result = asyncio.ensure_future(generation.result())
+        disconnect = asyncio.ensure_future(_disconnected(request))
+        try:
+            await asyncio.wait({result, disconnect}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            disconnect.cancel()
+            if not result.done():
+                generation.cancel()
+                self._settle_later(result, reservation)
+        if not result.done():
+            return None
+        try:
+            done: GenerationDone = result.result()
+        except BaseException:
+            _settle(reservation, 0)
+            raise
+        _settle(reservation, done.total_tokens)
+        return done
+
+    def cancel(self, generation: Generation, reservation: Reservation) -> None:
+        """Stops ``generation`` now; its reservation is settled once it has really stopped."""
+        generation.cancel()
+        self._settle_later(asyncio.ensure_future(generation.result()), reservation)
+
+    def _settle_later(self, result: asyncio.Future[GenerationDone], reservation: Reservation | None) -> None:
+        async def settle() -> None:
+            try:
+                done = await result
+                _settle(reservation, done.total_tokens)
+            except BaseException:
+                _settle(reservation, 0)
+
+        task = asyncio.ensure_future(settle())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+def _settle(reservation: Reservation | None, tokens: int) -> None:
+    if reservation is not None:
+        reservation.settle(tokens)
+
+
+async def _disconnected(request: Request) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
 
 
 def response_id(prepared: PreparedGeneration) -> str:
