@@ -36,6 +36,7 @@ from .test_tracing import telemetry  # noqa: F401  (the fixture, shared)
 
 KEY = "test-key"  # the session server's key (tests/conftest.py); the servers here use it too
 THROTTLED_RPM = 2
+HEAVY = 10**9  # a weight that takes every choice (the other's chance is one in a billion per call)
 
 
 @pytest.fixture(scope="module")
@@ -101,10 +102,10 @@ def chat(**kwargs: Any) -> Any:
 
 async def test_a_deployment_killed_mid_run_leaves_every_call_answered(shell_kind: str, server: Any) -> None:
     doomed = ReferenceServer(api_key=KEY, args=["--n-ctx", "512"]).start()
-    counted = Counted(shell_kind, [Deployment(doomed.url, weight=1000), Deployment(server.url)])
+    counted = Counted(shell_kind, [Deployment(doomed.url, weight=HEAVY), Deployment(server.url)])
     try:
         before = [await counted.shell.run(chat()) for _ in range(3)]
-        assert {r.deployment.endpoint for r in before} == {doomed.url}  # the heavy weight takes them all
+        assert {r.deployment.endpoint for r in before} == {doomed.url}  # HEAVY takes them all
         assert doomed.pid is not None
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.stop()
@@ -122,7 +123,7 @@ async def test_a_deployment_killed_mid_run_leaves_every_call_answered(shell_kind
 
 async def test_a_throttled_deployment_is_left_alone_during_its_cool_down(shell_kind: str, server: Any,
                                                                          throttled: Any) -> None:
-    counted = Counted(shell_kind, [Deployment(throttled.url, deployment=shell_kind, weight=1000),
+    counted = Counted(shell_kind, [Deployment(throttled.url, deployment=shell_kind, weight=HEAVY),
                                    Deployment(server.url)])
     try:
         replies = [await counted.shell.run(chat()) for _ in range(8)]
@@ -138,7 +139,7 @@ async def test_a_throttled_deployment_is_left_alone_during_its_cool_down(shell_k
 
 async def test_a_failing_deployment_moves_calls_and_streams_before_their_first_chunk(
         shell_kind: str, server: Any, broken: Any) -> None:
-    counted = Counted(shell_kind, [Deployment(broken.url, weight=1000), Deployment(server.url)],
+    counted = Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(server.url)],
                       cool_down=CoolDown(server_error=0))  # no cool-down: every call tries the broken one first
     try:
         stream = await counted.shell.run(chat(stream=True))
@@ -157,7 +158,7 @@ async def test_a_failing_deployment_moves_calls_and_streams_before_their_first_c
 
 async def test_a_stream_broken_after_its_first_chunk_is_never_replayed(shell_kind: str, server: Any,
                                                                        breaks_streams: Any) -> None:
-    counted = Counted(shell_kind, [Deployment(breaks_streams.url, weight=1000), Deployment(server.url)])
+    counted = Counted(shell_kind, [Deployment(breaks_streams.url, weight=HEAVY), Deployment(server.url)])
     try:
         stream = await counted.shell.run(chat(stream=True))
         assert stream.deployment.endpoint == breaks_streams.url
@@ -184,7 +185,7 @@ async def test_when_all_fail_the_error_lists_each_deployments_last_failure(shell
 
 
 async def test_the_calls_own_errors_are_not_moved(shell_kind: str, server: Any) -> None:
-    counted = Counted(shell_kind, [Deployment(server.url, credential="wrong-key", weight=1000),
+    counted = Counted(shell_kind, [Deployment(server.url, credential="wrong-key", weight=HEAVY),
                                    Deployment(server.url, deployment="other")])
     try:
         with pytest.raises(AuthenticationError):  # a 401 is this call's problem, not a deployment's health
@@ -236,7 +237,7 @@ def test_the_router_chooses_by_weight_among_deployments_not_cooling_down() -> No
 async def test_with_pacing_a_call_goes_where_the_budget_lets_it_go_now(shell_kind: str, server: Any) -> None:
     paced = RateLimit(requests=1, window=600)  # one call per 10 minutes: the second would wait (or fail)
     counted = Counted(shell_kind, [Deployment(server.url, deployment=f"paced-{shell_kind}", rate_limit=paced,
-                                              weight=1000),
+                                              weight=HEAVY),
                                    Deployment(server.url, deployment=f"free-{shell_kind}")],
                       timeout=5)  # a call that waited for the paced budget would fail with QuotaTimeoutError
     try:
@@ -263,7 +264,7 @@ async def test_with_options_copies_apply_to_every_deployment(shell_kind: str, se
 async def test_the_span_names_the_deployment_that_answered(shell_kind: str, server: Any, broken: Any,
                                                            request: pytest.FixtureRequest) -> None:
     traced = request.getfixturevalue("telemetry")  # test_tracing's (imported above)
-    counted = Counted(shell_kind, [Deployment(broken.url, weight=1000), Deployment(server.url)],
+    counted = Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(server.url)],
                       cool_down=CoolDown(server_error=0))
     try:
         await counted.shell.run(chat())
