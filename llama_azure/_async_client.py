@@ -10,7 +10,7 @@ import httpx
 from tenacity import AsyncRetrying
 from typing_extensions import Self, Unpack
 
-from . import _observe
+from . import _failover, _observe
 from ._base_client import BaseClient
 from ._core import (
     PreparedCall,
@@ -190,6 +190,8 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
     async def _execute(self, call: PreparedCall[T]) -> T | AsyncStream[Any, Any]:
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
             return await _observe.observer.traced_async(self._execute, call)
+        if self._router is not None:  # deployments=: the router picks a deployment per attempt
+            return await _failover.run_async(self, call)
         run = self._retry_run(call)
         retrying = AsyncRetrying(retry=run.should_retry, wait=run.next_wait, sleep=asyncio.sleep, reraise=True,
                                  before_sleep=self._before_retry_wait)

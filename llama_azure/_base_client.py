@@ -6,7 +6,7 @@ Everything here is free of I/O; ``LlamaClient`` and ``AsyncLlamaClient`` add sen
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import httpx
@@ -16,6 +16,7 @@ from typing_extensions import Self
 from ._auth import DEFAULT_REFRESH_MARGIN, resolve_auth
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._core import ClientConfig, PreparedCall
+from ._deployments import CoolDown, Deployment, check_deployments, make_router
 from ._exceptions import ConfigurationError
 from ._pacer import Pacer
 from ._rate_limit import RateLimit
@@ -64,7 +65,21 @@ class BaseClient(Generic[HttpT]):
         model: str | None = None,
         rate_limit: RateLimit | None = None,
         on_retry: Callable[[int, BaseException, float], object] | None = None,
+        deployments: Sequence[Deployment] | None = None,
+        cool_down: CoolDown | None = None,
     ) -> None:
+        shared = dict(api_version=api_version, max_retry_wait=max_retry_wait, timeout=timeout,
+                      stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout,
+                      default_headers=default_headers, scope=scope, token_refresh_margin=token_refresh_margin,
+                      allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes)
+        default_credential = credential
+        if deployments is not None:  # this client's own settings are the first deployment's
+            listed = check_deployments(deployments)
+            if endpoint is not None or rate_limit is not None:
+                raise ConfigurationError("with deployments=, pass endpoint= and rate_limit= on each Deployment")
+            first = listed[0]
+            endpoint, api, deployment, model = first.endpoint, first.api, first.deployment, first.model
+            credential = credential if first.credential is None else first.credential
         self._config = ClientConfig.create(
             endpoint, api=api, api_version=api_version, deployment=deployment,
             default_headers=default_headers, max_retries=max_retries, max_retry_wait=max_retry_wait,
@@ -87,6 +102,8 @@ class BaseClient(Generic[HttpT]):
             limits=DEFAULT_LIMITS, timeout=self._config.timeout
         )
         self._pool = _PoolOwner(os.getpid(), self._http if self._owns_http else None)
+        self._router = None if deployments is None else make_router(
+            type(self), deployments, default_credential, cool_down, http_client=self._http, **shared)
         self._bind_resources()
 
     def _bind_resources(self) -> None:

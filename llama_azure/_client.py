@@ -10,7 +10,7 @@ import httpx
 from tenacity import Retrying
 from typing_extensions import Self, Unpack
 
-from . import _observe
+from . import _failover, _observe
 from ._base_client import BaseClient
 from ._core import (
     PreparedCall,
@@ -188,6 +188,8 @@ class LlamaClient(BaseClient[httpx.Client]):
     def _execute(self, call: PreparedCall[T]) -> T | Stream[Any, Any]:
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
             return _observe.observer.traced(self._execute, call)
+        if self._router is not None:  # deployments=: the router picks a deployment per attempt
+            return _failover.run(self, call)
         run = self._retry_run(call)
         retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True,
                             before_sleep=self._before_retry_wait)

@@ -289,6 +289,10 @@ class PreparedCall(Generic[T]):
     response: httpx.Response | None = None
     """The last attempt's HTTP answer (for ``with_raw_response``)."""
     retries_taken: int = 0
+    rebuild: Callable[[ClientConfig], PreparedCall[T]] | None = field(default=None, repr=False)
+    """The same call prepared for another endpoint's settings (``deployments=``: each one its own)."""
+    deployment: Any = None
+    """With ``deployments=``: the ``Deployment`` that answered."""
 
 
 def _url(config: ClientConfig, operation: Operation, extra_query: Mapping[str, str] | None) -> httpx.URL:
@@ -437,6 +441,14 @@ def prepare_chat(
     config: ClientConfig, messages: object, stream: object, kwargs: Mapping[str, Any]
 ) -> PreparedCall[Any]:
     """Validate a chat call and build its request."""
+    call = _prepare_chat(config, messages, stream, kwargs)
+    call.rebuild = lambda other: prepare_chat(other, messages, stream, kwargs)
+    return call
+
+
+def _prepare_chat(
+    config: ClientConfig, messages: object, stream: object, kwargs: Mapping[str, Any]
+) -> PreparedCall[Any]:
     is_stream = _check_stream_flag(stream, config.api)
     params, options = split_options(kwargs)
     _check_route(config, params, options, "chat")
@@ -460,12 +472,20 @@ def prepare_parse(config: ClientConfig, messages: object, model: object, stream:
     else:
         parse = call.parse
         call.parse = lambda response, content: to_parsed(parse(response, content), target)
+    call.rebuild = lambda other: prepare_parse(other, messages, model, stream, kwargs)
     return call
 
 
 def prepare_completion(config: ClientConfig, prompt: object, stream: object,
                        kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     """Validate a text completion call and build its request."""
+    call = _prepare_completion(config, prompt, stream, kwargs)
+    call.rebuild = lambda other: prepare_completion(other, prompt, stream, kwargs)
+    return call
+
+
+def _prepare_completion(config: ClientConfig, prompt: object, stream: object,
+                        kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     is_stream = _check_stream_flag(stream, config.api)
     params, options = split_options(kwargs)
     _check_route(config, params, options, "completions")
@@ -496,7 +516,9 @@ def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCal
     chosen = _with_model(config, {} if model is None else {"model": model}).get("model")
     if chosen is not None and isinstance(options.get("extra_headers") or {}, Mapping):  # else _build reports it
         options = {**options, "extra_headers": {MODEL_HEADER: chosen, **(options.get("extra_headers") or {})}}
-    return _build(config, "info", None, options, stream=False, parse=_model_parser(ModelInfo))
+    call = _build(config, "info", None, options, stream=False, parse=_model_parser(ModelInfo))
+    call.rebuild = lambda other: prepare_info(other, kwargs)
+    return call
 
 
 def interpret(call: PreparedCall[T], response: httpx.Response, content: bytes) -> T:
