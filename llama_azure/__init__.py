@@ -12,6 +12,7 @@ from ._async_client import AsyncLlamaClient
 from ._auth import DEFAULT_SCOPE, scope_for_endpoint
 from ._client import LlamaClient
 from ._credential_error import CredentialError
+from ._deployments import CoolDown, Deployment, DeploymentsUnavailableError
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -136,8 +137,11 @@ __all__ = [
     "ConflictError",
     "ContentFilterError",
     "ContentFilterResult",
+    "CoolDown",
     "CredentialError",
     "Delta",
+    "Deployment",
+    "DeploymentsUnavailableError",
     "FunctionCall",
     "ImageContentPart",
     "InternalServerError",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 import httpx
 from typing_extensions import Self, Unpack
 
-from . import _observe
+from . import _failover, _observe
 from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed, Turn, attempt_flow
 from ._base_client import BaseClient
 from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
@@ -179,6 +179,8 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
     async def _execute(self, call: PreparedCall[T]) -> T | AsyncStream[Any, Any]:
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
             return await _observe.observer.traced_async(self._execute, call)
+        if self._router is not None:  # deployments=: the router picks a deployment per attempt
+            return await _failover.run_async(self, call)
         import asyncio
 
         from tenacity import AsyncRetrying  # loaded at the first call: it brings asyncio

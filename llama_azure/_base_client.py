@@ -6,8 +6,7 @@ Everything here is free of I/O; ``LlamaClient`` and ``AsyncLlamaClient`` add sen
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 import httpx
@@ -16,8 +15,9 @@ from typing_extensions import Self
 from ._auth import DEFAULT_REFRESH_MARGIN, resolve_auth
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._core import ClientConfig, PreparedCall
+from ._deployments import CoolDown, Deployment, check_deployments, make_router
 from ._exceptions import ConfigurationError
-from ._pacer import Pacer
+from ._pacer import Pacer, is_rate_limit
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, RetryRun
 
 if TYPE_CHECKING:
@@ -40,12 +40,6 @@ def chosen_timeout_of(http_client: httpx.Client | httpx.AsyncClient | None) -> h
     if http_client is None or http_client.timeout == HTTPX_DEFAULT_TIMEOUT:
         return None
     return http_client.timeout
-
-
-def _is_rate_limit(value: object) -> bool:
-    # A RateLimit exists only once its module is loaded: no import of the budget's modules here.
-    module = sys.modules.get("llama_azure._rate_limit")
-    return module is not None and isinstance(value, module.RateLimit)
 
 
 class BaseClient(Generic[HttpT]):
@@ -74,7 +68,21 @@ class BaseClient(Generic[HttpT]):
         model: str | None = None,
         rate_limit: RateLimit | None = None,
         on_retry: Callable[[int, BaseException, float], object] | None = None,
+        deployments: Sequence[Deployment] | None = None,
+        cool_down: CoolDown | None = None,
     ) -> None:
+        shared = dict(api_version=api_version, max_retry_wait=max_retry_wait, timeout=timeout,
+                      stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout,
+                      default_headers=default_headers, scope=scope, token_refresh_margin=token_refresh_margin,
+                      allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes)
+        default_credential = credential
+        if deployments is not None:  # this client's own settings are the first deployment's
+            listed = check_deployments(deployments)
+            if endpoint is not None or rate_limit is not None:
+                raise ConfigurationError("with deployments=, pass endpoint= and rate_limit= on each Deployment")
+            first = listed[0]
+            endpoint, api, deployment, model = first.endpoint, first.api, first.deployment, first.model
+            credential = credential if first.credential is None else first.credential
         self._config = ClientConfig.create(
             endpoint, api=api, api_version=api_version, deployment=deployment,
             default_headers=default_headers, max_retries=max_retries, max_retry_wait=max_retry_wait,
@@ -84,7 +92,7 @@ class BaseClient(Generic[HttpT]):
         )
         self._auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
                                   refresh_margin=token_refresh_margin, is_async=self._is_async)
-        if rate_limit is not None and not _is_rate_limit(rate_limit):
+        if rate_limit is not None and not is_rate_limit(rate_limit):
             raise ConfigurationError(f"rate_limit must be a RateLimit(requests=..., tokens=...), "
                                      f"got {type(rate_limit).__name__}")
         self._pacer = Pacer(rate_limit, self._config) if rate_limit is not None else None
@@ -97,6 +105,8 @@ class BaseClient(Generic[HttpT]):
             limits=DEFAULT_LIMITS, timeout=self._config.timeout
         )
         self._pool = _PoolOwner(os.getpid(), self._http if self._owns_http else None)
+        self._router = None if deployments is None else make_router(
+            type(self), deployments, default_credential, cool_down, http_client=self._http, **shared)
         self._bind_resources()
 
     def _bind_resources(self) -> None:

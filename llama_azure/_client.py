@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 import httpx
 from typing_extensions import Self, Unpack
 
-from . import _observe
+from . import _failover, _observe
 from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed, Turn, attempt_flow
 from ._base_client import BaseClient
 from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
@@ -178,6 +178,8 @@ class LlamaClient(BaseClient[httpx.Client]):
     def _execute(self, call: PreparedCall[T]) -> T | Stream[Any, Any]:
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
             return _observe.observer.traced(self._execute, call)
+        if self._router is not None:  # deployments=: the router picks a deployment per attempt
+            return _failover.run(self, call)
         from tenacity import Retrying  # loaded at the first call, not at import
 
         run = self._retry_run(call)

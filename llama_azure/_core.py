@@ -286,6 +286,10 @@ class PreparedCall(Generic[T]):
     response: httpx.Response | None = None
     """The last attempt's HTTP answer (for ``with_raw_response``)."""
     retries_taken: int = 0
+    rebuild: Callable[[ClientConfig], PreparedCall[T]] | None = field(default=None, repr=False)
+    """The same call prepared for another endpoint's settings (``deployments=``: each one its own)."""
+    deployment: Any = None
+    """With ``deployments=``: the ``Deployment`` that answered."""
 
 
 def _url(config: ClientConfig, operation: Operation, extra_query: Mapping[str, str] | None) -> httpx.URL:
@@ -434,6 +438,14 @@ def prepare_chat(
     config: ClientConfig, messages: object, stream: object, kwargs: Mapping[str, Any]
 ) -> PreparedCall[Any]:
     """Validate a chat call and build its request."""
+    call = _prepare_chat(config, messages, stream, kwargs)
+    call.rebuild = lambda other: prepare_chat(other, messages, stream, kwargs)
+    return call
+
+
+def _prepare_chat(
+    config: ClientConfig, messages: object, stream: object, kwargs: Mapping[str, Any]
+) -> PreparedCall[Any]:
     # Loaded at the first call: the validators and the pydantic models cost most of an import.
     from ._params import split_options, validate_chat
     from ._score import parse_score_chat, score_body
@@ -464,12 +476,20 @@ def prepare_parse(config: ClientConfig, messages: object, model: object, stream:
     else:
         parse = call.parse
         call.parse = lambda response, content: to_parsed(parse(response, content), target)
+    call.rebuild = lambda other: prepare_parse(other, messages, model, stream, kwargs)
     return call
 
 
 def prepare_completion(config: ClientConfig, prompt: object, stream: object,
                        kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     """Validate a text completion call and build its request."""
+    call = _prepare_completion(config, prompt, stream, kwargs)
+    call.rebuild = lambda other: prepare_completion(other, prompt, stream, kwargs)
+    return call
+
+
+def _prepare_completion(config: ClientConfig, prompt: object, stream: object,
+                        kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     from ._params import split_options, validate_completion
     from ._score import parse_score_completion, score_body
     from .types.completion import Completion
@@ -507,7 +527,9 @@ def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCal
     chosen = _with_model(config, {} if model is None else {"model": model}).get("model")
     if chosen is not None and isinstance(options.get("extra_headers") or {}, Mapping):  # else _build reports it
         options = {**options, "extra_headers": {MODEL_HEADER: chosen, **(options.get("extra_headers") or {})}}
-    return _build(config, "info", None, options, stream=False, parse=_model_parser(ModelInfo))
+    call = _build(config, "info", None, options, stream=False, parse=_model_parser(ModelInfo))
+    call.rebuild = lambda other: prepare_info(other, kwargs)
+    return call
 
 
 def interpret(call: PreparedCall[T], response: httpx.Response, content: bytes) -> T:

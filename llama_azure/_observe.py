@@ -26,6 +26,9 @@ class CallTrace(Protocol):
     def quota_waited(self, seconds: float, reason: str) -> None:
         """The call waited ``seconds`` before sending, for client-side quota (``reason`` says which)."""
 
+    def answered_by(self, host: str, port: int) -> None:
+        """With ``deployments=``: the call was answered by this deployment (``server.address``, ``server.port``)."""
+
     def stream_ended(self, stream: Any, error: BaseException | None) -> None:
         """The call's stream was closed: read to its end, left early, or broken off by ``error``."""
 
@@ -49,6 +52,9 @@ class _Untraced:
         return None
 
     def quota_waited(self, seconds: float, reason: str) -> None:
+        return None
+
+    def answered_by(self, host: str, port: int) -> None:
         return None
 
     def stream_ended(self, stream: Any, error: BaseException | None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,13 @@ from ._token_estimate import estimate_tokens
 if TYPE_CHECKING:  # the budget's modules load with the first RateLimit, not at import
     from ._quota_budget import Budget
     from ._rate_limit import RateLimit
+
+
+def is_rate_limit(value: object) -> bool:
+    """``isinstance(value, RateLimit)`` without loading the budget's modules: a RateLimit exists only once
+    its module is loaded."""
+    module = sys.modules.get("llama_azure._rate_limit")
+    return module is not None and isinstance(value, module.RateLimit)
 
 
 class Pacer:

@@ -22,8 +22,10 @@ class RawResponse(Generic[R]):
     For ``stream=True`` the body is not read: ``parse()`` returns the ``Stream`` to iterate.
     """
 
-    def __init__(self, response: httpx.Response, parsed: R, retries_taken: int) -> None:
+    def __init__(self, response: httpx.Response, parsed: R, retries_taken: int, deployment: Any = None) -> None:
         self.http_response = response
+        self.deployment = deployment
+        """With ``LlamaClient(deployments=[...])``: the ``Deployment`` that answered; else None."""
         self._parsed = parsed
         self.retries_taken = retries_taken
         """Retries before this answer (0 when the first attempt succeeded)."""
@@ -55,4 +57,4 @@ class RawResponse(Generic[R]):
 def raw_response(call: PreparedCall[Any], result: R) -> RawResponse[R]:
     """Wrap the result of a call that has run (its last answer is ``call.response``)."""
     assert call.response is not None, "the call has not been sent"
-    return RawResponse(call.response, result, call.retries_taken)
+    return RawResponse(call.response, result, call.retries_taken, call.deployment)

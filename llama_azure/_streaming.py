@@ -276,6 +276,7 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 
 class _StreamBase(Generic[ChunkT, ResultT]):
     _trace: CallTrace | None = None  # set by tracing; told when the stream closes
+    _deployment: Any = None  # with deployments=: the Deployment that answered
 
     def __init__(
         self,
@@ -297,6 +298,11 @@ class _StreamBase(Generic[ChunkT, ResultT]):
     def request_id(self) -> str | None:
         """The service's id for this stream's response."""
         return request_id_of(self.response.headers)
+
+    @property
+    def deployment(self) -> Any:
+        """With ``LlamaClient(deployments=[...])``: the ``Deployment`` that answered; else None."""
+        return self._deployment
 
     def _check_readable(self) -> bool:
         """False when the stream already ended; an error when it was closed before its end."""

@@ -101,6 +101,11 @@ class _CallSpan:
         self.span.add_event("llama_azure.quota_wait", {"llama_azure.quota_wait.duration": float(seconds),
                                                         "llama_azure.quota_wait.reason": reason})
 
+    def answered_by(self, host: str, port: int) -> None:
+        address: Attributes = {"server.address": host, "server.port": port}
+        self.span.set_attributes(address)
+        self._metric_attrs = {**(self._metric_attrs or {}), **address}
+
     def returned(self, result: Any) -> None:
         """The call returned: a whole answer ends the span, a stream keeps it open until it closes."""
         if isinstance(result, _StreamBase):

@@ -35,3 +35,10 @@ class ResultModel(ResponseModel):
     def request_id(self) -> str | None:
         """The id the service gave the HTTP response this object came from (``x-request-id`` and kin)."""
         return self._request_id
+
+    _deployment: Any = PrivateAttr(default=None)
+
+    @property
+    def deployment(self) -> Any:
+        """With ``LlamaClient(deployments=[...])``: the ``Deployment`` that answered; else None."""
+        return self._deployment

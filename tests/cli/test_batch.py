@@ -14,11 +14,11 @@ import struct
 import subprocess
 import sys
 import termios
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.waiting import wait_until
 
 from llama_azure import AsyncLlamaClient, RateLimit
 from llama_azure.batch import BatchSummary, run_batch
@@ -85,10 +85,12 @@ def test_ctrl_c_stops_the_command_cleanly_and_the_same_command_resumes(
     command = batch_command(quota_server, quota_deployment, str(source), "-o", str(target), "--concurrency", "4",
                             "--rpm", str(quota_limits.rpm), "--window", str(quota_limits.window))
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not (target.exists() and target.read_text(encoding="utf-8").count("\n") >= 4):
-        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-        time.sleep(0.05)  # wait for the first window's answers (a condition, bounded)
+
+    def first_window_answered() -> bool:
+        assert process.poll() is None, process.communicate()
+        return target.exists() and target.read_text(encoding="utf-8").count("\n") >= 4
+
+    wait_until(first_window_answered, timeout=60, what="the first window's answers")
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 130, err

@@ -13,6 +13,7 @@ from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
 from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentityCredential
 from entra_support import ML_SCOPE, ScriptedCredential, default_credential_kwargs, mint, new_key, stats
+from support.closing import closing_all
 
 from llama_azure import AsyncLlamaClient, AuthenticationError, LlamaClient
 
@@ -21,10 +22,6 @@ HI = [{"role": "user", "content": "Say hi."}]
 
 async def call(result: Any) -> Any:
     return await result if inspect.isawaitable(result) else result
-
-
-async def close(obj: Any) -> None:
-    await call(obj.close())
 
 
 def make_credential(kind: str, flavour: str) -> Any:
@@ -48,7 +45,7 @@ async def test_chat_and_stream_with_real_azure_identity(
     identity_env(entra_server)
     credential = make_credential(kind, flavour)
     client = make_client(kind, entra_server.url, credential)
-    try:
+    async with closing_all(client, credential):
         assert client._auth.kind == "entra" and client._auth.scope == ML_SCOPE  # type: ignore[attr-defined]
         reply = await call(client.chat.completions.create(messages=HI, max_tokens=2))
         assert reply.choices[0].message.content is not None
@@ -56,9 +53,6 @@ async def test_chat_and_stream_with_real_azure_identity(
         chunks = [chunk async for chunk in stream] if kind == "async" else list(stream)
         assert chunks
         assert "eyJ" not in repr(client)
-    finally:
-        await close(client)
-        await close(credential)
 
 
 async def test_async_client_runs_a_sync_credential_off_the_event_loop(entra_server: Any, identity_env: Any) -> None:
@@ -76,9 +70,8 @@ async def test_async_client_runs_a_sync_credential_off_the_event_loop(entra_serv
         return original(*scopes, **kwargs)
 
     credential.get_token = get_token  # type: ignore[method-assign]
-    async with AsyncLlamaClient(entra_server.url, credential) as client:
+    async with closing_all(credential), AsyncLlamaClient(entra_server.url, credential) as client:
         info = await client.get_model_info()
-    credential.close()
     assert info.model_name
     assert loop_thread == [False], "the sync credential must be called in a worker thread"
 
@@ -90,9 +83,8 @@ async def test_fifty_concurrent_requests_cause_one_token_fetch(
     identity_env(entra_server)
     credential: Any = ManagedIdentityCredential() if sync_credential else AsyncManagedIdentityCredential()
     before = stats(entra_server)["tokens_issued"]
-    async with AsyncLlamaClient(entra_server.url, credential) as client:
+    async with closing_all(credential), AsyncLlamaClient(entra_server.url, credential) as client:
         infos = await asyncio.gather(*(client.get_model_info() for _ in range(50)))
-    await close(credential)
     assert len(infos) == 50 and all(i.model_name for i in infos)
     assert stats(entra_server)["tokens_issued"] - before == 1
 
@@ -105,12 +97,9 @@ async def test_wrong_scope_is_refused_and_the_error_names_the_scope(
     credential = make_credential(kind, "managed_identity")
     wrong = "https://cognitiveservices.azure.com/.default"
     client = make_client(kind, entra_server.url, credential, scope=wrong)
-    try:
+    async with closing_all(client, credential):
         with pytest.raises(AuthenticationError) as caught:
             await call(client.get_model_info())
-    finally:
-        await close(client)
-        await close(credential)
     message = str(caught.value)
     assert "audience is incorrect (expected https://ml.azure.com" in message
     assert wrong in message  # the scope the client asked for
@@ -193,10 +182,8 @@ async def test_token_auth_and_key_auth_side_by_side(kind: str, entra_server: Any
     good = ScriptedCredential(mint(signing_key[0]))
     for credential in (good, entra_server.api_key):
         client = make_client(kind, entra_server.url, credential)
-        try:
+        async with closing_all(client):
             assert (await call(client.get_model_info())).model_name
-        finally:
-            await close(client)
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
@@ -205,15 +192,13 @@ async def test_401_on_a_cached_token_drops_it_fetches_again_and_retries_once(
 ) -> None:
     credential = ScriptedCredential(mint(new_key()), mint(signing_key[0]))  # a forged token, then a good one
     client = make_client(kind, entra_server.url, credential, max_retries=0)
-    try:
+    async with closing_all(client):
         info = await call(client.get_model_info())
         assert info.model_name
         assert credential.calls == 2
         assert credential.scopes == (ML_SCOPE,)
         await call(client.get_model_info())
         assert credential.calls == 2, "the good token is cached"
-    finally:
-        await close(client)
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
@@ -221,11 +206,9 @@ async def test_second_401_raises_naming_the_scope_and_no_secret(kind: str, entra
     forged = mint(new_key())
     credential = ScriptedCredential(forged)
     client = make_client(kind, entra_server.url, credential)
-    try:
+    async with closing_all(client):
         with pytest.raises(AuthenticationError) as caught:
             await call(client.get_model_info())
-    finally:
-        await close(client)
     error = caught.value
     assert credential.calls == 2
     assert error.attempts == 2
@@ -251,12 +234,9 @@ async def test_debug_logs_never_show_tokens_or_the_identity_header(
     caplog.set_level(logging.DEBUG)  # every logger: ours, httpx/httpcore, azure-identity, msal
     credential = make_credential(kind, "default")
     client = make_client(kind, entra_server.url, credential)
-    try:
+    async with closing_all(client, credential):
         await call(client.chat.completions.create(messages=HI, max_tokens=2))
         token = client._auth._cache.token.token  # type: ignore[attr-defined]
-    finally:
-        await close(client)
-        await close(credential)
     assert any(r.name == "llama_azure" for r in caplog.records)
     assert "<redacted>" in caplog.text
     assert token not in caplog.text

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from entra_support import start_entra_server
-from test_entra_credentials import HI, call, close, make_client, make_credential
+from support.closing import closing_all
+from test_entra_credentials import HI, call, make_client, make_credential
 
 from llama_azure import AuthenticationError
 from llama_azure._auth import COGNITIVE_SERVICES_SCOPE
@@ -35,7 +36,7 @@ async def test_entra_token_for_the_cognitive_services_scope(kind: str, path: str
     # 127.0.0.1 is no Azure host, so the scope the client would infer for <resource>.openai.azure.com is given
     client = make_client(kind, cognitive_server.url + path, credential, model="llama", scope=COGNITIVE_SERVICES_SCOPE)
     wrong = make_client(kind, cognitive_server.url + path, credential, model="llama")  # ml.azure.com: refused
-    try:
+    async with closing_all(client, wrong, credential):
         reply = await call(client.chat.completions.create(messages=HI, max_tokens=2))
         assert reply.choices[0].message.content is not None
         stream = await call(client.completions.create(prompt="Hi", max_tokens=2, stream=True))
@@ -43,7 +44,3 @@ async def test_entra_token_for_the_cognitive_services_scope(kind: str, path: str
         with pytest.raises(AuthenticationError) as caught:
             await call(wrong.chat.completions.create(messages=HI, max_tokens=2))
         assert "audience" in str(caught.value)
-    finally:
-        await close(client)
-        await close(wrong)
-        await close(credential)

@@ -18,6 +18,7 @@ import pytest
 from azure.identity import ManagedIdentityCredential
 from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentityCredential
 from entra_support import start_entra_server, stats
+from support.closing import closing_all
 
 from llama_azure import AsyncLlamaClient, LlamaClient
 from llama_azure.server.process import ReferenceServer
@@ -46,7 +47,7 @@ async def test_sync_credential_refreshes_mid_run_and_every_request_succeeds(
     client = cls(short_lived_server.url, credential, max_retries=0)
     before = stats(short_lived_server)["tokens_issued"]
     requests = 0
-    try:
+    async with closing_all(client, credential):
         deadline = time.monotonic() + 2.2 * LIFETIME  # outlives two tokens
         while time.monotonic() < deadline:
             assert (await call(client.get_model_info())).model_name
@@ -54,9 +55,6 @@ async def test_sync_credential_refreshes_mid_run_and_every_request_succeeds(
             await asyncio.sleep(0.3)
         reply = await call(client.chat.completions.create(messages=HI, max_tokens=1))
         assert reply.choices
-    finally:
-        await call(client.close())
-        credential.close()
     issued = stats(short_lived_server)["tokens_issued"] - before
     assert issued >= 3, "tokens were refreshed before they expired"
     assert issued < requests, "a token is reused while fresh (refresh at half its life when it is short)"
@@ -68,13 +66,10 @@ async def test_aio_credential_across_expiry_every_request_succeeds(
     identity_env(short_lived_server)
     credential = AsyncManagedIdentityCredential()
     before = stats(short_lived_server)["tokens_issued"]
-    try:
-        async with AsyncLlamaClient(short_lived_server.url, credential, max_retries=0) as client:
-            deadline = time.monotonic() + 2.2 * LIFETIME
-            while time.monotonic() < deadline:
-                infos = await asyncio.gather(*(client.get_model_info() for _ in range(5)))
-                assert all(i.model_name for i in infos)
-                await asyncio.sleep(0.2)
-    finally:
-        await credential.close()
+    async with closing_all(credential), AsyncLlamaClient(short_lived_server.url, credential, max_retries=0) as client:
+        deadline = time.monotonic() + 2.2 * LIFETIME
+        while time.monotonic() < deadline:
+            infos = await asyncio.gather(*(client.get_model_info() for _ in range(5)))
+            assert all(i.model_name for i in infos)
+            await asyncio.sleep(0.2)
     assert stats(short_lived_server)["tokens_issued"] - before >= 2, "expired tokens were replaced"

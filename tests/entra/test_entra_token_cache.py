@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from azure.core.credentials import AccessToken
+from support.clock import FakeClock
 
 from llama_azure._auth import TokenCache
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_reused_until_the_margin_then_stale() -> None:
-    clock = Clock()
+    clock = FakeClock()
     cache = TokenCache(margin=300, clock=clock)
     cache.store(AccessToken("t1", int(clock.now) + 3600))
     clock.now += 3299
@@ -26,7 +19,7 @@ def test_reused_until_the_margin_then_stale() -> None:
 
 
 def test_short_tokens_are_refreshed_at_half_life_not_every_call() -> None:
-    clock = Clock()
+    clock = FakeClock()
     cache = TokenCache(margin=300, clock=clock)
     cache.store(AccessToken("t1", int(clock.now) + 60))
     clock.now += 29
@@ -36,7 +29,7 @@ def test_short_tokens_are_refreshed_at_half_life_not_every_call() -> None:
 
 
 def test_a_caller_that_waited_uses_the_token_another_fetched() -> None:
-    clock = Clock()
+    clock = FakeClock()
     cache = TokenCache(margin=300, clock=clock)
     seen = cache.generation
     cache.store(AccessToken("fresh-but-short", int(clock.now) + 1))

@@ -86,6 +86,13 @@ def check_batch_under_quota(out: str) -> None:
     assert len(re.findall(r"^- topic-\d+: \S", out, re.M)) == 3, out
 
 
+def check_failover(out: str) -> None:
+    summary = r"^answered: 12/12 \(east \d+, west \d+\); moved after: (APIConnectionError|nothing)$"
+    assert re.search(summary, out, re.M), out
+    after = out[out.index("east stopped"):]
+    assert "answered by east" not in after and "call 12: answered by west" in after, out
+
+
 def check_errors(out: str) -> None:
     assert "content filter -> ContentFilterError (status 400, code content_filter, param prompt)" in out, out
     assert "validation -> ParameterError on 'temperature'" in out, out
@@ -130,6 +137,7 @@ CHECKS: dict[str, Callable[[str], None]] = {
     "errors.py": check_errors,
     "tracing.py": check_tracing,
     "batch_under_quota.py": check_batch_under_quota,
+    "failover.py": check_failover,
 }
 
 

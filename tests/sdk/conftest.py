@@ -6,7 +6,7 @@ is one sync test and one async test against the same real reference server.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -28,8 +28,8 @@ async def shell(shell_kind: str, server: Any) -> AsyncIterator[Shell]:
 
 
 @pytest.fixture
-def shell_factory(shell_kind: str) -> Any:
-    """Build more shells of the current kind: ``shell_factory(url, key, api="score")``."""
+async def shell_factory(shell_kind: str) -> AsyncIterator[Callable[..., Shell]]:
+    """Build more shells of the current kind: ``shell_factory(url, key, api="score")``; closed after the test."""
     made: list[Shell] = []
 
     def make(url: str, key: str, **kwargs: Any) -> Shell:
@@ -39,10 +39,7 @@ def shell_factory(shell_kind: str) -> Any:
 
     yield make
     for s in made:
-        if s.is_async:
-            continue  # closed by the async tests themselves via `await s.close()`
-        s.client.close()  # type: ignore[union-attr]
-
+        await s.close()
 
 
 @pytest.fixture(scope="session")

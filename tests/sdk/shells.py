@@ -1,19 +1,32 @@
 """Helpers shared by the SDK tests: one test body drives the sync or the async client.
 
 ``Shell`` wraps either client so the same ``await shell.run(lambda c: ...)`` works for both; ``mock_shell``
-builds one over ``httpx.MockTransport`` for wire forms the reference server never sends.
+builds one over ``httpx.MockTransport`` for wire forms the reference server never sends. A shell is an async
+context manager (``async with mock_shell(...) as shell:``) that closes its client on the way out.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from types import TracebackType
+from typing import Any, TypeVar, cast
 
 import httpx
 
-from llama_azure import AsyncLlamaClient, LlamaClient
+from llama_azure import (
+    AsyncLlamaClient,
+    AsyncStream,
+    ChatCompletion,
+    ChatCompletionChunk,
+    Completion,
+    LlamaClient,
+    Stream,
+)
+
+T = TypeVar("T")
+ChunkT = TypeVar("ChunkT", ChatCompletionChunk, Completion)
+ResultT = TypeVar("ResultT", bound=ChatCompletion | Completion)
 
 USER_HI = [{"role": "user", "content": "Say hello in three words."}]
 
@@ -25,25 +38,34 @@ class Shell:
         self.client = client
         self.is_async = isinstance(client, AsyncLlamaClient)
 
-    async def run(self, call: Callable[[Any], Any]) -> Any:
+    async def run(self, call: Callable[[Any], T | Awaitable[T]]) -> T:
+        """``call(client)``, awaited when the client is async: the answer either shell gives."""
         result = call(self.client)
         if inspect.isawaitable(result):
-            result = await result
+            return cast(T, await result)
         return result
 
-    async def chunks(self, stream: Any) -> list[Any]:
-        if self.is_async:
+    async def chunks(self, stream: Stream[ChunkT, Any] | AsyncStream[ChunkT, Any]) -> list[ChunkT]:
+        if isinstance(stream, AsyncStream):
             return [chunk async for chunk in stream]
         return list(stream)
 
-    async def until_done(self, stream: Any) -> Any:
-        result = stream.until_done()
-        return await result if inspect.isawaitable(result) else result
+    async def until_done(self, stream: Stream[Any, ResultT] | AsyncStream[Any, ResultT]) -> ResultT:
+        if isinstance(stream, AsyncStream):
+            return await stream.until_done()
+        return stream.until_done()
 
     async def close(self, obj: Any = None) -> None:
         result = (obj or self.client).close()
         if inspect.isawaitable(result):
             await result
+
+    async def __aenter__(self) -> Shell:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
 
 
 def make_client(kind: str, url: str, key: str, **kwargs: Any) -> LlamaClient | AsyncLlamaClient:
@@ -67,7 +89,7 @@ class _Chunks(httpx.SyncByteStream, httpx.AsyncByteStream):
         if self.fail_after:
             raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
 
-    async def __aiter__(self) -> Any:
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         for part in self.parts:
             yield part
         if self.fail_after:
@@ -89,13 +111,3 @@ def sse(parts: list[bytes], fail_after: bool = False) -> Handler:
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=_Chunks(parts, fail_after))
     return handler
 
-
-def chunk(content: str | None = None, finish: str | None = None, role: str | None = None) -> bytes:
-    delta: dict[str, Any] = {}
-    if role:
-        delta["role"] = role
-    if content is not None:
-        delta["content"] = content
-    body = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-    return json.dumps(body, ensure_ascii=False).encode()

@@ -7,14 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
+from support.wire import CHAT_OK
 
 from llama_azure import AsyncLlamaClient, ConfigurationError, LlamaClient, ParameterError
 
 from .shells import USER_HI, mock_shell
 
 SECRET = "sk-SECRET-value-42"
-OK = {"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant",
-      "content": "fine"}, "finish_reason": "stop"}]}
 
 
 def recording() -> tuple[list[httpx.Request], Any]:
@@ -22,34 +21,28 @@ def recording() -> tuple[list[httpx.Request], Any]:
 
     def handler(request: httpx.Request) -> httpx.Response:
         sent.append(request)
-        return httpx.Response(200, json=OK)
+        return httpx.Response(200, json=CHAT_OK)
 
     return sent, handler
 
 
 async def test_a_key_read_from_a_file_with_its_newline_still_works(shell_kind: str) -> None:
     sent, handler = recording()
-    shell = mock_shell(shell_kind, handler, credential=f"  {SECRET}\n")
-    try:
+    async with mock_shell(shell_kind, handler, credential=f"  {SECRET}\n") as shell:
         await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
         assert sent[0].headers["authorization"] == f"Bearer {SECRET}"
-    finally:
-        await shell.close()
 
 
 @pytest.mark.parametrize("key", [f"{SECRET}\r\nX-Evil: 1", f"{SECRET}é", f"{SECRET}\x00x"])
 async def test_a_malformed_key_is_refused_without_echoing_it(shell_kind: str, key: str) -> None:
     sent, handler = recording()
-    shell = mock_shell(shell_kind, handler, credential=key)
-    try:
+    async with mock_shell(shell_kind, handler, credential=key) as shell:
         with pytest.raises(ConfigurationError) as caught:
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
         assert SECRET not in str(caught.value) and SECRET not in repr(caught.value)
         assert caught.value.__cause__ is None
         assert "key or token" in str(caught.value)
         assert sent == []
-    finally:
-        await shell.close()
 
 
 @pytest.mark.parametrize(
@@ -71,20 +64,16 @@ async def test_a_malformed_key_is_refused_without_echoing_it(shell_kind: str, ke
 )
 async def test_bad_request_options_are_parameter_errors(shell_kind: str, kwargs: dict[str, Any], param: str) -> None:
     sent, handler = recording()
-    shell = mock_shell(shell_kind, handler)
-    try:
+    async with mock_shell(shell_kind, handler) as shell:
         with pytest.raises(ParameterError) as caught:
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, **kwargs))
         assert caught.value.param == param
         assert sent == []
-    finally:
-        await shell.close()
 
 
 async def test_unserializable_message_field_is_a_parameter_error(shell_kind: str) -> None:
     sent, handler = recording()
-    shell = mock_shell(shell_kind, handler, api="model-inference")
-    try:
+    async with mock_shell(shell_kind, handler, api="model-inference") as shell:
         # An unknown message key is refused by name (its value is never serialised) ...
         with pytest.raises(ParameterError, match="no key 'meta'"):
             await shell.run(lambda c: c.chat.completions.create(
@@ -95,8 +84,6 @@ async def test_unserializable_message_field_is_a_parameter_error(shell_kind: str
             await shell.run(lambda c: c.chat.completions.create(messages=[{"role": "user", "content": "hi"}],
                                                                 tools=[tool]))
         assert sent == []
-    finally:
-        await shell.close()
 
 
 @pytest.mark.parametrize("cls", [LlamaClient, AsyncLlamaClient])
@@ -139,7 +126,7 @@ async def test_injected_http_client_timeout_is_honoured(shell_kind: str) -> None
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.extensions["timeout"])
-        return httpx.Response(200, json=OK)
+        return httpx.Response(200, json=CHAT_OK)
 
     own = httpx.Timeout(3.0, pool=1.0)
     transport = httpx.MockTransport(handler)
@@ -162,12 +149,9 @@ async def test_injected_http_client_timeout_is_honoured(shell_kind: str) -> None
 async def test_debug_logs_hide_query_secrets_and_key_headers(shell_kind: str, caplog: pytest.LogCaptureFixture) -> None:
     sent, handler = recording()
     caplog.set_level(logging.DEBUG, logger="llama_azure")
-    shell = mock_shell(shell_kind, handler, credential=SECRET, default_headers={"x-functions-key": SECRET})
-    try:
+    async with mock_shell(shell_kind, handler, credential=SECRET, default_headers={"x-functions-key": SECRET}) as shell:
         await shell.run(lambda c: c.chat.completions.create(
             messages=USER_HI, extra_query={"code": SECRET}, extra_headers={"x-trace": "visible"}))
         assert sent and sent[0].url.params["code"] == SECRET  # it is sent ...
         assert SECRET not in caplog.text  # ... but never logged
         assert "visible" in caplog.text and "code=<redacted>" in caplog.text
-    finally:
-        await shell.close()

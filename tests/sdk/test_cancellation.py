@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+from support.waiting import eventually, wait_for_event
+from support.wire import delta_chunk, event
 
 from llama_azure import AsyncLlamaClient, LlamaClient
 
@@ -33,10 +35,25 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-_ROLE = (b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,'
-         b'"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n')
-_TOKEN = (b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,'
-          b'"delta":{"content":"tok "},"finish_reason":null}]}\n\n')
+async def settled_fds(rounds: int = 50) -> int:
+    """The open descriptors once the loop has run the transports' pending close callbacks.
+
+    Closing a transport takes a loop turn or two (``connection_lost`` is scheduled); the count is read
+    after it stops changing for ``rounds`` consecutive turns of the loop (bounded).
+    """
+    count, unchanged = open_fds(), 0
+    for _ in range(100 * rounds):
+        await asyncio.sleep(0)  # one loop turn: no wall-clock wait
+        now = open_fds()
+        unchanged = unchanged + 1 if now == count else 0
+        count = now
+        if unchanged >= rounds:
+            break
+    return count
+
+
+_ROLE = event(delta_chunk("", role="assistant"))
+_TOKEN = event(delta_chunk("tok "))
 _MAX_EVENTS = 5000  # bounded: the canned stream ends by itself after ~5 s
 
 
@@ -51,8 +68,8 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
             await reader.readexactly(length)
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
             for i in range(_MAX_EVENTS):
-                event = _ROLE if i == 0 else _TOKEN
-                writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+                part = _ROLE if i == 0 else _TOKEN
+                writer.write(b"%x\r\n%s\r\n" % (len(part), part))
                 await writer.drain()
                 await asyncio.sleep(0.001)
             writer.write(b"0\r\n\r\n")
@@ -93,12 +110,14 @@ def canned_url() -> Iterator[str]:
 async def _one_cancelled_stream(client: AsyncLlamaClient, how: int) -> None:
     stream = await client.chat.completions.create(messages=HI, max_tokens=8, stream=True)
     if how == 0:  # task.cancel() while the task waits for the next chunk
+        reading = asyncio.Event()
+
         async def read_all() -> None:
             async for _ in stream:
-                pass
+                reading.set()
 
         task = asyncio.ensure_future(read_all())
-        await asyncio.sleep(0.003)
+        await wait_for_event(reading, what="the first chunk")  # the task now waits for the next one
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -124,13 +143,11 @@ async def test_1000_cancelled_or_abandoned_async_streams_leak_nothing(canned_url
         for how in range(4):  # warm up the pool and the imports
             await _one_cancelled_stream(client, how)
         gc.collect()
-        await asyncio.sleep(0.05)
-        baseline = open_fds()
+        baseline = await settled_fds()
         for i in range(ROUNDS):
             await _one_cancelled_stream(client, i % 4)
         gc.collect()
-        await asyncio.sleep(0.1)
-        assert open_fds() <= baseline + POOL.max_connections + FD_SLACK
+        assert await settled_fds() <= baseline + POOL.max_connections + FD_SLACK
         # The pool still serves: a stream read to its first chunks works.
         stream = await client.chat.completions.create(messages=HI, max_tokens=8, stream=True)
         async with stream:
@@ -183,24 +200,26 @@ async def test_cancelling_real_server_streams_releases_connections(server: Any) 
                         async for _ in stream:
                             pass
             else:
-                async def read_all(s: Any = stream) -> None:
+                reading = asyncio.Event()
+
+                async def read_all(s: Any = stream, reading: asyncio.Event = reading) -> None:
                     async for _ in s:
-                        pass
+                        reading.set()
 
                 task = asyncio.ensure_future(read_all())
-                await asyncio.sleep(0.2)
+                await wait_for_event(reading, timeout=60, what="the first chunk")  # now waiting for the next
                 task.cancel()
                 with pytest.raises(asyncio.CancelledError):
                     await task
         reply = await client.chat.completions.create(messages=HI, max_tokens=2)
         assert reply.content is not None
         # The server saw the disconnects and stopped generating for them.
-        for _ in range(300):
-            stats = (await http.get(f"{server.url}/_server/stats", headers={"api-key": server.api_key})).json()
-            if stats["active_generations"] == 0 and stats["queued"] == 0:
-                break
-            await asyncio.sleep(0.1)
-        assert stats["active_generations"] == 0 and stats["queued"] == 0, stats
+        async def idle() -> dict[str, Any] | None:
+            stats: dict[str, Any] = (await http.get(f"{server.url}/_server/stats",
+                                                    headers={"api-key": server.api_key})).json()
+            return stats if stats["active_generations"] == 0 and stats["queued"] == 0 else None
+
+        stats = await eventually(idle, timeout=30, what="no generation running or queued")
         assert stats["generations_cancelled"] >= 1, stats
 
 

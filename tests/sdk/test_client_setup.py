@@ -84,13 +84,11 @@ async def test_secrets_stay_out_of_repr_errors_and_logs(shell_kind: str, caplog:
         return httpx.Response(401, json={"error": {"code": "Unauthorized", "message": "bad key"}})
 
     caplog.set_level(logging.DEBUG, logger="llama_azure")
-    shell = mock_shell(shell_kind, handler, endpoint="https://h.models.ai.azure.com", credential=KEY, max_retries=0)
-    try:
+    async with mock_shell(shell_kind, handler, endpoint="https://h.models.ai.azure.com", credential=KEY,
+                          max_retries=0) as shell:
         assert KEY not in repr(shell.client) and KEY not in repr(shell.client._auth)
         with pytest.raises(AuthenticationError) as caught:
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
-    finally:
-        await shell.close()
     assert caplog.records, "debug logging should describe the attempt"
     for text in (str(caught.value), repr(caught.value), caplog.text):
         assert KEY not in text
@@ -105,8 +103,7 @@ async def test_nothing_is_sent_for_invalid_parameters(shell_kind: str) -> None:
         sent.append(request)
         return httpx.Response(500)
 
-    shell = mock_shell(shell_kind, handler, endpoint="https://h.models.ai.azure.com", credential=KEY)
-    try:
+    async with mock_shell(shell_kind, handler, endpoint="https://h.models.ai.azure.com", credential=KEY) as shell:
         for bad in ({"temperature": -1}, {"stop": 5}, {"logprobs": 50}, {"best_of": 2, "stream": True}):
             with pytest.raises(ParameterError):
                 await shell.run(lambda c, bad=bad: c.completions.create(prompt="x", **bad))
@@ -114,8 +111,6 @@ async def test_nothing_is_sent_for_invalid_parameters(shell_kind: str) -> None:
             await shell.run(lambda c: c.completions.create(prompt=""))
         with pytest.raises(ParameterError, match="extra_body repeats"):
             await shell.run(lambda c: c.completions.create(prompt="x", max_tokens=3, extra_body={"max_tokens": 4}))
-    finally:
-        await shell.close()
     assert sent == []
 
 

@@ -6,6 +6,7 @@ Connections are counted with httpcore's own trace log (``connect_tcp.started`` o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -14,8 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
+from support.wire import DONE, chunk, event
 
-from .shells import USER_HI, Shell, chunk, make_client, mock_shell
+from .shells import USER_HI, Shell, make_client, mock_shell
 
 STREAMS = 6
 
@@ -59,10 +61,9 @@ def counted_sse(body: _Counted) -> Any:
 
 
 async def test_a_stream_left_early_is_closed_without_reading_on(shell_kind: str) -> None:
-    events = [b"data: " + chunk(f"w{i} ") + b"\n\n" for i in range(500)]
+    events = [event(chunk(f"w{i} ")) for i in range(500)]
     body = _Counted([*events, b"data: [DONE]\n\n"])
-    shell = mock_shell(shell_kind, counted_sse(body))
-    try:
+    async with mock_shell(shell_kind, counted_sse(body)) as shell:
         stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
         if shell.is_async:
             async for _ in stream:
@@ -72,22 +73,17 @@ async def test_a_stream_left_early_is_closed_without_reading_on(shell_kind: str)
                 break
         await shell.close(stream)
         assert body.read == 1
-    finally:
-        await shell.close()
 
 
 async def test_what_follows_done_is_read_only_within_a_byte_budget(shell_kind: str) -> None:
     from llama_azure._streaming import DRAIN_MAX_BYTES
 
     junk = b": " + b"x" * 4094 + b"\n"  # 4 KiB comment lines after [DONE]
-    body = _Counted([b"data: " + chunk("hi") + b"\n\ndata: [DONE]\n\n", *[junk] * 1000])
-    shell = mock_shell(shell_kind, counted_sse(body))
-    try:
+    body = _Counted([event(chunk("hi")) + DONE, *[junk] * 1000])
+    async with mock_shell(shell_kind, counted_sse(body)) as shell:
         stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
         assert [ch.choices[0].delta.content for ch in await shell.chunks(stream)] == ["hi"]
         assert 1 < body.read <= 2 + DRAIN_MAX_BYTES // len(junk)
-    finally:
-        await shell.close()
 
 
 class _StallAfterDone:
@@ -109,7 +105,7 @@ class _StallAfterDone:
             data = b""
             while b"\r\n\r\n" not in data:
                 data += conn.recv(65536)
-            events = b"data: " + chunk("hi") + b"\n\ndata: [DONE]\n\n"
+            events = event(chunk("hi")) + DONE
             conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
                          + f"{len(events):x}\r\n".encode() + events + b"\r\n")
             self.gave_up = not self.release.wait(self.patience)
@@ -123,11 +119,8 @@ class _StallAfterDone:
 
 async def test_a_server_that_holds_back_the_end_after_done_does_not_hold_the_caller(shell_kind: str) -> None:
     server = _StallAfterDone()
-    shell = Shell(make_client(shell_kind, server.url, "loopback-key", timeout=60.0, max_retries=0))
-    try:
-        stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
-        assert [ch.choices[0].delta.content for ch in await shell.chunks(stream)] == ["hi"]
-        assert not server.gave_up  # the stream ended while the server still held the end of the body
-    finally:
-        server.close()
-        await shell.close()
+    with contextlib.closing(server):
+        async with Shell(make_client(shell_kind, server.url, "loopback-key", timeout=60.0, max_retries=0)) as shell:
+            stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
+            assert [ch.choices[0].delta.content for ch in await shell.chunks(stream)] == ["hi"]
+            assert not server.gave_up  # the stream ended while the server still held the end of the body

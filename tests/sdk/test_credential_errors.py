@@ -50,12 +50,9 @@ async def test_credential_failure_is_typed_and_not_retried(shell_kind: str, cred
         pytest.skip("an async credential needs the async client")
     credential = AsyncFailingCredential() if credential_kind == "async" else FailingCredential()
     sent, handler = nothing_sent()
-    shell = mock_shell(shell_kind, handler, credential=credential, max_retries=3)
-    try:
+    async with mock_shell(shell_kind, handler, credential=credential, max_retries=3) as shell:
         with pytest.raises(CredentialError) as caught:
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
-    finally:
-        await shell.close()
     error = caught.value
     assert isinstance(error, LlamaAzureError) and not isinstance(error, APIError)
     assert isinstance(error.__cause__, ClientAuthenticationError)
@@ -96,12 +93,9 @@ async def test_a_real_azure_identity_failure_is_a_credential_error(shell_kind: s
 
         credential = ManagedIdentityCredential(retry_total=0)
     sent, handler = nothing_sent()
-    shell = mock_shell(shell_kind, handler, credential=credential, max_retries=2)
-    try:
+    async with mock_shell(shell_kind, handler, credential=credential, max_retries=2) as shell:
         with pytest.raises(CredentialError) as caught:
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
-    finally:
-        await shell.close()
         await shell.close(credential)
     assert isinstance(caught.value.__cause__, AzureError)
     assert str(caught.value).startswith(f"the credential could not get a token for scope {SCOPE}: ")

@@ -10,12 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from support.wire import CHAT_OK
 
 from llama_azure import APIResponseValidationError, AsyncLlamaClient, ConfigurationError, LlamaClient
 from llama_azure._origins import is_loopback
 
 from .shells import USER_HI, Shell
-from .test_bad_input import OK, recording
+from .test_bad_input import recording
 
 HOME = "https://home.eastus2.models.ai.azure.com"
 
@@ -36,7 +37,7 @@ def redirecting(location: str, status: int = 307) -> tuple[list[httpx.Request], 
         seen.append(request)
         if len(seen) == 1:
             return httpx.Response(status, headers={"location": location})
-        return httpx.Response(200, json=OK)
+        return httpx.Response(200, json=CHAT_OK)
 
     return seen, handler
 
@@ -48,16 +49,13 @@ def redirecting(location: str, status: int = 307) -> tuple[list[httpx.Request], 
 ])
 async def test_a_redirect_to_another_origin_drops_the_key(shell_kind: str, location: str) -> None:
     seen, handler = redirecting(location)
-    shell = following_shell(shell_kind, handler, default_headers={"x-functions-key": "another-secret"})
-    try:
+    async with following_shell(shell_kind, handler, default_headers={"x-functions-key": "another-secret"}) as shell:
         assert (await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))).content == "fine"
         first, second = seen
         assert first.headers["api-key"] == "secret-key" and "authorization" in first.headers
         assert str(second.url) == location
         assert not {"api-key", "authorization", "x-functions-key"} & set(second.headers)
         assert second.method == "POST" and second.content == first.content  # a 307 resends the body
-    finally:
-        await shell.close()
 
 
 def kept_the_key(second: httpx.Request) -> bool:
@@ -74,12 +72,9 @@ def became_a_get(second: httpx.Request) -> bool:
 ])
 async def test_redirect_forms(shell_kind: str, location: str, status: int, check: Any) -> None:
     seen, handler = redirecting(location, status=status)
-    shell = following_shell(shell_kind, handler)
-    try:
+    async with following_shell(shell_kind, handler) as shell:
         assert (await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))).content == "fine"
         assert check(seen[1])
-    finally:
-        await shell.close()
 
 
 async def test_redirects_are_not_followed_unless_the_http_client_says_so(shell_kind: str) -> None:
@@ -87,13 +82,10 @@ async def test_redirects_are_not_followed_unless_the_http_client_says_so(shell_k
     transport = httpx.MockTransport(handler)
     client: Any = (AsyncLlamaClient(HOME, "k", http_client=httpx.AsyncClient(transport=transport))
                    if shell_kind == "async" else LlamaClient(HOME, "k", http_client=httpx.Client(transport=transport)))
-    shell = Shell(client)
-    try:
+    async with Shell(client) as shell:
         with pytest.raises(APIResponseValidationError, match="307"):  # the 307 itself is the answer
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
         assert len(seen) == 1
-    finally:
-        await shell.close()
 
 
 # ---------------------------------------------------------------------------- plain http
@@ -109,8 +101,7 @@ def plain_shell(kind: str, endpoint: str, handler: Any, **kwargs: Any) -> Shell:
 
 async def test_plain_http_to_a_network_host_is_refused_before_sending(shell_kind: str) -> None:
     seen, handler = recording()
-    shell = plain_shell(shell_kind, "http://llama.internal.example.com", handler)
-    try:
+    async with plain_shell(shell_kind, "http://llama.internal.example.com", handler) as shell:
         with pytest.raises(ConfigurationError, match="allow_insecure_http=True") as caught:
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
         assert "llama.internal.example.com" in str(caught.value) and "secret-key" not in str(caught.value)
@@ -120,30 +111,22 @@ async def test_plain_http_to_a_network_host_is_refused_before_sending(shell_kind
         opted_in = Shell(shell.client.with_options(allow_insecure_http=True))
         assert (await opted_in.run(lambda c: c.chat.completions.create(messages=USER_HI))).content == "fine"
         assert len(seen) == 1
-    finally:
-        await shell.close()
 
 
 async def test_plain_http_is_sent_when_the_constructor_opts_in(shell_kind: str) -> None:
     seen, handler = recording()
-    shell = plain_shell(shell_kind, "http://10.0.0.7:8080", handler, allow_insecure_http=True)
-    try:
+    async with plain_shell(shell_kind, "http://10.0.0.7:8080", handler, allow_insecure_http=True) as shell:
         assert (await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))).content == "fine"
         assert seen[0].headers["api-key"] == "secret-key"
-    finally:
-        await shell.close()
 
 
 @pytest.mark.parametrize("endpoint", ["http://localhost:8000", "http://127.0.0.1:8000", "http://127.9.9.9",
                                       "http://[::1]:8000", "http://LOCALHOST."])
 async def test_plain_http_to_loopback_is_allowed(shell_kind: str, endpoint: str) -> None:
     seen, handler = recording()
-    shell = plain_shell(shell_kind, endpoint, handler)
-    try:
+    async with plain_shell(shell_kind, endpoint, handler) as shell:
         assert (await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))).content == "fine"
         assert len(seen) == 1
-    finally:
-        await shell.close()
 
 
 async def test_the_reference_server_on_loopback_http_needs_no_opt_in(shell: Shell) -> None:
@@ -166,10 +149,7 @@ async def test_the_http_clients_own_auth_stays_on_its_origin(shell_kind: str) ->
     http: Any = (httpx.AsyncClient if shell_kind == "async" else httpx.Client)(
         transport=transport, follow_redirects=True, auth=("proxy-user", "proxy-password"))
     client: Any = (AsyncLlamaClient if shell_kind == "async" else LlamaClient)(HOME, "secret-key", http_client=http)
-    shell = Shell(client)
-    try:
+    async with Shell(client) as shell:
         await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
         assert seen[0].headers["authorization"].startswith("Basic ")
         assert "authorization" not in seen[1].headers
-    finally:
-        await shell.close()

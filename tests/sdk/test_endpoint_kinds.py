@@ -29,8 +29,7 @@ async def test_model_info(shell: Shell) -> None:
 
 
 async def test_model_inference_routes(shell_factory: Any, server: Any) -> None:
-    shell = shell_factory(server.url, server.api_key, api="model-inference")
-    try:
+    async with shell_factory(server.url, server.api_key, api="model-inference") as shell:
         reply = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=4))
         assert isinstance(reply, ChatCompletion) and reply.content
         text = await shell.run(lambda c: c.completions.create(prompt="The sky is", max_tokens=4))
@@ -39,27 +38,20 @@ async def test_model_inference_routes(shell_factory: Any, server: Any) -> None:
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=4, stream=True))
         )
         assert chunks[-1].choices[0].finish_reason in ("stop", "length")
-    finally:
-        await shell.close()
 
 
 async def test_api_version_is_sent_and_checked(shell_factory: Any, server: Any) -> None:
     good = shell_factory(server.url, server.api_key, api="model-inference", api_version="2025-04-01")
     bad = shell_factory(server.url, server.api_key, api="model-inference", api_version="1999-01-01")
-    try:
-        assert (await good.run(lambda c: c.get_model_info())).model_name
-        with pytest.raises(Exception) as caught:
-            await bad.run(lambda c: c.get_model_info())
-        assert getattr(caught.value, "status_code", None) == 400
-        assert "api-version" in str(caught.value).lower() or "api_version" in str(caught.value).lower()
-    finally:
-        await good.close()
-        await bad.close()
+    assert (await good.run(lambda c: c.get_model_info())).model_name
+    with pytest.raises(Exception) as caught:
+        await bad.run(lambda c: c.get_model_info())
+    assert getattr(caught.value, "status_code", None) == 400
+    assert "api-version" in str(caught.value).lower() or "api_version" in str(caught.value).lower()
 
 
 async def test_score_route_maps_legacy_format(shell_factory: Any, managed_server: ReferenceServer) -> None:
-    shell = shell_factory(managed_server.url + "/score", managed_server.api_key, deployment="blue")
-    try:
+    async with shell_factory(managed_server.url + "/score", managed_server.api_key, deployment="blue") as shell:
         assert shell.client.api == "score"
         reply = await shell.run(
             lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=6, temperature=0.6, top_p=0.9)
@@ -73,19 +65,14 @@ async def test_score_route_maps_legacy_format(shell_factory: Any, managed_server
         assert caught.value.param == "stream"
         with pytest.raises(ParameterError):
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, logprobs=2))
-    finally:
-        await shell.close()
 
 
 async def test_unknown_deployment_is_not_found(shell_factory: Any, managed_server: ReferenceServer) -> None:
-    shell = shell_factory(managed_server.url, managed_server.api_key, api="score", deployment="green")
-    try:
+    async with shell_factory(managed_server.url, managed_server.api_key, api="score", deployment="green") as shell:
         with pytest.raises(NotFoundError) as caught:
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=4))
         assert caught.value.status_code == 404
         assert "deployment" in str(caught.value).lower()
-    finally:
-        await shell.close()
 
 
 async def test_extra_body_is_passed_through(shell: Shell) -> None:

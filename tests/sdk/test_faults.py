@@ -6,7 +6,6 @@ retry window hangs the client), plus transient errors before the first chunk.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -53,10 +52,9 @@ async def test_retries_run_out_and_the_error_says_how_many_attempts(fault_shell:
 
 
 async def test_a_24_hour_retry_after_raises_at_once(fault_shell: Shell) -> None:
-    started = time.monotonic()
     with pytest.raises(RateLimitError) as info:
         await chat(fault_shell, "status:429-24h", max_retries=5)
-    assert time.monotonic() - started < 10  # hang guard; it does not sleep at all
+    assert info.value.waited == 0  # it does not sleep at all
     assert info.value.attempts == 1
     assert "86400" in str(info.value) and "max_retry_wait" in str(info.value)
 
@@ -110,21 +108,17 @@ async def test_a_huge_json_answer_arrives_whole(fault_shell: Shell) -> None:
     assert len(reply.content) >= 100_000
 
 
+@pytest.mark.timeout(20, func_only=True)  # hang guard; the stall lasts 30 s
 async def test_a_stalled_stream_raises_after_the_idle_timeout(fault_shell: Shell) -> None:
-    started = time.monotonic()
     with pytest.raises(APITimeoutError, match=r"stream_idle_timeout=0\.5 s") as info:
         await stream_text(fault_shell, "stall:30", stream_idle_timeout=0.5, max_tokens=8)
-    assert time.monotonic() - started < 20  # hang guard; the stall lasts 30 s
     assert "incomplete" in str(info.value)
 
 
 async def test_the_idle_timeout_is_a_client_option_too(fault_server: Any, shell_factory: Any) -> None:
-    shell = shell_factory(fault_server.url, fault_server.api_key, stream_idle_timeout=0.5)
-    try:
+    async with shell_factory(fault_server.url, fault_server.api_key, stream_idle_timeout=0.5) as shell:
         with pytest.raises(APITimeoutError, match="stream_idle_timeout"):
             await stream_text(shell, "stall:30", max_tokens=8)
-    finally:
-        await shell.close()
 
 
 async def test_a_dribbling_stream_trips_the_idle_timeout_between_parsed_chunks(fault_shell: Shell) -> None:
@@ -134,18 +128,16 @@ async def test_a_dribbling_stream_trips_the_idle_timeout_between_parsed_chunks(f
         await stream_text(fault_shell, "dribble:0.1", stream_idle_timeout=0.4)
 
 
+@pytest.mark.timeout(15, func_only=True)  # hang guard
 async def test_a_dribbling_stream_trips_the_total_timeout(fault_shell: Shell) -> None:
-    started = time.monotonic()
     with pytest.raises(APITimeoutError, match=r"total_timeout=1\.5 s"):
         await stream_text(fault_shell, "dribble:0.05", total_timeout=1.5, max_tokens=16)
-    assert time.monotonic() - started < 15  # hang guard
 
 
+@pytest.mark.timeout(10, func_only=True)  # hang guard
 async def test_the_total_timeout_covers_retries_and_their_waits(fault_shell: Shell) -> None:
-    started = time.monotonic()
     with pytest.raises(APIStatusError) as info:
         await chat(fault_shell, "status:503", max_retries=10, total_timeout=1.0)
-    assert time.monotonic() - started < 10
     assert "total_timeout=1 s" in str(info.value)
 
 
@@ -160,9 +152,8 @@ async def test_the_header_is_ignored_without_faults_enabled(shell: Shell) -> Non
     assert (await chat(shell, "status:503")).content
 
 
+@pytest.mark.timeout(15, func_only=True)  # hang guard
 async def test_a_dribbling_json_answer_trips_the_total_timeout(fault_shell: Shell) -> None:
     # About 6 kB sent 16 bytes every 20 ms: some 8 s of body, each read well within httpx's timeout.
-    started = time.monotonic()
     with pytest.raises(APITimeoutError, match=r"total_timeout=3 s"):
         await chat(fault_shell, "huge:3000,dribble:0.02", total_timeout=3.0, max_retries=3)
-    assert time.monotonic() - started < 15  # hang guard

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from llama_azure import AsyncLlamaClient, LlamaClient
+from llama_azure import AsyncLlamaClient, Deployment, LlamaClient
 
 from .shells import USER_HI
 
@@ -77,8 +77,19 @@ def in_child(work: Callable[[], str]) -> dict[str, Any]:
     return dict(json.loads(data))
 
 
-def test_sync_client_from_the_parent_opens_fresh_connections_in_a_child(server: Any) -> None:
-    with LlamaClient(server.url, server.api_key, max_retries=0, timeout=30.0) as client:
+def make(cls: Any, server: Any, deployments: bool) -> Any:
+    """A client on ``server``: for its endpoint, or with ``deployments=`` (whose members share its pool)."""
+    if deployments:
+        return cls(deployments=[Deployment(server.url)], credential=server.api_key, max_retries=0, timeout=30.0)
+    return cls(server.url, server.api_key, max_retries=0, timeout=30.0)
+
+
+BOTH_KINDS = pytest.mark.parametrize("deployments", [False, True], ids=["endpoint", "deployments"])
+
+
+@BOTH_KINDS
+def test_sync_client_from_the_parent_opens_fresh_connections_in_a_child(server: Any, deployments: bool) -> None:
+    with make(LlamaClient, server, deployments) as client:
         assert client.chat.completions.create(messages=USER_HI, max_tokens=2).content is not None
         child = in_child(lambda: str(client.chat.completions.create(messages=USER_HI, max_tokens=2).content))
         assert "error" not in child, child["error"]
@@ -86,8 +97,9 @@ def test_sync_client_from_the_parent_opens_fresh_connections_in_a_child(server: 
         assert client.chat.completions.create(messages=USER_HI, max_tokens=2).content is not None  # parent's pool
 
 
-def test_async_client_from_the_parent_opens_fresh_connections_in_a_child(server: Any) -> None:
-    client = AsyncLlamaClient(server.url, server.api_key, max_retries=0, timeout=30.0)
+@BOTH_KINDS
+def test_async_client_from_the_parent_opens_fresh_connections_in_a_child(server: Any, deployments: bool) -> None:
+    client = make(AsyncLlamaClient, server, deployments)
     loop = asyncio.new_event_loop()
     try:
         assert loop.run_until_complete(client.chat.completions.create(messages=USER_HI, max_tokens=2)).content
@@ -103,3 +115,4 @@ def test_async_client_from_the_parent_opens_fresh_connections_in_a_child(server:
     finally:
         loop.run_until_complete(client.close())
         loop.close()
+

@@ -8,10 +8,12 @@ to the real server). The second stalls a real stream on the server for longer th
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import pytest
+from support.closing import closing_all
 
 from llama_azure import APITimeoutError, AsyncLlamaClient, LlamaClient
 from llama_azure.server.process import ReferenceServer
@@ -57,17 +59,15 @@ def injected(kind: str, url: str, key: str, transport: Any = None, **kwargs: Any
     return Shell(LlamaClient(url, key, http_client=httpx.Client(transport=transport), **kwargs))
 
 
-async def close_all(shell: Shell) -> None:
+def closing_both(shell: Shell) -> AbstractAsyncContextManager[None]:
     """Close the client, then the injected httpx client (the client leaves a pool it was given open)."""
-    await shell.close()
-    http = shell.client._http
-    await http.aclose() if isinstance(http, httpx.AsyncClient) else http.close()
+    return closing_all(shell, shell.client._http)
 
 
 async def test_the_clients_timeout_applies_to_an_injected_client(shell_kind: str, server: ReferenceServer) -> None:
     network = SlowNetwork()
     shell = injected(shell_kind, server.url, server.api_key, network, max_retries=0)
-    try:
+    async with closing_both(shell):
         assert shell.client._http.timeout.read == 5.0  # httpx's default, which must not apply
         reply = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=3))
         assert reply.content
@@ -79,17 +79,13 @@ async def test_the_clients_timeout_applies_to_an_injected_client(shell_kind: str
             await Shell(shell.client.with_options(timeout=20)).run(
                 lambda c: c.completions.create(prompt="Hi", max_tokens=3))
         assert network.read_timeouts[1:] == [30.0, 20.0]
-    finally:
-        await close_all(shell)
 
 
 async def test_a_stream_stalled_longer_than_httpx_default_still_ends(shell_kind: str,
                                                                      fault_server: ReferenceServer) -> None:
     shell = injected(shell_kind, fault_server.url, fault_server.api_key, max_retries=0)
-    try:
+    async with closing_both(shell):
         stream = await shell.run(lambda c: c.chat.completions.create(
             messages=USER_HI, max_tokens=4, stream=True, extra_headers={"x-llama-azure-fault": "stall:7"}))
         result = await shell.until_done(stream)
         assert result.choices[0].finish_reason in ("stop", "length")
-    finally:
-        await close_all(shell)

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.wire import TEXT_OK, chat_answer
 
 from llama_azure import (
     AsyncLlamaClient,
@@ -27,10 +28,7 @@ from llama_azure.server.process import ReferenceServer
 from .shells import USER_HI, Shell, make_client, mock_shell
 
 DEPLOYMENT = "default"  # the session server's one deployment
-CHAT_OK = {"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
-           "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]}
-TEXT_OK = {"id": "t1", "object": "text_completion", "created": 1, "model": "m",
-           "choices": [{"index": 0, "text": " there", "finish_reason": "stop"}]}
+CHAT_OK = chat_answer("hi")
 INFO_OK = {"model_name": "m", "model_type": "chat-completions", "model_provider_name": "Meta"}
 
 FOUNDRY = "model-inference"
@@ -68,13 +66,10 @@ def recorder(seen: list[httpx.Request]) -> Any:
 @pytest.mark.parametrize(("url", "style", "base", "versioned"), URL_FORMS)
 async def test_url_form_on_the_wire(shell_kind: str, url: str, style: str, base: str, versioned: bool) -> None:
     seen: list[httpx.Request] = []
-    shell = mock_shell(shell_kind, recorder(seen), endpoint=url, credential="unit-key", model="my-llama")
-    try:
+    async with mock_shell(shell_kind, recorder(seen), endpoint=url, credential="unit-key", model="my-llama") as shell:
         assert shell.client.api == style and shell.client.endpoint == base
         await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=4))
         await shell.run(lambda c: c.completions.create(prompt="Hi", max_tokens=4, model="other-llama"))
-    finally:
-        await shell.close()
     chat, text = seen
     assert str(chat.url.copy_with(query=None)) == f"{base}/chat/completions"
     assert str(text.url.copy_with(query=None)) == f"{base}/completions"
@@ -92,13 +87,10 @@ async def test_url_form_on_the_wire(shell_kind: str, url: str, style: str, base:
 
 async def test_foundry_model_info_names_the_model_in_a_header(shell_kind: str) -> None:
     seen: list[httpx.Request] = []
-    shell = mock_shell(shell_kind, recorder(seen), endpoint="https://res.services.ai.azure.com/models",
-                       model="my-llama")
-    try:
+    async with mock_shell(shell_kind, recorder(seen), endpoint="https://res.services.ai.azure.com/models",
+                          model="my-llama") as shell:
         assert (await shell.run(lambda c: c.get_model_info())).model_name == "m"
         await shell.run(lambda c: c.get_model_info(model="other"))
-    finally:
-        await shell.close()
     assert [r.url.path for r in seen] == ["/models/info", "/models/info"]
     assert [r.headers["x-ms-model-mesh-model-name"] for r in seen] == ["my-llama", "other"]
     assert seen[0].url.params["api-version"] == "2024-05-01-preview" and seen[0].content == b""
@@ -107,8 +99,7 @@ async def test_foundry_model_info_names_the_model_in_a_header(shell_kind: str) -
 @pytest.mark.parametrize("url", ["https://res.services.ai.azure.com/models", "https://res.openai.azure.com/openai/v1"])
 async def test_a_call_without_model_is_refused_before_sending(shell_kind: str, url: str) -> None:
     seen: list[httpx.Request] = []
-    shell = mock_shell(shell_kind, recorder(seen), endpoint=url)
-    try:
+    async with mock_shell(shell_kind, recorder(seen), endpoint=url) as shell:
         calls = [lambda c: c.chat.completions.create(messages=USER_HI),
                  lambda c: c.chat.completions.create(messages=USER_HI, stream=True),
                  lambda c: c.completions.create(prompt="Hi")]
@@ -121,29 +112,22 @@ async def test_a_call_without_model_is_refused_before_sending(shell_kind: str, u
             assert "model='<deployment name>'" in str(caught.value) and "deployment name" in str(caught.value)
         with pytest.raises(ParameterError, match="empty"):
             await shell.run(lambda c: c.completions.create(prompt="Hi", model=""))
-    finally:
-        await shell.close()
     assert seen == []
 
 
 async def test_deployment_is_not_taken_for_the_model(shell_kind: str) -> None:
-    shell = mock_shell(shell_kind, recorder([]), endpoint="https://res.openai.azure.com/openai/v1",
-                       deployment="my-llama")
-    try:
+    async with mock_shell(shell_kind, recorder([]), endpoint="https://res.openai.azure.com/openai/v1",
+                          deployment="my-llama") as shell:
         with pytest.raises(ParameterError, match="azureml-model-deployment"):
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
-    finally:
-        await shell.close()
 
 
 async def test_v1_has_no_model_info_route(shell_kind: str) -> None:
     seen: list[httpx.Request] = []
-    shell = mock_shell(shell_kind, recorder(seen), endpoint="https://res.openai.azure.com/openai/v1", model="m")
-    try:
+    async with mock_shell(shell_kind, recorder(seen), endpoint="https://res.openai.azure.com/openai/v1",
+                          model="m") as shell:
         with pytest.raises(ConfigurationError, match="no /info route"):
             await shell.run(lambda c: c.get_model_info())
-    finally:
-        await shell.close()
     assert seen == []
 
 
@@ -218,11 +202,8 @@ async def test_errors(form_shell: Shell) -> None:
 
 
 async def test_foundry_model_info(shell_kind: str, server: ReferenceServer) -> None:
-    shell = Shell(make_client(shell_kind, server.url + "/models", server.api_key, model=DEPLOYMENT))
-    try:
+    async with Shell(make_client(shell_kind, server.url + "/models", server.api_key, model=DEPLOYMENT)) as shell:
         info = await shell.run(lambda c: c.get_model_info())
         assert info.model_provider_name == "Meta" and info.is_chat
         with pytest.raises(NotFoundError):
             await shell.run(lambda c: c.get_model_info(model="gpt-x"))
-    finally:
-        await shell.close()

@@ -127,11 +127,10 @@ async def test_a_request_larger_than_the_whole_budget_is_refused_before_sending(
     def handler(request: httpx.Request) -> httpx.Response:
         raise AssertionError("nothing may be sent")
 
-    shell = mock_shell(shell_kind, handler, rate_limit=RateLimit(tokens=100, window=60))
-    with pytest.raises(ParameterError, match=r"more than rate_limit allows in a whole window \(100 tokens"):
-        await shell.run(chat(200))
-    assert shell.client.rate_limit is not None and shell.client.rate_limit.usage().waiting == 0
-    await shell.close()
+    async with mock_shell(shell_kind, handler, rate_limit=RateLimit(tokens=100, window=60)) as shell:
+        with pytest.raises(ParameterError, match=r"more than rate_limit allows in a whole window \(100 tokens"):
+            await shell.run(chat(200))
+        assert shell.client.rate_limit is not None and shell.client.rate_limit.usage().waiting == 0
 
 
 @pytest.mark.parametrize("value", ["1000/min", {"requests": 5}])

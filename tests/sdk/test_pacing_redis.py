@@ -55,23 +55,21 @@ async def test_one_client_paced_through_redis_gets_no_429(
         shell_kind: str, quota_server: Any, quota_deployment: str, quota_limits: Any, redis_url: str) -> None:
     rate_limit = RateLimit(requests=quota_limits.rpm, tokens=quota_limits.tpm, window=quota_limits.window,
                            store=redis_url, key=f"one-client-{quota_deployment}")
-    shell = Shell(make_client(shell_kind, quota_server.url, quota_server.api_key, deployment=quota_deployment,
-                              max_retries=0, rate_limit=rate_limit))
-    results = await burst(shell, 2 * quota_limits.rpm + 1,
-                          lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
-    await shell.close()
+    async with Shell(make_client(shell_kind, quota_server.url, quota_server.api_key, deployment=quota_deployment,
+                                 max_retries=0, rate_limit=rate_limit)) as shell:
+        results = await burst(shell, 2 * quota_limits.rpm + 1,
+                              lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
     assert unexpected(results) == [] and count_429(results) == 0
 
 
 async def test_an_unreachable_redis_is_a_clear_error_and_nothing_is_sent(shell_kind: str, quota_server: Any) -> None:
     dead = "redis://:s3cret@127.0.0.1:1/0"  # nothing listens on port 1
-    shell = Shell(make_client(shell_kind, quota_server.url, quota_server.api_key,
-                              rate_limit=RateLimit(requests=5, store=dead)))
     shown = r"Redis store redis://:<redacted>@127.0.0.1:1/0 could not be used"
-    with pytest.raises(QuotaStoreError, match=shown) as info:
-        await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
+    async with Shell(make_client(shell_kind, quota_server.url, quota_server.api_key,
+                                 rate_limit=RateLimit(requests=5, store=dead))) as shell:
+        with pytest.raises(QuotaStoreError, match=shown) as info:
+            await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
     assert "s3cret" not in str(info.value)
-    await shell.close()
 
 
 def test_the_entries_of_a_process_that_died_expire(redis_url: str) -> None:

@@ -33,11 +33,11 @@ async def test_raw_response_of_a_stream_parses_to_the_stream(shell: Shell) -> No
 
 async def test_retries_taken_and_on_retry_see_each_retry(shell_kind: str, fault_server: Any) -> None:
     seen: list[tuple[int, type[BaseException], float]] = []
-    shell = Shell(make_client(shell_kind, fault_server.url, fault_server.api_key, max_retries=3,
-                              on_retry=lambda attempt, error, wait: seen.append((attempt, type(error), wait))))
-    raw = await shell.run(lambda c: c.chat.completions.with_raw_response.create(
-        messages=HI, max_tokens=2, extra_headers={"x-llama-azure-fault": "status:503@2"}))
-    await shell.close()
+    async with Shell(make_client(shell_kind, fault_server.url, fault_server.api_key, max_retries=3,
+                                 on_retry=lambda attempt, error, wait: seen.append((attempt, type(error), wait)))
+                     ) as shell:
+        raw = await shell.run(lambda c: c.chat.completions.with_raw_response.create(
+            messages=HI, max_tokens=2, extra_headers={"x-llama-azure-fault": "status:503@2"}))
     assert raw.retries_taken == 2 and raw.status_code == 200
     assert [(attempt, kind) for attempt, kind, _ in seen] == [(1, InternalServerError), (2, InternalServerError)]
     assert all(wait > 0 for _, _, wait in seen)
@@ -45,12 +45,11 @@ async def test_retries_taken_and_on_retry_see_each_retry(shell_kind: str, fault_
 
 async def test_on_retry_is_not_called_without_a_retry(shell_kind: str, fault_server: Any) -> None:
     seen: list[int] = []
-    shell = Shell(make_client(shell_kind, fault_server.url, fault_server.api_key, max_retries=0,
-                              on_retry=lambda attempt, error, wait: seen.append(attempt)))
-    with pytest.raises(InternalServerError):
-        await shell.run(lambda c: c.chat.completions.create(
-            messages=HI, max_tokens=2, extra_headers={"x-llama-azure-fault": "status:503@1"}))
-    await shell.close()
+    async with Shell(make_client(shell_kind, fault_server.url, fault_server.api_key, max_retries=0,
+                                 on_retry=lambda attempt, error, wait: seen.append(attempt))) as shell:
+        with pytest.raises(InternalServerError):
+            await shell.run(lambda c: c.chat.completions.create(
+                messages=HI, max_tokens=2, extra_headers={"x-llama-azure-fault": "status:503@1"}))
     assert seen == []
 
 

@@ -33,27 +33,21 @@ def always_throttled(**headers: str) -> tuple[list[httpx.Request], Any]:
 async def test_retry_after_zero_or_past_still_waits_a_little(shell_kind: str, asked: str) -> None:
     value = formatdate(time.time() - 3600, usegmt=True) if asked == "past-date" else asked
     seen, handler = always_throttled(**{"retry-after": value})
-    shell = mock_shell(shell_kind, handler, max_retries=2)
-    try:
+    async with mock_shell(shell_kind, handler, max_retries=2) as shell:
         with pytest.raises(RateLimitError) as caught:
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
         assert len(seen) == 3
         assert caught.value.waited >= 2 * RETRY_AFTER_FLOOR
-    finally:
-        await shell.close()
 
 
 async def test_calls_told_to_wait_the_same_time_wake_spread_out(shell_kind: str) -> None:
     _, handler = always_throttled(**{"retry-after-ms": "300"})
-    shell = mock_shell(shell_kind, handler, max_retries=1)
     waits = []
-    try:
+    async with mock_shell(shell_kind, handler, max_retries=1) as shell:
         for _ in range(4):
             with pytest.raises(RateLimitError) as caught:
                 await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
             waits.append(caught.value.waited)
-    finally:
-        await shell.close()
     assert all(0.3 <= w <= 0.3 + 0.25 for w in waits)
     assert len(set(waits)) > 1
 

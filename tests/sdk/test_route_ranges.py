@@ -26,8 +26,6 @@ async def test_temperature_above_one_is_refused_on_model_inference_chat_only(she
     chat = await llama.run(lambda c: c.chat.completions.create(messages=USER_HI, temperature=1.5, max_tokens=2))
     text = await inference.run(lambda c: c.completions.create(prompt="Hi", temperature=1.5, max_tokens=2))
     assert chat.usage.completion_tokens >= 1 and text.usage.completion_tokens >= 1
-    await inference.close()
-    await llama.close()
 
 
 async def test_frequency_penalty_only_where_the_route_has_it(shell_factory: Any, server: Any) -> None:
@@ -44,8 +42,6 @@ async def test_frequency_penalty_only_where_the_route_has_it(shell_factory: Any,
     answer = await inference.run(
         lambda c: c.chat.completions.create(messages=USER_HI, frequency_penalty=0.5, max_tokens=2))
     assert answer.usage.completion_tokens >= 1
-    await inference.close()
-    await llama.close()
 
 
 async def test_a_bad_value_answered_422_does_not_suggest_extra_body(shell_factory: Any, server: Any) -> None:
@@ -55,4 +51,3 @@ async def test_a_bad_value_answered_422_does_not_suggest_extra_body(shell_factor
                                                                 extra_body={"top_logprobs": 50}))
     assert caught.value.param == "top_logprobs"
     assert "extra_body" not in str(caught.value) and "fix the value" in str(caught.value)
-    await inference.close()

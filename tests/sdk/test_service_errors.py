@@ -15,8 +15,7 @@ from .shells import USER_HI
 
 async def test_wrong_key_is_authentication_error_without_the_key(shell_factory: Any, server: Any) -> None:
     secret = "wrong-key-0123456789-SECRET"
-    shell = shell_factory(server.url, secret, max_retries=0)
-    try:
+    async with shell_factory(server.url, secret, max_retries=0) as shell:
         with pytest.raises(AuthenticationError) as caught:
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=4))
         error = caught.value
@@ -24,8 +23,6 @@ async def test_wrong_key_is_authentication_error_without_the_key(shell_factory: 
         assert error.request_id
         for text in (str(error), repr(error), repr(shell.client), str(error.body)):
             assert secret not in text
-    finally:
-        await shell.close()
 
 
 async def test_content_filter_on_prompt(shell: Any) -> None:
@@ -52,31 +49,25 @@ async def test_quota_429_then_success_after_retry(shell_factory: Any, tiny_quota
     url, key = tiny_quota_server.url, tiny_quota_server.api_key
     no_retry = shell_factory(url, key, max_retries=0)
     patient = shell_factory(url, key, max_retries=3)
-    try:
-        await no_retry.run(lambda c: c.completions.create(prompt="Hi", max_tokens=1))
-        with pytest.raises(RateLimitError) as caught:
-            await no_retry.run(lambda c: c.completions.create(prompt="Hi", max_tokens=2))
-        error = caught.value
-        assert error.status_code == 429
-        assert error.retry_after is not None and 0 < error.retry_after <= 5.5
-        assert error.headers.get("x-ratelimit-remaining-requests") == "0"
+    await no_retry.run(lambda c: c.completions.create(prompt="Hi", max_tokens=1))
+    with pytest.raises(RateLimitError) as caught:
+        await no_retry.run(lambda c: c.completions.create(prompt="Hi", max_tokens=2))
+    error = caught.value
+    assert error.status_code == 429
+    assert error.retry_after is not None and 0 < error.retry_after <= 5.5
+    assert error.headers.get("x-ratelimit-remaining-requests") == "0"
 
-        result = await patient.run(lambda c: c.completions.create(prompt="Hi", max_tokens=2))
-        assert result.text is not None
-    finally:
-        await no_retry.close()
-        await patient.close()
+    result = await patient.run(lambda c: c.completions.create(prompt="Hi", max_tokens=2))
+    assert result.text is not None
 
 
 async def test_quota_retry_wait_above_cap_raises_at_once(
     shell_factory: Any, tiny_quota_server: ReferenceServer
 ) -> None:
-    shell = shell_factory(tiny_quota_server.url, tiny_quota_server.api_key, max_retries=5, max_retry_wait=0.5)
-    try:
+    async with shell_factory(tiny_quota_server.url, tiny_quota_server.api_key, max_retries=5,
+                             max_retry_wait=0.5) as shell:
         with pytest.raises(RateLimitError) as caught:
             for _ in range(3):
                 await shell.run(lambda c: c.completions.create(prompt="Hi", max_tokens=2))
         assert "max_retry_wait" in str(caught.value)
         assert caught.value.attempts == 1
-    finally:
-        await shell.close()

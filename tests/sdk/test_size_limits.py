@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.wire import chunk, event
 
 from llama_azure import (
     APIResponseValidationError,
@@ -20,7 +21,7 @@ from llama_azure import (
 from llama_azure._body import DEFAULT_MAX_RESPONSE_BYTES
 from llama_azure._sse import MAX_EVENT_BYTES, SSEDecoder, SSEProtocolError
 
-from .shells import USER_HI, Shell, chunk, mock_shell, sse
+from .shells import USER_HI, Shell, mock_shell, sse
 
 MIB = 1024 * 1024
 DEEP = 100_000  # far past Python's recursion limit
@@ -41,16 +42,13 @@ def test_the_decoder_caps_one_event_made_of_many_data_lines() -> None:
 
 async def test_a_stream_event_over_the_cap_is_a_typed_error(shell_kind: str) -> None:
     line = b"data: " + b"x" * (MIB - 7) + b"\n"  # 1 MiB lines, all of one event: never dispatched
-    parts = [b"data: " + chunk("", role="assistant") + b"\n\n", *[line] * 64]
-    shell = mock_shell(shell_kind, sse(parts))
-    try:
+    parts = [event(chunk("", role="assistant")), *[line] * 64]
+    async with mock_shell(shell_kind, sse(parts)) as shell:
         stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
         with pytest.raises(ResponseTooLargeError) as caught:
             await shell.chunks(stream)
         assert caught.value.limit == MAX_EVENT_BYTES
         assert f"larger than {MAX_EVENT_BYTES} bytes" in str(caught.value)
-    finally:
-        await shell.close()
 
 
 # ---------------------------------------------------------------------------- deep JSON
@@ -58,25 +56,19 @@ async def test_a_stream_event_over_the_cap_is_a_typed_error(shell_kind: str) -> 
 
 async def test_a_deeply_nested_error_event_is_a_typed_error(shell_kind: str) -> None:
     deep = b'{"error": ' + b"[" * DEEP + b"]" * DEEP + b"}"
-    parts = [b"data: " + chunk("", role="assistant") + b"\n\n", b"data: " + deep + b"\n\n"]
-    shell = mock_shell(shell_kind, sse(parts))
-    try:
+    parts = [event(chunk("", role="assistant")), b"data: " + deep + b"\n\n"]
+    async with mock_shell(shell_kind, sse(parts)) as shell:
         stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
         with pytest.raises(LlamaAzureError):
             await shell.chunks(stream)
-    finally:
-        await shell.close()
 
 
 @pytest.mark.parametrize("status", [200, 400])
 async def test_a_deeply_nested_body_is_a_typed_error(shell_kind: str, status: int) -> None:
     deep = b'{"error": {"message": ' + b"[" * DEEP + b"]" * DEEP + b"}}"
-    shell = mock_shell(shell_kind, lambda request: httpx.Response(status, content=deep))
-    try:
+    async with mock_shell(shell_kind, lambda request: httpx.Response(status, content=deep)) as shell:
         with pytest.raises(APIResponseValidationError if status == 200 else BadRequestError):
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
-    finally:
-        await shell.close()
 
 
 # ---------------------------------------------------------------------------- a whole answer
@@ -93,7 +85,6 @@ async def test_an_answer_over_max_response_bytes_is_a_typed_error(shell_factory:
     tight = Shell(roomy.with_options(max_response_bytes=100))
     with pytest.raises(ResponseTooLargeError):
         await tight.run(lambda c: c.chat.completions.create(**ask))
-    await shell.close()
 
 
 def gzip_bomb(decoded_size: int) -> bytes:
@@ -108,9 +99,8 @@ async def test_a_gzip_bomb_stops_at_the_cap_without_inflating_in_memory(shell_ki
     bomb = gzip_bomb(256 * MIB)
     assert len(bomb) < MIB
     headers = {"content-encoding": "gzip", "content-type": "application/json"}
-    shell = mock_shell(shell_kind, lambda request: httpx.Response(200, headers=headers, stream=_Once(bomb)),
-                       max_response_bytes=8 * MIB)
-    try:
+    async with mock_shell(shell_kind, lambda request: httpx.Response(200, headers=headers, stream=_Once(bomb)),
+                          max_response_bytes=8 * MIB) as shell:
         tracemalloc.start()
         try:
             with pytest.raises(ResponseTooLargeError):
@@ -119,21 +109,16 @@ async def test_a_gzip_bomb_stops_at_the_cap_without_inflating_in_memory(shell_ki
         finally:
             tracemalloc.stop()
         assert peak < 8 * MIB + 16 * MIB  # the cap, plus what a few small slices inflate to
-    finally:
-        await shell.close()
 
 
 async def test_a_compressed_answer_under_the_cap_is_read(shell_kind: str) -> None:
     body = b'{"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", ' \
            b'"content": "' + b"fine " * 20_000 + b'"}, "finish_reason": "stop"}]}'
     headers = {"content-encoding": "gzip", "content-type": "application/json"}
-    shell = mock_shell(shell_kind, lambda request: httpx.Response(200, headers=headers,
-                                                                  stream=_Once(gzip.compress(body))))
-    try:
+    async with mock_shell(shell_kind, lambda request: httpx.Response(200, headers=headers,
+                                                                     stream=_Once(gzip.compress(body)))) as shell:
         reply = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
         assert reply.content == "fine " * 20_000
-    finally:
-        await shell.close()
 
 
 @pytest.mark.parametrize("value", [0, -1, 1.5, "64", True])
@@ -162,13 +147,10 @@ class _Once(httpx.SyncByteStream, httpx.AsyncByteStream):
 @pytest.mark.parametrize("prompt_kind", ["chat", "text"])
 async def test_a_deeply_nested_score_answer_is_a_typed_error(shell_kind: str, prompt_kind: str) -> None:
     deep = b'{"output": ' + b"[" * DEEP + b"]" * DEEP + b"}"
-    shell = mock_shell(shell_kind, lambda request: httpx.Response(200, content=deep),
-                       endpoint="https://unit.eastus2.inference.ml.azure.com", api="score")
-    try:
+    async with mock_shell(shell_kind, lambda request: httpx.Response(200, content=deep),
+                          endpoint="https://unit.eastus2.inference.ml.azure.com", api="score") as shell:
         with pytest.raises(APIResponseValidationError, match="not JSON"):
             if prompt_kind == "chat":
                 await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
             else:
                 await shell.run(lambda c: c.completions.create(prompt="Hi"))
-    finally:
-        await shell.close()

@@ -5,18 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from support.wire import chat_chunk, chunk, event, text_chunk
+
 from llama_azure.types.shared import Logprobs
 
-from .shells import USER_HI, Shell, chunk, mock_shell, sse
-
-
-def event(body: dict[str, Any] | bytes) -> bytes:
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return b"data: " + data + b"\n\n"
-
-
-def chat_chunk(choice: dict[str, Any]) -> dict[str, Any]:
-    return {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [choice]}
+from .shells import USER_HI, Shell, mock_shell, sse
 
 
 def tool_delta(index: int, **fields: Any) -> dict[str, Any]:
@@ -39,11 +32,8 @@ async def test_streamed_tool_calls_are_merged_by_index(shell_kind: str) -> None:
         event(chat_chunk({"index": 0, "delta": {}, "finish_reason": "tool_calls"})),
         b"data: [DONE]\n\n",
     ]
-    shell = mock_shell(shell_kind, sse(parts))
-    try:
+    async with mock_shell(shell_kind, sse(parts)) as shell:
         chunks, reply = await chat_stream(shell)
-    finally:
-        await shell.close()
     assert chunks[1].choices[0].delta.tool_calls[0].id == "call_a"  # chunks themselves are unchanged
     choice = reply.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -57,11 +47,8 @@ async def test_streamed_tool_calls_are_merged_by_index(shell_kind: str) -> None:
 async def test_a_stream_without_tool_calls_keeps_none(shell_kind: str) -> None:
     parts = [event(chunk("", role="assistant")), event(chunk("Hi")), event(chunk(None, finish="stop")),
              b"data: [DONE]\n\n"]
-    shell = mock_shell(shell_kind, sse(parts))
-    try:
+    async with mock_shell(shell_kind, sse(parts)) as shell:
         _, reply = await chat_stream(shell)
-    finally:
-        await shell.close()
     assert reply.choices[0].message.content == "Hi" and reply.choices[0].message.tool_calls is None
 
 
@@ -72,22 +59,11 @@ async def test_final_chunk_without_delta_is_accepted(shell_kind: str) -> None:
         event(chat_chunk({"index": 0, "finish_reason": "stop"})),  # no "delta" at all
         b"data: [DONE]\n\n",
     ]
-    shell = mock_shell(shell_kind, sse(parts))
-    try:
+    async with mock_shell(shell_kind, sse(parts)) as shell:
         chunks, reply = await chat_stream(shell)
-    finally:
-        await shell.close()
     last = chunks[-1].choices[0]
     assert last.delta.content is None and last.delta.role is None and last.finish_reason == "stop"
     assert reply.choices[0].message.content == "Hello" and reply.choices[0].finish_reason == "stop"
-
-
-def completion_chunk(text: str, logprobs: dict[str, Any] | None, finish: str | None = None,
-                     index: int = 0) -> dict[str, Any]:
-    choice: dict[str, Any] = {"index": index, "text": text, "finish_reason": finish}
-    if logprobs is not None:
-        choice["logprobs"] = logprobs
-    return {"id": "t1", "object": "text_completion", "created": 1, "model": "m", "choices": [choice]}
 
 
 async def completion_result(shell: Shell) -> Any:
@@ -98,19 +74,16 @@ async def completion_result(shell: Shell) -> Any:
 
 async def test_streamed_completion_logprobs_are_concatenated(shell_kind: str) -> None:
     parts = [
-        event(completion_chunk("Hel", {"tokens": ["Hel"], "token_logprobs": [-0.5],
+        event(text_chunk("Hel", {"tokens": ["Hel"], "token_logprobs": [-0.5],
                                        "top_logprobs": [{"Hel": -0.5}], "text_offsets": [0]})),
-        event(completion_chunk("lo", {"tokens": ["lo"], "token_logprobs": [-0.25],
+        event(text_chunk("lo", {"tokens": ["lo"], "token_logprobs": [-0.25],
                                       "top_logprobs": [{"lo": -0.25}], "text_offsets": [3]})),
-        event(completion_chunk("", {"tokens": [], "token_logprobs": [], "top_logprobs": [], "text_offsets": []},
+        event(text_chunk("", {"tokens": [], "token_logprobs": [], "top_logprobs": [], "text_offsets": []},
                                finish="length")),
         b"data: [DONE]\n\n",
     ]
-    shell = mock_shell(shell_kind, sse(parts))
-    try:
+    async with mock_shell(shell_kind, sse(parts)) as shell:
         result = await completion_result(shell)
-    finally:
-        await shell.close()
     choice = result.choices[0]
     assert choice.text == "Hello" and choice.finish_reason == "length"
     assert choice.logprobs == Logprobs(tokens=["Hel", "lo"], token_logprobs=[-0.5, -0.25],
@@ -118,11 +91,8 @@ async def test_streamed_completion_logprobs_are_concatenated(shell_kind: str) ->
 
 
 async def test_streamed_completion_without_logprobs_keeps_none(shell_kind: str) -> None:
-    parts = [event(completion_chunk("Hi", None)), event(completion_chunk("", None, finish="stop")),
+    parts = [event(text_chunk("Hi", None)), event(text_chunk("", None, finish="stop")),
              b"data: [DONE]\n\n"]
-    shell = mock_shell(shell_kind, sse(parts))
-    try:
+    async with mock_shell(shell_kind, sse(parts)) as shell:
         result = await completion_result(shell)
-    finally:
-        await shell.close()
     assert result.choices[0].text == "Hi" and result.choices[0].logprobs is None

@@ -135,9 +135,8 @@ async def test_tools_on_the_llama_route_are_refused_before_sending(shell_kind: s
         sent.append(request)
         return httpx.Response(500)
 
-    shell = mock_shell(shell_kind, handler)  # a serverless host: the llama route
     tool = pydantic_function_tool(GetWeather)
-    try:
+    async with mock_shell(shell_kind, handler) as shell:  # a serverless host: the llama route
         for kwargs in ({"tools": [tool]}, {"tool_choice": "auto"}, {"response_format": {"type": "json_object"}},
                        {"extra_body": {"tools": [tool]}}):
             with pytest.raises(ParameterError, match="model-inference") as caught:
@@ -149,8 +148,6 @@ async def test_tools_on_the_llama_route_are_refused_before_sending(shell_kind: s
             await shell.run(lambda c: c.chat.completions.create(messages=ASK, logprobs=True))
         with pytest.raises(ParameterError, match="an int"):
             await shell.run(lambda c: c.completions.create(prompt="Hi", logprobs=True))
-    finally:
-        await shell.close()
     assert sent == []
 
 
@@ -162,17 +159,13 @@ async def test_parse_raises_a_typed_error_with_the_raw_content(shell_kind: str) 
         return httpx.Response(200, json={"choices": [{"index": 0, "finish_reason": "length",
                                                       "message": {"role": "assistant", "content": '{"city": "Par'}}]})
 
-    shell = mock_shell(shell_kind, handler, api="model-inference")
-    try:
+    async with mock_shell(shell_kind, handler, api="model-inference") as shell:
         with pytest.raises(StructuredOutputError, match="raise max_tokens") as caught:
             await shell.run(lambda c: c.chat.completions.parse(messages=ASK, response_format=Weather))
-    finally:
-        await shell.close()
     assert caught.value.content == '{"city": "Par' and caught.value.finish_reason == "length"
 
 
 async def test_malformed_messages_name_the_index_and_key(shell_kind: str) -> None:
-    shell = mock_shell(shell_kind, lambda request: httpx.Response(500))
     cases: list[tuple[Any, str]] = [
         ([{"role": "user", "content": "Hi"}, {"role": "user", "contnet": "x"}], "messages.1.contnet"),
         ([{"role": "robot", "content": "x"}], "messages.0.role"),
@@ -181,13 +174,11 @@ async def test_malformed_messages_name_the_index_and_key(shell_kind: str) -> Non
         ([{"role": "user", "content": [{"type": "image_url", "image_url": {"uri": "x"}}]}],
          "messages.0.content.0.image_url.uri"),
     ]
-    try:
+    async with mock_shell(shell_kind, lambda request: httpx.Response(500)) as shell:
         for messages, where in cases:
             with pytest.raises(ParameterError) as caught:
                 await shell.run(lambda c, m=messages: c.chat.completions.create(messages=m))
             assert caught.value.param == where and where in str(caught.value)
-    finally:
-        await shell.close()
 
 
 async def test_chat_logprobs_on_the_model_inference_route(mi: Shell) -> None:
@@ -205,13 +196,10 @@ async def test_chat_logprobs_on_the_model_inference_route(mi: Shell) -> None:
 @pytest.mark.parametrize("form", ["/models", "/openai/v1"])
 async def test_tools_and_parse_on_the_foundry_and_openai_v1_forms(shell_kind: str, server: Any, form: str) -> None:
     """The other route styles that have tools (not in the route table's LACKS) send them and read the answers."""
-    shell = Shell(make_client(shell_kind, server.url + form, server.api_key, model="default"))
-    try:
+    async with Shell(make_client(shell_kind, server.url + form, server.api_key, model="default")) as shell:
         called = await shell.run(lambda c: c.chat.completions.create(
             messages=ASK, tools=[pydantic_function_tool(GetWeather)], tool_choice="required", max_tokens=40))
         assert called.choices[0].message.tool_calls[0].function.name == "GetWeather"
         parsed = await shell.run(lambda c: c.chat.completions.parse(messages=ASK, response_format=Weather,
                                                                     max_tokens=48))
         assert isinstance(parsed.parsed, Weather)
-    finally:
-        await shell.close()

@@ -159,10 +159,9 @@ async def test_a_stream_closed_early_ends_its_span_without_an_error(shell: Shell
 
 
 async def test_a_401_is_an_error_span_with_error_type(shell_factory: Any, server: Any, telemetry: Telemetry) -> None:
-    shell = shell_factory(server.url, "not-the-right-key")
-    with pytest.raises(AuthenticationError):
-        await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=4))
-    await shell.close()
+    async with shell_factory(server.url, "not-the-right-key") as shell:
+        with pytest.raises(AuthenticationError):
+            await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=4))
     span = telemetry.only_span()
     assert span.status.status_code is StatusCode.ERROR
     assert "401" in (span.status.description or "")
@@ -268,9 +267,8 @@ async def test_message_content_only_when_asked(
 
 
 async def test_the_score_route_reports_its_parameters(shell_factory: Any, server: Any, telemetry: Telemetry) -> None:
-    shell = shell_factory(server.url, server.api_key, api="score")
-    await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=4, temperature=0.3))
-    await shell.close()
+    async with shell_factory(server.url, server.api_key, api="score") as shell:
+        await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=4, temperature=0.3))
     span = telemetry.only_span()
     assert span.name == "chat"
     assert attrs(span)["gen_ai.request.max_tokens"] == 4  # sent as max_new_tokens
@@ -354,12 +352,9 @@ def test_without_the_extra_the_import_error_says_what_to_install() -> None:
 
 async def test_a_paced_call_records_its_quota_wait(server: Any, shell_factory: Any, telemetry: Telemetry) -> None:
     """Client-side pacing (``rate_limit=``) shows its wait as an event of the waiting call's span."""
-    shell = shell_factory(server.url, server.api_key, rate_limit=RateLimit(requests=1, window=0.5))
-    try:
+    async with shell_factory(server.url, server.api_key, rate_limit=RateLimit(requests=1, window=0.5)) as shell:
         for _ in range(2):
             await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=2))
-    finally:
-        await shell.close()
     first, second = sorted(telemetry.spans(), key=lambda s: s.start_time or 0)
     assert [e.name for e in first.events] == []  # the first call went at once
     [event] = second.events

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.wire import chunk, event
 
 from llama_azure import (
     APIConnectionError,
@@ -20,7 +21,7 @@ from llama_azure import (
     UnprocessableEntityError,
 )
 
-from .shells import USER_HI, Shell, chunk, mock_shell, sse
+from .shells import USER_HI, Shell, mock_shell, sse
 
 
 async def stream_text(shell: Shell) -> str:
@@ -44,65 +45,47 @@ async def test_sse_oddities_parse(shell_kind: str) -> None:
     )
     split_at = body.index(euro) + len(euro) - 1  # inside the multibyte euro sign
     parts = [body[i : min(i + 7, split_at)] for i in range(0, split_at, 7)] + [body[split_at:]]
-    shell = mock_shell(shell_kind, sse(parts))
-    try:
+    async with mock_shell(shell_kind, sse(parts)) as shell:
         assert await stream_text(shell) == "Hello, prix 5 €"
-    finally:
-        await shell.close()
 
 
 async def test_stream_cut_short_raises_connection_error(shell_kind: str) -> None:
-    parts = [b"data: " + chunk("", role="assistant") + b"\n\n", b"data: " + chunk("partial") + b"\n\n"]
-    shell = mock_shell(shell_kind, sse(parts))
-    try:
+    parts = [event(chunk("", role="assistant")), event(chunk("partial"))]
+    async with mock_shell(shell_kind, sse(parts)) as shell:
         with pytest.raises(APIConnectionError) as caught:
             await stream_text(shell)
         assert "incomplete" in str(caught.value)
-    finally:
-        await shell.close()
 
 
 async def test_incomplete_chunked_read_is_a_typed_error(shell_kind: str) -> None:
-    parts = [b"data: " + chunk("", role="assistant") + b"\n\n"]
-    shell = mock_shell(shell_kind, sse(parts, fail_after=True))
-    try:
+    parts = [event(chunk("", role="assistant"))]
+    async with mock_shell(shell_kind, sse(parts, fail_after=True)) as shell:
         with pytest.raises(APIConnectionError) as caught:
             await stream_text(shell)
         assert "RemoteProtocolError" in str(caught.value)
-    finally:
-        await shell.close()
 
 
 async def test_finish_reason_without_done_is_accepted(shell_kind: str) -> None:
-    parts = [b"data: " + chunk("ok") + b"\n\n", b"data: " + chunk(None, finish="length") + b"\n\n"]
-    shell = mock_shell(shell_kind, sse(parts))
-    try:
+    parts = [event(chunk("ok")), event(chunk(None, finish="length"))]
+    async with mock_shell(shell_kind, sse(parts)) as shell:
         assert await stream_text(shell) == "ok"
-    finally:
-        await shell.close()
 
 
 async def test_error_object_inside_stream_raises_typed_error(shell_kind: str) -> None:
     error = {"error": {"code": "content_filter", "message": "The response was filtered", "status": 400}}
-    parts = [b"data: " + chunk("", role="assistant") + b"\n\n", b"data: " + json.dumps(error).encode() + b"\n\n"]
-    shell = mock_shell(shell_kind, sse(parts))
-    try:
+    parts = [event(chunk("", role="assistant")), b"data: " + json.dumps(error).encode() + b"\n\n"]
+    async with mock_shell(shell_kind, sse(parts)) as shell:
         with pytest.raises(ContentFilterError) as caught:
             await stream_text(shell)
         assert caught.value.code == "content_filter"
-    finally:
-        await shell.close()
 
 
 async def test_garbage_event_raises_instead_of_dropping(shell_kind: str) -> None:
-    parts = [b"data: " + chunk("", role="assistant") + b"\n\n", b"data: {not json\n\n"]
-    shell = mock_shell(shell_kind, sse(parts))
-    try:
+    parts = [event(chunk("", role="assistant")), b"data: {not json\n\n"]
+    async with mock_shell(shell_kind, sse(parts)) as shell:
         with pytest.raises(APIConnectionError) as caught:
             await stream_text(shell)
         assert "not a valid chunk" in str(caught.value)
-    finally:
-        await shell.close()
 
 
 ERROR_SHAPES = [
@@ -129,8 +112,7 @@ async def test_error_bodies_map_to_typed_errors(shell_kind: str, status: int, bo
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(status, content=content, headers={"x-request-id": "req-42"})
 
-    shell = mock_shell(shell_kind, handler, max_retries=0)
-    try:
+    async with mock_shell(shell_kind, handler, max_retries=0) as shell:
         with pytest.raises(cls) as caught:
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
         error = caught.value
@@ -139,8 +121,6 @@ async def test_error_bodies_map_to_typed_errors(shell_kind: str, status: int, bo
         assert error.code == code
         assert error.request_id == "req-42"
         assert str(status) in str(error)
-    finally:
-        await shell.close()
 
 
 @pytest.mark.parametrize("model_type", ["chat-completions", "chat-completion", "chat_completion", "chat"])
@@ -150,12 +130,9 @@ async def test_model_info_spellings(shell_kind: str, model_type: str) -> None:
         return httpx.Response(200, json={"model_name": "Llama-3.3-70B-Instruct", "model_type": model_type,
                                          "model_provider_name": "Meta"})
 
-    shell = mock_shell(shell_kind, handler)
-    try:
+    async with mock_shell(shell_kind, handler) as shell:
         info = await shell.run(lambda c: c.get_model_info())
         assert info.is_chat and info.model_type == model_type
-    finally:
-        await shell.close()
 
 
 async def test_score_content_safety_forms(shell_kind: str) -> None:
@@ -166,8 +143,7 @@ async def test_score_content_safety_forms(shell_kind: str) -> None:
         assert set(body["input_data"]) == {"input_string", "parameters"}
         return httpx.Response(200, content=next(answers))
 
-    shell = mock_shell(shell_kind, handler, endpoint="https://my-ep.eastus2.inference.ml.azure.com/score")
-    try:
+    async with mock_shell(shell_kind, handler, endpoint="https://my-ep.eastus2.inference.ml.azure.com/score") as shell:
         with pytest.raises(ContentFilterError):
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
         reply = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
@@ -175,5 +151,3 @@ async def test_score_content_safety_forms(shell_kind: str) -> None:
         texts = await shell.run(lambda c: c.completions.create(prompt="Capital of France?"))
         assert [ch.text for ch in texts.choices] == ["Paris", ""]
         assert texts.choices[1].finish_reason == "content_filter"
-    finally:
-        await shell.close()

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from support.wire import sse_payloads
 
 from llama_azure.server.process import ReferenceServer
-
-
-def sse_payloads(response: httpx.Response) -> list[Any]:
-    """The ``data:`` payloads of a data-only SSE response, JSON-decoded, with ``[DONE]`` kept as a string."""
-    payloads: list[Any] = []
-    for block in response.text.split("\n\n"):
-        if not block.strip():
-            continue
-        assert block.startswith("data: "), block
-        data = block[len("data: ") :]
-        payloads.append(data if data == "[DONE]" else json.loads(data))
-    return payloads
 
 
 @pytest.fixture(scope="session")

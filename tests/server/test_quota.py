@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from support.clock import FakeClock
 
 from llama_azure.server.process import ReferenceServer
 from llama_azure.server.quota import QuotaExceeded, QuotaLimiter
@@ -118,13 +119,6 @@ def test_deployment_header_is_optional_without_deployments(client: httpx.Client)
     )
     assert r.status_code == 200
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_sliding_window_unit() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -40,7 +41,8 @@ def test_nested_details_fill_missing_fields() -> None:
 
 
 def test_nested_with_status_type_param_and_top_level_status() -> None:
-    body = {"error": {"code": "c", "message": "m", "param": "temperature", "type": "invalid_request_error"}}
+    body: dict[str, Any] = {"error": {"code": "c", "message": "m", "param": "temperature",
+                                      "type": "invalid_request_error"}}
     assert parse_error_body(body) == ErrorInfo("c", "m", "temperature", None, "invalid_request_error")
     body = {"error": {"code": "c", "message": "m", "status": 400}, "status": 500}
     assert parse_error_body(body) == ErrorInfo("c", "m", status=400)

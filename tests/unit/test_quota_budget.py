@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support.clock import FakeClock
 
 from llama_azure import ConfigurationError, RateLimit
 from llama_azure._quota_budget import Budget
@@ -12,17 +13,9 @@ from llama_azure._quota_ledger import MARGIN, Limits, LocalLedger
 from llama_azure._token_estimate import estimate_tokens
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def make(requests: int | None = None, tokens: int | None = None, window: float = 10.0,
-         learn_first: bool = False) -> tuple[Budget, Clock]:
-    clock = Clock()
+         learn_first: bool = False) -> tuple[Budget, FakeClock]:
+    clock = FakeClock(100.0)
     limits = Limits(requests, tokens, window, lease=5.0)
     return Budget(LocalLedger(limits), limits, clock, learn_first=learn_first), clock
 

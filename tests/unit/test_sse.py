@@ -384,7 +384,7 @@ class GenEvent:
 
 
 line_text = st.text(
-    st.characters(exclude_categories=("Cs",), exclude_characters="\r\n"),
+    st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"),
     max_size=12,
 )
 # Field names that matter, plus unknown ones (must not contain ":" or line ends, nor start with ":").

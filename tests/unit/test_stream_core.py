@@ -4,18 +4,19 @@ the idle and total limits of :class:`CallTimer` on an injected clock."""
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.clock import FakeClock
+from support.wire import DONE, delta_chunk, event
 
 from llama_azure import APIConnectionError, APITimeoutError
 from llama_azure._streaming import StreamCore
 from llama_azure._timeouts import CallTimer
-from llama_azure.types.chat import ChatCompletionChunk
+from llama_azure.types.chat import ChatCompletion, ChatCompletionChunk
 
 
 def _response() -> httpx.Response:
@@ -23,32 +24,21 @@ def _response() -> httpx.Response:
                           request=httpx.Request("POST", "https://x.test/v1/chat/completions"))
 
 
-def _event(payload: dict[str, Any], eol: str) -> str:
-    return "data: " + json.dumps(payload, ensure_ascii=False) + eol + eol
-
-
-def _chunk(delta: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
-                            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-    if usage:
-        body["usage"] = usage
-    return body
-
-
-pieces = st.lists(st.text(st.characters(exclude_categories=("Cs",)), max_size=12), max_size=12)
+pieces = st.lists(st.text(st.characters(exclude_categories=["Cs"]), max_size=12), max_size=12)
 
 
 def _stream(texts: list[str], eols: list[str], comments: list[bool], done: bool) -> bytes:
-    out = [_event(_chunk({"role": "assistant", "content": ""}), "\n")]
+    out = [event(delta_chunk("", role="assistant"))]
     for i, text in enumerate(texts):
         eol = eols[i % len(eols)]
         if comments[i % len(comments)]:
-            out.append(": keep-alive" + eol + eol + "id: 7" + eol + "retry: 100" + eol + eol)
-        out.append(_event(_chunk({"content": text}), eol))
-    out.append(_event(_chunk({}, "stop", {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}), "\r\n"))
+            out.append((": keep-alive" + eol + eol + "id: 7" + eol + "retry: 100" + eol + eol).encode())
+        out.append(event(delta_chunk(text), eol))
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    out.append(event(delta_chunk(None, "stop", usage=usage), "\r\n"))
     if done:
-        out.append("data: [DONE]\n\n")
-    return "".join(out).encode("utf-8")
+        out.append(DONE)
+    return b"".join(out)
 
 
 def _run(data: bytes, cuts: list[int]) -> tuple[list[dict[str, Any]], str | None]:
@@ -59,7 +49,9 @@ def _run(data: bytes, cuts: list[int]) -> tuple[list[dict[str, Any]], str | None
         chunks.extend(core.feed(data[start:end]))
     if not core.done:
         chunks.extend(core.finish())
-    return [c.model_dump() for c in chunks], core.accumulator.result().content
+    result = core.accumulator.result()
+    assert isinstance(result, ChatCompletion)
+    return [c.model_dump() for c in chunks], result.content
 
 
 @settings(max_examples=200, deadline=None)
@@ -91,19 +83,12 @@ def test_a_cut_stream_without_finish_reason_or_done_raises() -> None:
         core.finish()
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
 
 def test_keepalive_comments_do_not_reset_the_idle_timer() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     timer = CallTimer(idle_timeout=5.0, clock=clock)
     core = StreamCore(_response(), ChatCompletionChunk, "x.test", timer)
-    assert len(core.feed(_event(_chunk({"role": "assistant", "content": ""}), "\n").encode())) == 1
+    assert len(core.feed(event(delta_chunk("", role="assistant")))) == 1
     for _ in range(4):
         clock.now += 1.0
         assert core.feed(b": keep-alive\n\n") == []
@@ -114,20 +99,20 @@ def test_keepalive_comments_do_not_reset_the_idle_timer() -> None:
 
 
 def test_each_parsed_chunk_resets_the_idle_timer_but_not_the_total() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     timer = CallTimer(total_timeout=10.0, idle_timeout=3.0, clock=clock)
     core = StreamCore(_response(), ChatCompletionChunk, "x.test", timer)
     for _ in range(4):
         clock.now += 2.0
-        assert len(core.feed(_event(_chunk({"content": "x"}), "\n").encode())) == 1
+        assert len(core.feed(event(delta_chunk("x")))) == 1
     assert core.read_budget() == pytest.approx(2.0)  # total: 10 - 8 left; idle: 3 left
     clock.now += 2.5
     with pytest.raises(APITimeoutError, match=r"total_timeout=10 s"):
-        core.feed(_event(_chunk({"content": "x"}), "\n").encode())
+        core.feed(event(delta_chunk("x")))
 
 
 def test_clamp_cuts_every_phase_to_the_time_left() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     timer = CallTimer(total_timeout=2.0, clock=clock)
     clock.now += 0.5
     cut = timer.clamp(httpx.Timeout(600.0, connect=5.0))

@@ -56,7 +56,8 @@ def _sent_api_version(endpoint: str, **kwargs: object) -> str | None:
     with LlamaClient(endpoint, "k", http_client=httpx.Client(transport=httpx.MockTransport(handler)),
                      **kwargs) as client:  # type: ignore[arg-type]
         client.get_model_info(model="my-llama")  # Foundry /models needs the deployment name
-    return seen[0].url.params.get("api-version")
+    version: str | None = seen[0].url.params.get("api-version")
+    return version
 
 
 def test_the_client_uses_the_url_api_version() -> None:

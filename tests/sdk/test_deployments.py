@@ -1,0 +1,277 @@
+"""Many deployments behind one client (``deployments=[Deployment(...), ...]``) against real reference servers.
+
+Each server is a real process: one is killed mid-run, one has a tiny quota (2 requests per 60 s window per
+deployment), one answers every request 503, one breaks each stream after its first chunks. Requests are
+counted on the client's own connection pool (an httpx event hook), so "not hammered" and "not replayed"
+are counts of what was actually sent.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from llama_azure import (
+    APIConnectionError,
+    AsyncLlamaClient,
+    AuthenticationError,
+    CoolDown,
+    Deployment,
+    DeploymentsUnavailableError,
+    LlamaClient,
+    ParameterError,
+    RateLimit,
+)
+from llama_azure._deployments import Member, Router
+from llama_azure.server.process import ReferenceServer
+
+from .shells import USER_HI, Shell
+from .test_tracing import telemetry  # noqa: F401  (the fixture, shared)
+
+KEY = "test-key"  # the session server's key (tests/conftest.py); the servers here use it too
+THROTTLED_RPM = 2
+HEAVY = 10**9  # a weight that takes every choice (the other's chance is one in a billion per call)
+
+
+@pytest.fixture(scope="module")
+def broken() -> Iterator[ReferenceServer]:
+    """Answers every request 503."""
+    with ReferenceServer(api_key=KEY, args=["--faults", "status:503", "--n-ctx", "512"]) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def throttled() -> Iterator[ReferenceServer]:
+    """2 requests per 60 s window per deployment (``sync``, ``async``: one per shell), then 429s."""
+    args = ["--rpm", str(THROTTLED_RPM), "--quota-window", "60", "--n-ctx", "512",
+            "--deployment", "sync", "--deployment", "async"]
+    with ReferenceServer(api_key=KEY, args=args) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def breaks_streams() -> Iterator[ReferenceServer]:
+    """Breaks every stream off after its first two events (JSON answers are whole)."""
+    with ReferenceServer(api_key=KEY, args=["--faults", "reset-mid:2", "--n-ctx", "512"]) as srv:
+        yield srv
+
+
+class Counted:
+    """A deployments client over a counting connection pool: ``sent["127.0.0.1:PORT"]`` requests."""
+
+    def __init__(self, kind: str, deployments: list[Deployment], **kwargs: Any) -> None:
+        self.sent: collections.Counter[str] = collections.Counter()
+        self.moves: list[tuple[int, BaseException, float]] = []
+        self.requests: list[httpx.Request] = []
+
+        def count(request: httpx.Request) -> None:
+            self.sent[f"{request.url.host}:{request.url.port}"] += 1
+            self.requests.append(request)
+
+        async def acount(request: httpx.Request) -> None:
+            count(request)
+
+        http: Any = (httpx.AsyncClient(event_hooks={"request": [acount]}) if kind == "async"
+                     else httpx.Client(event_hooks={"request": [count]}))
+        cls = AsyncLlamaClient if kind == "async" else LlamaClient
+        self.shell = Shell(cls(deployments=deployments, credential=KEY, http_client=http,
+                               on_retry=lambda *move: self.moves.append(move), **kwargs))
+        self.http = http
+
+    async def close(self) -> None:
+        await self.shell.close()
+        if isinstance(self.http, httpx.AsyncClient):
+            await self.http.aclose()
+        else:
+            self.http.close()
+
+
+def where(srv: ReferenceServer) -> str:
+    return f"127.0.0.1:{srv.port}"
+
+
+def chat(**kwargs: Any) -> Any:
+    return lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=2, **kwargs)
+
+
+async def test_a_deployment_killed_mid_run_leaves_every_call_answered(shell_kind: str, server: Any) -> None:
+    doomed = ReferenceServer(api_key=KEY, args=["--n-ctx", "512"]).start()
+    counted = Counted(shell_kind, [Deployment(doomed.url, weight=HEAVY), Deployment(server.url)])
+    try:
+        before = [await counted.shell.run(chat()) for _ in range(3)]
+        assert {r.deployment.endpoint for r in before} == {doomed.url}  # HEAVY takes them all
+        assert doomed.pid is not None
+        os.kill(doomed.pid, signal.SIGKILL)
+        doomed.stop()
+        after = [await counted.shell.run(chat()) for _ in range(4)]
+        assert all(r.choices[0].message.content for r in after)
+        assert {r.deployment.endpoint for r in after} == {server.url}
+        # the first call after the kill moved at once (no wait); the rest skipped the cooling deployment
+        assert len(counted.moves) == 1 and isinstance(counted.moves[0][1], APIConnectionError)
+        assert counted.moves[0][2] == 0.0
+        assert counted.sent[where(server)] == 4
+    finally:
+        doomed.stop()
+        await counted.close()
+
+
+async def test_a_throttled_deployment_is_left_alone_during_its_cool_down(shell_kind: str, server: Any,
+                                                                         throttled: Any) -> None:
+    counted = Counted(shell_kind, [Deployment(throttled.url, deployment=shell_kind, weight=HEAVY),
+                                   Deployment(server.url)])
+    try:
+        replies = [await counted.shell.run(chat()) for _ in range(8)]
+        assert all(r.choices[0].message.content for r in replies)
+        by = collections.Counter(r.deployment.endpoint for r in replies)
+        assert by == {throttled.url: THROTTLED_RPM, server.url: 8 - THROTTLED_RPM}
+        # its quota's 2 answers and one 429; then nothing during the cool-down (Retry-After ~60 s)
+        assert counted.sent[where(throttled)] == THROTTLED_RPM + 1
+        assert [getattr(m[1], "status_code", None) for m in counted.moves] == [429]
+    finally:
+        await counted.close()
+
+
+async def test_a_failing_deployment_moves_calls_and_streams_before_their_first_chunk(
+        shell_kind: str, server: Any, broken: Any) -> None:
+    counted = Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(server.url)],
+                      cool_down=CoolDown(server_error=0))  # no cool-down: every call tries the broken one first
+    try:
+        stream = await counted.shell.run(chat(stream=True))
+        assert stream.deployment.endpoint == server.url
+        chunks = await counted.shell.chunks(stream)
+        assert chunks and chunks[-1].choices[0].finish_reason is not None
+        raw = await counted.shell.run(
+            lambda c: c.chat.completions.with_raw_response.create(messages=USER_HI, max_tokens=2))
+        assert raw.deployment.endpoint == server.url and raw.retries_taken == 1
+        assert raw.parse().deployment.endpoint == server.url
+        assert counted.sent[where(broken)] == 2 and counted.sent[where(server)] == 2
+        assert [getattr(m[1], "status_code", None) for m in counted.moves] == [503, 503]
+    finally:
+        await counted.close()
+
+
+async def test_a_stream_broken_after_its_first_chunk_is_never_replayed(shell_kind: str, server: Any,
+                                                                       breaks_streams: Any) -> None:
+    counted = Counted(shell_kind, [Deployment(breaks_streams.url, weight=HEAVY), Deployment(server.url)])
+    try:
+        stream = await counted.shell.run(chat(stream=True))
+        assert stream.deployment.endpoint == breaks_streams.url
+        with pytest.raises(APIConnectionError):
+            await counted.shell.chunks(stream)
+        assert counted.sent == {where(breaks_streams): 1}  # the other deployment never saw it
+        assert counted.moves == []
+    finally:
+        await counted.close()
+
+
+async def test_when_all_fail_the_error_lists_each_deployments_last_failure(shell_kind: str, broken: Any) -> None:
+    counted = Counted(shell_kind, [Deployment(broken.url), Deployment("http://127.0.0.1:9")],  # nothing on port 9
+                      max_retries=0)
+    try:
+        with pytest.raises(DeploymentsUnavailableError) as caught:
+            await counted.shell.run(chat())
+        failures = caught.value.failures
+        assert set(failures) == {broken.url, "http://127.0.0.1:9"}
+        assert "503" in failures[broken.url] and "APIConnectionError" in failures["http://127.0.0.1:9"]
+        assert "max_retries=0" in str(caught.value) and KEY not in str(caught.value)
+    finally:
+        await counted.close()
+
+
+async def test_the_calls_own_errors_are_not_moved(shell_kind: str, server: Any) -> None:
+    counted = Counted(shell_kind, [Deployment(server.url, credential="wrong-key", weight=HEAVY),
+                                   Deployment(server.url, deployment="other")])
+    try:
+        with pytest.raises(AuthenticationError):  # a 401 is this call's problem, not a deployment's health
+            await counted.shell.run(chat())
+        assert counted.moves == []
+        with pytest.raises(ParameterError):
+            await counted.shell.run(chat(temperature=9))
+    finally:
+        await counted.close()
+
+
+def test_bad_deployments_are_refused_with_what_to_fix() -> None:
+    from llama_azure import ConfigurationError
+
+    for bad in ([], ["https://a.eastus2.models.ai.azure.com"], "https://x"):
+        with pytest.raises(ConfigurationError, match="Deployment"):
+            LlamaClient(deployments=bad, credential=KEY)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="weight"):
+        Deployment("https://a.eastus2.models.ai.azure.com", weight=0)
+    with pytest.raises(ConfigurationError, match="on each Deployment"):
+        LlamaClient("https://b.eastus2.models.ai.azure.com", credential=KEY,
+                    deployments=[Deployment("https://a.eastus2.models.ai.azure.com")])
+    with pytest.raises(ConfigurationError, match="server_error"):
+        CoolDown(server_error=-1)
+    secretive = Deployment("https://a.eastus2.models.ai.azure.com/score?code=secret", credential="secret")
+    assert "secret" not in repr(secretive) and "secret" not in secretive.name
+
+
+class _Client:
+    """Just enough of a member client for the router's choice (no pacing)."""
+
+    endpoint = "https://a.eastus2.models.ai.azure.com"
+    _pacer = None
+
+
+def test_the_router_chooses_by_weight_among_deployments_not_cooling_down() -> None:
+    now = [0.0]
+    draws = iter([0.0, 0.5, 0.99, 0.99])
+    light, heavy = (Member(Deployment(_Client.endpoint, weight=w), _Client()) for w in (1, 3))
+    router = Router([light, heavy], CoolDown(), clock=lambda: now[0], rng=lambda: next(draws))
+    assert [router.choose(set()) for _ in range(3)] == [light, heavy, heavy]
+    light.cool_until = 5.0
+    assert router.choose(set()) is heavy and router.choose({1}) is None
+    assert router.shortest_cool_down() == 0.0
+    heavy.cool_until = 3.0
+    assert router.shortest_cool_down() == 3.0
+
+
+async def test_with_pacing_a_call_goes_where_the_budget_lets_it_go_now(shell_kind: str, server: Any) -> None:
+    paced = RateLimit(requests=1, window=600)  # one call per 10 minutes: the second would wait (or fail)
+    counted = Counted(shell_kind, [Deployment(server.url, deployment=f"paced-{shell_kind}", rate_limit=paced,
+                                              weight=HEAVY),
+                                   Deployment(server.url, deployment=f"free-{shell_kind}")],
+                      timeout=5)  # a call that waited for the paced budget would fail with QuotaTimeoutError
+    try:
+        first, second, third = [await counted.shell.run(chat()) for _ in range(3)]
+        assert first.deployment.deployment == f"paced-{shell_kind}"
+        assert second.deployment.deployment == third.deployment.deployment == f"free-{shell_kind}"
+        assert counted.moves == []
+    finally:
+        await counted.close()
+
+
+async def test_with_options_copies_apply_to_every_deployment(shell_kind: str, server: Any) -> None:
+    counted = Counted(shell_kind, [Deployment(server.url, deployment="one"), Deployment(server.url, model="two")])
+    try:
+        copy = Shell(counted.shell.client.with_options(default_headers={"x-team": "blue"}, max_retries=0))
+        for _ in range(4):
+            await copy.run(chat())
+        assert {r.headers.get("x-team") for r in counted.requests} == {"blue"}
+        assert {r.headers.get("azureml-model-deployment") for r in counted.requests} <= {"one", None}
+    finally:
+        await counted.close()
+
+
+async def test_the_span_names_the_deployment_that_answered(shell_kind: str, server: Any, broken: Any,
+                                                           request: pytest.FixtureRequest) -> None:
+    traced = request.getfixturevalue("telemetry")  # test_tracing's (imported above)
+    counted = Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(server.url)],
+                      cool_down=CoolDown(server_error=0))
+    try:
+        await counted.shell.run(chat())
+        (span,) = traced.spans()
+        attributes = dict(span.attributes or {})
+        assert (attributes["server.address"], attributes["server.port"]) == ("127.0.0.1", server.port)
+        moves = [e for e in span.events if e.name == "llama_azure.retry"]
+        assert [dict(e.attributes or {})["error.type"] for e in moves] == ["503"]
+    finally:
+        await counted.close()
