@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -28,6 +28,10 @@ if TYPE_CHECKING:  # azure.core (its whole pipeline) and asyncio load at first u
 ENV_API_KEY = "LLAMA_AZURE_API_KEY"
 DEFAULT_SCOPE = "https://ml.azure.com/.default"
 DEFAULT_REFRESH_MARGIN = 300.0
+# A token refused with 401 that the credential hands back again: waited out (so that the credential fetches a
+# new one) when it expires within this many seconds, plus a grace so the credential's clock sees it expired.
+REFUSED_TOKEN_MAX_WAIT = 5.0
+REFUSED_TOKEN_GRACE = 0.05
 _ASYNC_CREDENTIAL_IN_SYNC_CLIENT = (
     "an async credential (azure.identity.aio) needs AsyncLlamaClient; "
     "use the sync credential from azure.identity with LlamaClient"
@@ -140,6 +144,7 @@ class TokenCache:
     clock: Callable[[], float] = time.time
     generation: int = 0
     stale_at: float = 0.0
+    refused: str | None = field(default=None, repr=False)  # the token the service last answered 401 to
 
     def usable(self) -> AccessToken | None:
         token = self.token
@@ -165,8 +170,23 @@ class TokenCache:
 
     def invalidate(self) -> bool:
         had = self.token is not None
+        if self.token is not None:
+            self.refused = self.token.token
         self.token = None
         return had
+
+    def wait_out_refused(self, token: AccessToken) -> float:
+        """Seconds to wait before asking the credential again, when it handed back the token just refused.
+
+        A credential's own cache (azure-identity's aio credentials) returns its token until the very moment
+        it expires: one refused for expiring in flight comes back again, and would be refused again. If it
+        expires within ``REFUSED_TOKEN_MAX_WAIT`` seconds, wait that out so the credential fetches a new one;
+        a token refused for another reason (wrong audience) is not waited on.
+        """
+        if self.refused is None or token.token != self.refused:
+            return 0.0
+        left = token.expires_on - self.clock()
+        return max(left, 0.0) + REFUSED_TOKEN_GRACE if left <= REFUSED_TOKEN_MAX_WAIT else 0.0
 
     def __repr__(self) -> str:
         expires = self.token.expires_on if self.token else None
@@ -240,14 +260,21 @@ class TokenAuth(_TokenAuthBase):
         with self._lock:
             token = self._cache.usable_since(generation)
             if token is None:
-                try:
-                    token = self._credential.get_token(self.scope)
-                except LlamaAzureError:
-                    raise
-                except Exception as error:  # azure-identity's ClientAuthenticationError and kin, or anything
-                    raise CredentialError.from_exception(error, self.scope) from error
+                token = self._get_token()
+                wait = self._cache.wait_out_refused(token)
+                if wait:
+                    time.sleep(wait)
+                    token = self._get_token()
                 self._cache.store(token)
             return token
+
+    def _get_token(self) -> AccessToken:
+        try:
+            return self._credential.get_token(self.scope)
+        except LlamaAzureError:
+            raise
+        except Exception as error:  # azure-identity's ClientAuthenticationError and kin, or anything
+            raise CredentialError.from_exception(error, self.scope) from error
 
     def sync_headers(self) -> dict[str, str]:
         token = self._cache.usable()
@@ -273,14 +300,23 @@ class AsyncTokenAuth(_TokenAuthBase):
         raise ConfigurationError(_ASYNC_CREDENTIAL_IN_SYNC_CLIENT)
 
     async def _fetch_async(self, generation: int) -> AccessToken:
+        import asyncio
+
+        token = await self._get_token()
+        wait = self._cache.wait_out_refused(token)
+        if wait:
+            await asyncio.sleep(wait)
+            token = await self._get_token()
+        self._cache.store(token)
+        return token
+
+    async def _get_token(self) -> AccessToken:
         try:
-            token = await self._credential.get_token(self.scope)
+            return await self._credential.get_token(self.scope)
         except LlamaAzureError:
             raise
         except Exception as error:  # azure-identity's ClientAuthenticationError and kin, or anything
             raise CredentialError.from_exception(error, self.scope) from error
-        self._cache.store(token)
-        return token
 
 
 def _is_async_credential(credential: object) -> bool:

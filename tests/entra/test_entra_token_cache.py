@@ -45,3 +45,50 @@ def test_repr_shows_no_token() -> None:
     cache = TokenCache()
     cache.store(AccessToken("secret-token-value", 10**10))
     assert "secret-token-value" not in repr(cache)
+
+
+def test_a_refused_token_handed_back_is_waited_out_only_when_it_is_about_to_expire() -> None:
+    clock = FakeClock()
+    cache = TokenCache(margin=300, clock=clock)
+    cache.store(AccessToken("expiring", int(clock.now) + 2))
+    assert cache.wait_out_refused(AccessToken("expiring", int(clock.now) + 2)) == 0.0  # not refused yet
+    cache.invalidate()  # the service answered 401 to it
+    assert 2.0 < cache.wait_out_refused(AccessToken("expiring", int(clock.now) + 2)) < 2.5
+    assert cache.wait_out_refused(AccessToken("another", int(clock.now) + 2)) == 0.0  # a new token: send it
+    assert cache.wait_out_refused(AccessToken("expiring", int(clock.now) + 3600)) == 0.0  # refused for another reason
+
+
+async def test_an_aio_credential_that_hands_back_the_refused_token_gets_asked_again_after_it_expires() -> None:
+    """azure-identity's aio credentials return their cached token until it has expired; the one the service
+    refused for expiring in flight must not be sent again (with no retries left, that was a second 401)."""
+    import time
+
+    import httpx
+
+    from llama_azure import AsyncLlamaClient
+
+    class CachingCredential:  # what azure.identity.aio's cache does with a token about to expire
+        def __init__(self) -> None:
+            self.token = AccessToken("old", int(time.time()) + 1)
+            self.calls = 0
+
+        async def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+            self.calls += 1
+            if self.token.expires_on <= time.time():
+                self.token = AccessToken("new", int(time.time()) + 3600)
+            return self.token
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"] != "Bearer new":
+            return httpx.Response(401, json={"error": {"code": "ExpiredToken", "message": "token expired"}})
+        return httpx.Response(200, json={"model_name": "m", "model_type": "chat-completions",
+                                         "model_provider_name": "Meta"})
+
+    credential = CachingCredential()
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    async with AsyncLlamaClient("https://x.eastus2.models.ai.azure.com", credential, max_retries=0,
+                                http_client=http) as client:
+        info = await client.get_model_info()
+    await http.aclose()
+    assert info.model_name == "m"
+    assert credential.calls == 3  # "old", "old" again (waited out), then "new"
