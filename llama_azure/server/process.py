@@ -91,8 +91,7 @@ class ReferenceServer:
             self.host,
             "--port",
             "0",
-            "--api-key",
-            self.api_key,
+            f"--api-key={self.api_key}",  # one argument: a generated key may start with "-"
             *self.args,
         ]
 

@@ -98,3 +98,11 @@ def test_cli_options() -> None:
     assert (args.rpm, args.tpm, args.host, args.port) == (7, 9, "127.0.0.1", 8000)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--rpm", "0"])
+
+
+def test_a_key_that_starts_with_a_dash_is_passed_whole() -> None:
+    """secrets.token_urlsafe() keys (llama-azure chat/info --local) start with "-" one time in 64."""
+    with ReferenceServer(api_key="-Kx_key") as srv:
+        r = httpx.get(f"{srv.url}/info", params={"api-version": "2024-05-01-preview"}, headers={"api-key": "-Kx_key"},
+                      timeout=30)
+        assert r.status_code == 200, r.text
