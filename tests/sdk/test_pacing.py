@@ -18,7 +18,9 @@ from .pacing_helpers import HI, burst, count_429, unexpected
 from .shells import Shell, make_client, mock_shell
 
 QUOTA_RPM, QUOTA_TPM, QUOTA_WINDOW = 4, 300, 3.0  # as quota_server enforces (checked below)
-# Each answer holds ~32 tokens with max_tokens=1 (the request limit bites), ~80 with max_tokens=48 (tokens bite).
+# Each answer holds ~32 tokens with max_tokens=1 (the request limit bites), 79 with max_tokens=48 and ignore_eos
+# (tokens bite: a window holds at most three such answers, never the four requests the server allows; an answer
+# that stopped early would hold fewer tokens and let a fifth request into the window, a 429 for requests).
 SHORT, LONG = 1, 48
 
 
@@ -40,7 +42,8 @@ async def make_shell(shell_kind: str, quota_server: Any, quota_deployment: str, 
 
 def chat(max_tokens: int, stream: bool = False) -> Any:
     def call(client: Any) -> Any:
-        return client.chat.completions.create(messages=HI, max_tokens=max_tokens, stream=stream)
+        return client.chat.completions.create(messages=HI, max_tokens=max_tokens, stream=stream,
+                                              ignore_eos=True, temperature=0)
     return call
 
 
