@@ -12,7 +12,7 @@ import pytest
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
 from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentityCredential
-from entra_support import ML_SCOPE, ScriptedCredential, default_credential_kwargs, mint, new_key, stats
+from .entra_support import ML_SCOPE, ScriptedCredential, default_credential_kwargs, mint, new_key, stats
 from support.closing import closing_all
 
 from llama_azure import AsyncLlamaClient, AuthenticationError, LlamaClient

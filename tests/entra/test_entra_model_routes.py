@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from entra_support import start_entra_server
+from .entra_support import start_entra_server
 from support.closing import closing_all
 from test_entra_credentials import HI, call, make_client, make_credential
 

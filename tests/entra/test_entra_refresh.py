@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from azure.identity import ManagedIdentityCredential
 from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentityCredential
-from entra_support import start_entra_server, stats
+from .entra_support import start_entra_server, stats
 from support.closing import closing_all
 
 from llama_azure import AsyncLlamaClient, LlamaClient

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, overload
 
 import httpx
 
@@ -23,26 +23,36 @@ from llama_azure import (
     LlamaClient,
     Stream,
 )
+from llama_azure.types import ChatMessageParam
 
 T = TypeVar("T")
 ChunkT = TypeVar("ChunkT", ChatCompletionChunk, Completion)
 ResultT = TypeVar("ResultT", bound=ChatCompletion | Completion)
 
-USER_HI = [{"role": "user", "content": "Say hello in three words."}]
+Client = LlamaClient | AsyncLlamaClient
+
+USER_HI: list[ChatMessageParam] = [{"role": "user", "content": "Say hello in three words."}]
 
 
 class Shell:
     """Drives a sync or an async client with the same test code."""
 
-    def __init__(self, client: LlamaClient | AsyncLlamaClient) -> None:
+    def __init__(self, client: Client) -> None:
         self.client = client
         self.is_async = isinstance(client, AsyncLlamaClient)
 
-    async def run(self, call: Callable[[Any], T | Awaitable[T]]) -> T:
+    # The sync client answers a stream with a Stream and the async one with an AsyncStream; every other
+    # call has one answer type in both shells.
+    @overload
+    async def run(self, call: Callable[[Client], Stream[ChunkT, ResultT] | Awaitable[AsyncStream[ChunkT, ResultT]]]
+                  ) -> Stream[ChunkT, ResultT] | AsyncStream[ChunkT, ResultT]: ...
+    @overload
+    async def run(self, call: Callable[[Client], T | Awaitable[T]]) -> T: ...
+    async def run(self, call: Callable[[Client], Any]) -> Any:
         """``call(client)``, awaited when the client is async: the answer either shell gives."""
         result = call(self.client)
         if inspect.isawaitable(result):
-            return cast(T, await result)
+            return await result
         return result
 
     async def chunks(self, stream: Stream[ChunkT, Any] | AsyncStream[ChunkT, Any]) -> list[ChunkT]:
@@ -68,7 +78,7 @@ class Shell:
         await self.close()
 
 
-def make_client(kind: str, url: str, key: str, **kwargs: Any) -> LlamaClient | AsyncLlamaClient:
+def make_client(kind: str, url: str, key: str, **kwargs: Any) -> Client:
     cls = AsyncLlamaClient if kind == "async" else LlamaClient
     return cls(endpoint=url, credential=key, **kwargs)
 
