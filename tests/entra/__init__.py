@@ -1,1 +1,1 @@
-"""Tests of Entra ID sign-in (a package, so its conftest and helper module names cannot clash with other test folders)."""
+"""Tests of Entra ID sign-in (a package, so its conftest and helpers cannot clash with other test folders)."""

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from .entra_support import new_key, start_entra_server
 
 from llama_azure.server.process import ReferenceServer
+
+from .entra_support import new_key, start_entra_server
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,14 @@ import pytest
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
 from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentityCredential
-from .entra_support import ML_SCOPE, ScriptedCredential, default_credential_kwargs, mint, new_key, stats
 from support.closing import closing_all
 
 from llama_azure import AsyncLlamaClient, AuthenticationError, LlamaClient
+from llama_azure.types import ChatMessageParam
 
-HI = [{"role": "user", "content": "Say hi."}]
+from .entra_support import ML_SCOPE, ScriptedCredential, default_credential_kwargs, mint, new_key, stats
+
+HI: list[ChatMessageParam] = [{"role": "user", "content": "Say hi."}]
 
 
 async def call(result: Any) -> Any:

@@ -17,14 +17,16 @@ from typing import Any
 import pytest
 from azure.identity import ManagedIdentityCredential
 from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentityCredential
-from .entra_support import start_entra_server, stats
 from support.closing import closing_all
 
 from llama_azure import AsyncLlamaClient, LlamaClient
 from llama_azure.server.process import ReferenceServer
+from llama_azure.types import ChatMessageParam
+
+from .entra_support import start_entra_server, stats
 
 LIFETIME = 3
-HI = [{"role": "user", "content": "Hi"}]
+HI: list[ChatMessageParam] = [{"role": "user", "content": "Hi"}]
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from llama_azure import RateLimitError
+from llama_azure.types import ChatMessageParam
 
 from .shells import Shell
 
-HI = [{"role": "user", "content": "Hi"}]
+HI: list[ChatMessageParam] = [{"role": "user", "content": "Hi"}]
 
 
 async def burst(shell: Shell, n: int, call: Callable[[Any], Any]) -> list[Any]:

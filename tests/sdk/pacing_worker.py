@@ -12,8 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from llama_azure import AsyncLlamaClient, LlamaClient, RateLimit, RateLimitError
+from llama_azure.types import ChatMessageParam
 
-PROMPT = [{"role": "user", "content": "Hi"}]
+PROMPT: list[ChatMessageParam] = [{"role": "user", "content": "Hi"}]
 
 
 def main() -> None:

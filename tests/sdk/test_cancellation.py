@@ -23,8 +23,9 @@ from support.waiting import eventually, wait_for_event
 from support.wire import delta_chunk, event
 
 from llama_azure import AsyncLlamaClient, LlamaClient
+from llama_azure.types import ChatMessageParam
 
-HI = [{"role": "user", "content": "Write a long story about a dragon."}]
+HI: list[ChatMessageParam] = [{"role": "user", "content": "Write a long story about a dragon."}]
 POOL = httpx.Limits(max_connections=8, max_keepalive_connections=8)
 TIMEOUT = httpx.Timeout(10.0, pool=3.0)  # an exhausted pool fails fast instead of hanging
 ROUNDS = 1000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llama_azure import ChatCompletion, ChatCompletionChunk, ChatMessage, ParameterError
+from llama_azure.types import ChatMessageParam
 
 from .shells import USER_HI, Shell
 
@@ -18,7 +19,7 @@ async def test_chat_reply_is_typed_with_usage_and_request_id(shell: Shell) -> No
     assert isinstance(choice.message.content, str) and choice.message.content.strip()
     assert choice.finish_reason in ("stop", "length")
     assert reply.usage is not None and reply.usage.completion_tokens is not None
-    assert 0 < reply.usage.completion_tokens <= 8
+    assert 0 < reply.usage.completion_tokens <= 8 and reply.usage.prompt_tokens is not None
     assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
     assert reply.request_id
     assert reply.content == choice.message.content
@@ -73,7 +74,8 @@ async def test_chat_stream_until_done_accumulates_the_reply(shell: Shell) -> Non
 
 
 async def test_chat_stop_sequence_cuts_the_text(shell: Shell) -> None:
-    messages = [{"role": "user", "content": "Count from one to ten in words, separated by commas."}]
+    messages: list[ChatMessageParam] = [
+        {"role": "user", "content": "Count from one to ten in words, separated by commas."}]
     full = await shell.run(lambda c: c.chat.completions.create(messages=messages, max_tokens=16, temperature=0))
     text = full.content or ""
     assert len(text) > 4, text
@@ -102,7 +104,8 @@ async def test_chat_stop_sequence_cuts_the_text(shell: Shell) -> None:
 )
 async def test_bad_parameters_raise_before_sending(shell: Shell, kwargs: dict[str, object], param: str) -> None:
     with pytest.raises(ParameterError) as caught:
-        await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, **kwargs))
+        # kwargs holds deliberately wrong names and values: the runtime check is under test
+        await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, **kwargs))  # type: ignore[call-overload]
     assert caught.value.param == param
     assert param in str(caught.value)
 
@@ -113,5 +116,6 @@ async def test_bad_parameters_raise_before_sending(shell: Shell, kwargs: dict[st
 )
 async def test_bad_messages_raise_before_sending(shell: Shell, messages: object) -> None:
     with pytest.raises(ParameterError) as caught:
-        await shell.run(lambda c: c.chat.completions.create(messages=messages))
+        # messages is deliberately not a list of messages: the runtime check is under test
+        await shell.run(lambda c: c.chat.completions.create(messages=messages))  # type: ignore[call-overload]
     assert (caught.value.param or "").startswith("messages")

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from llama_azure import APIConnectionError, APIStatusError, APITimeoutError, RateLimitError
+from llama_azure.types import ChatMessageParam
 
 from .shells import Shell
 
-HI = [{"role": "user", "content": "Say hello."}]
+HI: list[ChatMessageParam] = [{"role": "user", "content": "Say hello."}]
 SMALL: dict[str, Any] = {"max_tokens": 4, "temperature": 0.0, "seed": 1}
 
 

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from llama_azure import ChatCompletion, Completion, ConfigurationError, InternalServerError, LlamaClient, RawResponse
+from llama_azure.types import ChatMessageParam
 
 from .shells import Shell, make_client
 
-HI = [{"role": "user", "content": "Say hi."}]
+HI: list[ChatMessageParam] = [{"role": "user", "content": "Say hi."}]
 
 
 async def test_raw_response_has_headers_retries_and_parses(shell: Shell) -> None:

@@ -76,15 +76,15 @@ async def test_a_deeply_nested_body_is_a_typed_error(shell_kind: str, status: in
 
 async def test_an_answer_over_max_response_bytes_is_a_typed_error(shell_factory: Any, server: Any) -> None:
     shell: Shell = shell_factory(server.url, server.api_key, max_response_bytes=100)
-    ask = {"messages": USER_HI, "max_tokens": 4}
     with pytest.raises(ResponseTooLargeError) as caught:
-        await shell.run(lambda c: c.chat.completions.create(**ask))
+        await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=4))
     assert caught.value.limit == 100 and "max_response_bytes=100" in str(caught.value)
     roomy = shell.client.with_options(max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES)
-    assert (await Shell(roomy).run(lambda c: c.chat.completions.create(**ask))).content is not None
+    roomy_reply = await Shell(roomy).run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=4))
+    assert roomy_reply.content is not None
     tight = Shell(roomy.with_options(max_response_bytes=100))
     with pytest.raises(ResponseTooLargeError):
-        await tight.run(lambda c: c.chat.completions.create(**ask))
+        await tight.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=4))
 
 
 def gzip_bomb(decoded_size: int) -> bytes:

@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 
 from llama_azure import AsyncLlamaClient, LlamaClient
+from llama_azure.types import ChatMessageParam
 
-MESSAGES = [{"role": "user", "content": "Write a long story about a dragon."}]
+MESSAGES: list[ChatMessageParam] = [{"role": "user", "content": "Write a long story about a dragon."}]
 EARLY_EXITS = 200
 POOL = httpx.Limits(max_connections=4, max_keepalive_connections=4)
 TIMEOUT = httpx.Timeout(30.0, pool=5.0)  # an exhausted pool fails fast instead of hanging

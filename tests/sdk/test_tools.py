@@ -11,11 +11,11 @@ import pytest
 from pydantic import BaseModel, Field
 
 from llama_azure import BadRequestError, ParameterError, StructuredOutputError, ToolCall, pydantic_function_tool
-from llama_azure.types import ParsedChatCompletion
+from llama_azure.types import ChatMessage, ChatMessageParam, ParsedChatCompletion, ToolParam, UserMessageParam
 
 from .shells import Shell, make_client, mock_shell
 
-ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
+ASK: list[ChatMessageParam] = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 
 class GetWeather(BaseModel):
@@ -44,6 +44,7 @@ async def test_forced_tool_call_is_typed_and_its_arguments_validate(mi: Shell) -
                                                              max_tokens=40))
     choice = reply.choices[0]
     assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    assert choice.message.tool_calls is not None
     (call,) = choice.message.tool_calls
     assert isinstance(call, ToolCall) and call.id and call.type == "function"
     assert call.function.name == "GetWeather"
@@ -51,12 +52,13 @@ async def test_forced_tool_call_is_typed_and_its_arguments_validate(mi: Shell) -
 
 
 async def test_named_and_auto_tool_choice(mi: Shell) -> None:
-    clock = {"type": "function", "function": {"name": "get_time", "parameters": {
+    clock: ToolParam = {"type": "function", "function": {"name": "get_time", "parameters": {
         "type": "object", "properties": {"zone": {"enum": ["UTC", "CET"]}}, "required": ["zone"]}}}
     tools = [pydantic_function_tool(GetWeather, name="get_weather"), clock]
     named = await mi.run(lambda c: c.chat.completions.create(
         messages=ASK, tools=tools, tool_choice={"type": "function", "function": {"name": "get_time"}},
         max_tokens=40))
+    assert named.choices[0].message.tool_calls is not None
     assert named.choices[0].message.tool_calls[0].function.name == "get_time"
     auto = await mi.run(lambda c: c.chat.completions.create(messages=ASK, tools=tools, tool_choice="auto",
                                                             max_tokens=40))
@@ -76,6 +78,7 @@ async def test_streamed_tool_call_until_done_merges_the_pieces(mi: Shell) -> Non
     assert pieces[0].id and pieces[0].function is not None and pieces[0].function.name == "GetWeather"
     assert len(pieces) > 2
     reply = await mi.until_done(stream)
+    assert reply.choices[0].message.tool_calls is not None
     (call,) = reply.choices[0].message.tool_calls
     assert reply.choices[0].finish_reason == "tool_calls" and reply.choices[0].message.content is None
     assert call.id == pieces[0].id
@@ -88,9 +91,11 @@ async def test_a_whole_tool_round_trip(mi: Shell) -> None:
     first = await mi.run(lambda c: c.chat.completions.create(messages=ASK, tools=tools, tool_choice="required",
                                                              max_tokens=40))
     message = first.choices[0].message
+    assert message.tool_calls is not None
     call = message.tool_calls[0]
     city = GetWeather.model_validate_json(call.function.arguments).city
-    conversation = [*ASK, message, {"role": "tool", "tool_call_id": call.id, "content": f"22 C and sunny in {city}"}]
+    conversation: list[ChatMessageParam | ChatMessage] = [
+        *ASK, message, {"role": "tool", "tool_call_id": call.id, "content": f"22 C and sunny in {city}"}]
     answer = await mi.run(lambda c: c.chat.completions.create(messages=conversation, tools=tools,
                                                               tool_choice="none", max_tokens=12))
     assert answer.choices[0].message.content and answer.choices[0].message.tool_calls is None
@@ -99,7 +104,7 @@ async def test_a_whole_tool_round_trip(mi: Shell) -> None:
 async def test_json_object_response_format(mi: Shell) -> None:
     reply = await mi.run(lambda c: c.chat.completions.create(messages=ASK, response_format={"type": "json_object"},
                                                              max_tokens=40, temperature=0))
-    assert isinstance(json.loads(reply.content), dict)
+    assert reply.content is not None and isinstance(json.loads(reply.content), dict)
 
 
 async def test_parse_gives_model_instances_repeatedly(mi: Shell) -> None:
@@ -116,12 +121,12 @@ async def test_a_parse_stream_gives_parsed_from_until_done(mi: Shell) -> None:
     stream = await mi.run(lambda c: c.chat.completions.parse(messages=ASK, response_format=Weather,
                                                              max_tokens=48, stream=True))
     reply = await mi.until_done(stream)
-    assert isinstance(reply.choices[0].message.parsed, Weather)
+    assert isinstance(reply.choices[0].message.parsed, Weather) and reply.content is not None
     assert Weather.model_validate_json(reply.content) == reply.choices[0].message.parsed
 
 
 async def test_image_part_is_refused_with_400(mi: Shell) -> None:
-    image = {"role": "user", "content": [{"type": "text", "text": "What is in this picture?"},
+    image: UserMessageParam = {"role": "user", "content": [{"type": "text", "text": "What is in this picture?"},
                                          {"type": "image_url", "image_url": {"url": "https://example.com/a.png",
                                                                              "detail": "low"}}]}
     with pytest.raises(BadRequestError, match="images are not supported by this model"):
@@ -137,10 +142,13 @@ async def test_tools_on_the_llama_route_are_refused_before_sending(shell_kind: s
 
     tool = pydantic_function_tool(GetWeather)
     async with mock_shell(shell_kind, handler) as shell:  # a serverless host: the llama route
-        for kwargs in ({"tools": [tool]}, {"tool_choice": "auto"}, {"response_format": {"type": "json_object"}},
-                       {"extra_body": {"tools": [tool]}}):
+        refused: list[dict[str, Any]] = [{"tools": [tool]}, {"tool_choice": "auto"},
+                                         {"response_format": {"type": "json_object"}},
+                                         {"extra_body": {"tools": [tool]}}]
+        for kwargs in refused:
             with pytest.raises(ParameterError, match="model-inference") as caught:
-                await shell.run(lambda c, kw=kwargs: c.chat.completions.create(messages=ASK, **kw))
+                # awaited within this iteration, so the lambda sees this iteration's kwargs
+                await shell.run(lambda c: c.chat.completions.create(messages=ASK, **kwargs))  # noqa: B023
             assert "extra_body" not in str(caught.value) and "llama route" in str(caught.value)
         with pytest.raises(ParameterError, match="response_format is not available on the llama route"):
             await shell.run(lambda c: c.chat.completions.parse(messages=ASK, response_format=Weather))
@@ -177,19 +185,22 @@ async def test_malformed_messages_name_the_index_and_key(shell_kind: str) -> Non
     async with mock_shell(shell_kind, lambda request: httpx.Response(500)) as shell:
         for messages, where in cases:
             with pytest.raises(ParameterError) as caught:
-                await shell.run(lambda c, m=messages: c.chat.completions.create(messages=m))
+                await shell.run(lambda c: c.chat.completions.create(messages=messages))  # noqa: B023 (awaited here)
             assert caught.value.param == where and where in str(caught.value)
 
 
 async def test_chat_logprobs_on_the_model_inference_route(mi: Shell) -> None:
     reply = await mi.run(lambda c: c.chat.completions.create(messages=ASK, logprobs=True, top_logprobs=2,
                                                              max_tokens=4, temperature=0))
-    tokens = reply.choices[0].logprobs.content
+    logprobs = reply.choices[0].logprobs
+    assert logprobs is not None
+    tokens = logprobs.content
     assert tokens and "".join(t.token for t in tokens) == reply.content
     assert all(t.logprob <= 0 and len(t.top_logprobs) == 2 and t.bytes == list(t.token.encode()) for t in tokens)
     stream = await mi.run(lambda c: c.chat.completions.create(messages=ASK, logprobs=True, max_tokens=4,
                                                               temperature=0, stream=True))
     streamed = await mi.until_done(stream)
+    assert streamed.choices[0].logprobs is not None and streamed.choices[0].logprobs.content is not None
     assert [t.token for t in streamed.choices[0].logprobs.content] == [t.token for t in tokens]
 
 
@@ -199,6 +210,7 @@ async def test_tools_and_parse_on_the_foundry_and_openai_v1_forms(shell_kind: st
     async with Shell(make_client(shell_kind, server.url + form, server.api_key, model="default")) as shell:
         called = await shell.run(lambda c: c.chat.completions.create(
             messages=ASK, tools=[pydantic_function_tool(GetWeather)], tool_choice="required", max_tokens=40))
+        assert called.choices[0].message.tool_calls is not None
         assert called.choices[0].message.tool_calls[0].function.name == "GetWeather"
         parsed = await shell.run(lambda c: c.chat.completions.parse(messages=ASK, response_format=Weather,
                                                                     max_tokens=48))

@@ -25,12 +25,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from llama_azure import APIConnectionError, AuthenticationError, RateLimit
+from llama_azure import APIConnectionError, AsyncStream, AuthenticationError, RateLimit
 from llama_azure.tracing import CAPTURE_CONTENT_ENV, LlamaAzureInstrumentor
+from llama_azure.types import ChatMessageParam
 
 from .shells import Shell
 
-HI = [{"role": "user", "content": "Say hello in three words."}]
+HI: list[ChatMessageParam] = [{"role": "user", "content": "Say hello in three words."}]
 
 
 class Telemetry:
@@ -75,8 +76,8 @@ def telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Telemetry]:
     t.instrumentor.uninstrument()
 
 
-def attrs(span: ReadableSpan) -> dict[str, Any]:
-    return dict(span.attributes or {})
+def attrs(item: ReadableSpan | HistogramDataPoint) -> dict[str, Any]:
+    return dict(item.attributes or {})
 
 
 async def test_a_chat_call_is_one_client_span_with_the_genai_attributes(
@@ -89,6 +90,7 @@ async def test_a_chat_call_is_one_client_span_with_the_genai_attributes(
     assert span.kind is SpanKind.CLIENT
     assert span.status.status_code is StatusCode.UNSET
     host, port = server.url.split("//")[1].split(":")
+    assert reply.usage is not None
     assert attrs(span) == {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": "azure.ai.inference",
@@ -107,12 +109,12 @@ async def test_a_chat_call_is_one_client_span_with_the_genai_attributes(
     }
     [duration] = telemetry.points("gen_ai.client.operation.duration")
     assert duration.count == 1 and duration.sum > 0
-    assert duration.attributes["gen_ai.response.model"] == reply.model
-    assert "error.type" not in duration.attributes
-    tokens = {p.attributes["gen_ai.token.type"]: p for p in telemetry.points("gen_ai.client.token.usage")}
+    assert attrs(duration)["gen_ai.response.model"] == reply.model
+    assert "error.type" not in attrs(duration)
+    tokens = {attrs(p)["gen_ai.token.type"]: p for p in telemetry.points("gen_ai.client.token.usage")}
     assert tokens["input"].sum == reply.usage.prompt_tokens and tokens["input"].count == 1
     assert tokens["output"].sum == reply.usage.completion_tokens
-    assert tokens["output"].attributes["gen_ai.request.model"] == "smollm2-test"
+    assert attrs(tokens["output"])["gen_ai.request.model"] == "smollm2-test"
     assert telemetry.points("gen_ai.client.operation.time_to_first_chunk") == []  # streams only
 
 
@@ -136,7 +138,7 @@ async def test_a_streamed_call_keeps_its_span_open_until_the_stream_ends(shell: 
     assert attrs(span)["gen_ai.response.id"] == chunks[0].id
     finished = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
     assert attrs(span)["gen_ai.response.finish_reasons"] == tuple(finished)
-    assert attrs(span)["gen_ai.usage.output_tokens"] == last.usage.completion_tokens
+    assert last.usage is not None and attrs(span)["gen_ai.usage.output_tokens"] == last.usage.completion_tokens
     assert attrs(span)["gen_ai.response.time_to_first_chunk"] > 0
     assert span.status.status_code is StatusCode.UNSET and not span.events
     [first] = telemetry.points("gen_ai.client.operation.time_to_first_chunk")
@@ -147,8 +149,13 @@ async def test_a_streamed_call_keeps_its_span_open_until_the_stream_ends(shell: 
 
 async def test_a_stream_closed_early_ends_its_span_without_an_error(shell: Shell, telemetry: Telemetry) -> None:
     stream = await shell.run(lambda c: c.completions.create(prompt="Count: 1, 2, 3,", max_tokens=24, stream=True))
-    iterator = stream.__aiter__() if shell.is_async else iter(stream)  # held: dropping it would close the stream
-    await (iterator.__anext__() if shell.is_async else shell.run(lambda c: next(iterator)))
+    # The iterator is held: dropping it would close the stream.
+    if isinstance(stream, AsyncStream):
+        aiterator = stream.__aiter__()
+        await aiterator.__anext__()
+    else:
+        iterator = iter(stream)
+        next(iterator)
     assert telemetry.spans() == []
     await shell.close(stream)
     span = telemetry.only_span()
@@ -167,7 +174,7 @@ async def test_a_401_is_an_error_span_with_error_type(shell_factory: Any, server
     assert "401" in (span.status.description or "")
     assert attrs(span)["error.type"] == "401"
     [duration] = telemetry.points("gen_ai.client.operation.duration")
-    assert duration.attributes["error.type"] == "401"
+    assert attrs(duration)["error.type"] == "401"
     assert "not-the-right-key" not in span.to_json()
 
 
