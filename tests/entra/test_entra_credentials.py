@@ -71,7 +71,7 @@ async def test_async_client_runs_a_sync_credential_off_the_event_loop(entra_serv
             loop_thread.append(False)
         return original(*scopes, **kwargs)
 
-    credential.get_token = get_token  # type: ignore[method-assign]
+    credential.get_token = get_token
     async with closing_all(credential), AsyncLlamaClient(entra_server.url, credential) as client:
         info = await client.get_model_info()
     assert info.model_name

@@ -21,6 +21,7 @@ from llama_azure import (
     ChatCompletionChunk,
     Completion,
     LlamaClient,
+    RawResponse,
     Stream,
 )
 from llama_azure.types import ChatMessageParam
@@ -28,6 +29,7 @@ from llama_azure.types import ChatMessageParam
 T = TypeVar("T")
 ChunkT = TypeVar("ChunkT", ChatCompletionChunk, Completion)
 ResultT = TypeVar("ResultT", bound=ChatCompletion | Completion)
+ChatT = TypeVar("ChatT", bound=ChatCompletion)
 
 Client = LlamaClient | AsyncLlamaClient
 
@@ -44,8 +46,18 @@ class Shell:
     # The sync client answers a stream with a Stream and the async one with an AsyncStream; every other
     # call has one answer type in both shells.
     @overload
-    async def run(self, call: Callable[[Client], Stream[ChunkT, ResultT] | Awaitable[AsyncStream[ChunkT, ResultT]]]
-                  ) -> Stream[ChunkT, ResultT] | AsyncStream[ChunkT, ResultT]: ...
+    async def run(self, call: Callable[[Client], Stream[ChatCompletionChunk, ChatT]
+                                       | Awaitable[AsyncStream[ChatCompletionChunk, ChatT]]]
+                  ) -> Stream[ChatCompletionChunk, ChatT] | AsyncStream[ChatCompletionChunk, ChatT]: ...
+    @overload
+    async def run(self, call: Callable[[Client], Stream[Completion, Completion]
+                                       | Awaitable[AsyncStream[Completion, Completion]]]
+                  ) -> Stream[Completion, Completion] | AsyncStream[Completion, Completion]: ...
+    @overload
+    async def run(self, call: Callable[[Client], RawResponse[Stream[Completion, Completion]]
+                                       | Awaitable[RawResponse[AsyncStream[Completion, Completion]]]]
+                  ) -> RawResponse[Stream[Completion, Completion]] | RawResponse[AsyncStream[Completion, Completion]]:
+        ...
     @overload
     async def run(self, call: Callable[[Client], T | Awaitable[T]]) -> T: ...
     async def run(self, call: Callable[[Client], Any]) -> Any:

@@ -10,6 +10,7 @@ import pytest
 from support.wire import CHAT_OK
 
 from llama_azure import AsyncLlamaClient, ConfigurationError, LlamaClient, ParameterError
+from llama_azure.types import ToolParam, UserMessageParam
 
 from .shells import USER_HI, mock_shell
 
@@ -75,11 +76,12 @@ async def test_unserializable_message_field_is_a_parameter_error(shell_kind: str
     sent, handler = recording()
     async with mock_shell(shell_kind, handler, api="model-inference") as shell:
         # An unknown message key is refused by name (its value is never serialised) ...
+        # a key no message type has, on purpose: the runtime check is under test
+        unknown: UserMessageParam = {"role": "user", "content": "hi", "meta": object()}  # type: ignore[typeddict-unknown-key]
         with pytest.raises(ParameterError, match="no key 'meta'"):
-            await shell.run(lambda c: c.chat.completions.create(
-                messages=[{"role": "user", "content": "hi", "meta": object()}]))
+            await shell.run(lambda c: c.chat.completions.create(messages=[unknown]))
         # ... and a free-form JSON field (a tool's parameters schema) that cannot be JSON is a ParameterError.
-        tool = {"type": "function", "function": {"name": "f", "parameters": {"x": object()}}}
+        tool: ToolParam = {"type": "function", "function": {"name": "f", "parameters": {"x": object()}}}
         with pytest.raises(ParameterError, match="JSON"):
             await shell.run(lambda c: c.chat.completions.create(messages=[{"role": "user", "content": "hi"}],
                                                                 tools=[tool]))
@@ -139,9 +141,9 @@ async def test_injected_http_client_timeout_is_honoured(shell_kind: str) -> None
     else:
         with httpx.Client(transport=transport, timeout=own) as http_s, LlamaClient(
             "https://h.models.ai.azure.com", "k", http_client=http_s
-        ) as client:
-            client.chat.completions.create(messages=USER_HI)
-            client.chat.completions.create(messages=USER_HI, timeout=9)
+        ) as sync_client:
+            sync_client.chat.completions.create(messages=USER_HI)
+            sync_client.chat.completions.create(messages=USER_HI, timeout=9)
     assert seen[0] == own.as_dict()
     assert seen[1]["read"] == 9
 

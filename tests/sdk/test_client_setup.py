@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import httpx
 import pytest
@@ -104,9 +105,11 @@ async def test_nothing_is_sent_for_invalid_parameters(shell_kind: str) -> None:
         return httpx.Response(500)
 
     async with mock_shell(shell_kind, handler, endpoint="https://h.models.ai.azure.com", credential=KEY) as shell:
-        for bad in ({"temperature": -1}, {"stop": 5}, {"logprobs": 50}, {"best_of": 2, "stream": True}):
+        refused: list[dict[str, Any]] = [{"temperature": -1}, {"stop": 5}, {"logprobs": 50},
+                                         {"best_of": 2, "stream": True}]
+        for bad in refused:
             with pytest.raises(ParameterError):
-                await shell.run(lambda c, bad=bad: c.completions.create(prompt="x", **bad))
+                await shell.run(lambda c: c.completions.create(prompt="x", **bad))  # noqa: B023 (awaited here)
         with pytest.raises(ParameterError):
             await shell.run(lambda c: c.completions.create(prompt=""))
         with pytest.raises(ParameterError, match="extra_body repeats"):

@@ -10,14 +10,15 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 from support.wire import DONE, chunk, event
 
-from .shells import USER_HI, Shell, make_client, mock_shell
+from llama_azure import AsyncStream
+
+from .shells import USER_HI, Handler, Shell, make_client, mock_shell
 
 STREAMS = 6
 
@@ -33,8 +34,8 @@ async def test_streams_read_to_the_end_reuse_one_connection(shell: Shell, caplog
         stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=3, stream=True))
         await shell.until_done(stream)
     for _ in range(2):  # and a plain loop over the chunks, as most callers write it
-        stream = await shell.run(lambda c: c.completions.create(prompt="Once", max_tokens=3, stream=True))
-        assert await shell.chunks(stream)
+        text_stream = await shell.run(lambda c: c.completions.create(prompt="Once", max_tokens=3, stream=True))
+        assert await shell.chunks(text_stream)
     assert tcp_connects(caplog) == 1
 
 
@@ -50,13 +51,13 @@ class _Counted(httpx.SyncByteStream, httpx.AsyncByteStream):
             self.read += 1
             yield part
 
-    async def __aiter__(self) -> Any:
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         for part in self.parts:
             self.read += 1
             yield part
 
 
-def counted_sse(body: _Counted) -> Any:
+def counted_sse(body: _Counted) -> Handler:
     return lambda request: httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=body)
 
 
@@ -65,7 +66,7 @@ async def test_a_stream_left_early_is_closed_without_reading_on(shell_kind: str)
     body = _Counted([*events, b"data: [DONE]\n\n"])
     async with mock_shell(shell_kind, counted_sse(body)) as shell:
         stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
-        if shell.is_async:
+        if isinstance(stream, AsyncStream):
             async for _ in stream:
                 break
         else:

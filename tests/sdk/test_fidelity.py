@@ -10,13 +10,14 @@ import httpx
 import pytest
 from support.wire import DONE, chat_chunk, event, text_chunk
 
-from llama_azure import BadRequestError, ContentFilterError, UnprocessableEntityError
+from llama_azure import AsyncStream, BadRequestError, ContentFilterError, Stream, UnprocessableEntityError
 
 from .shells import USER_HI, mock_shell, sse
 
 
 async def read(shell_kind: str, parts: list[bytes], *, chat: bool = True, **kwargs: Any) -> tuple[list[Any], Any]:
     async with mock_shell(shell_kind, sse(parts), **kwargs) as shell:
+        stream: Stream[Any, Any] | AsyncStream[Any, Any]  # a chat or a text stream: callers read either
         if chat:
             stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
         else:

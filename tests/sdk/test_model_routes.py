@@ -173,9 +173,11 @@ async def form_shell(request: pytest.FixtureRequest, shell_kind: str, server: Re
 
 async def test_plain_answers(form_shell: Shell) -> None:
     reply = await form_shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=4))
-    assert reply.content and reply.usage.completion_tokens <= 4 and reply.request_id
+    assert reply.content and reply.usage is not None and reply.usage.completion_tokens is not None
+    assert reply.usage.completion_tokens <= 4 and reply.request_id
     text = await form_shell.run(lambda c: c.completions.create(prompt="The sky is", max_tokens=3))
-    assert text.text and text.usage.completion_tokens <= 3
+    assert text.text and text.usage is not None and text.usage.completion_tokens is not None
+    assert text.usage.completion_tokens <= 3
 
 
 async def test_streams(form_shell: Shell) -> None:

@@ -20,10 +20,10 @@ from llama_azure import (
 from llama_azure._retry import RetryPolicy
 from llama_azure._retry_after import retry_after_seconds
 
-from .shells import USER_HI, mock_shell
+from .shells import USER_HI, Handler, mock_shell
 
 
-def scripted(*responses: httpx.Response | Exception) -> tuple[list[httpx.Request], object]:
+def scripted(*responses: httpx.Response | Exception) -> tuple[list[httpx.Request], Handler]:
     seen: list[httpx.Request] = []
     queue = list(responses)
 

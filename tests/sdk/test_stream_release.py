@@ -20,7 +20,8 @@ from llama_azure.types import ChatMessageParam
 
 MESSAGES: list[ChatMessageParam] = [{"role": "user", "content": "Write a long story about a dragon."}]
 EARLY_EXITS = 200
-POOL = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+CONNECTIONS = 4
+POOL = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
 TIMEOUT = httpx.Timeout(30.0, pool=5.0)  # an exhausted pool fails fast instead of hanging
 
 
@@ -70,7 +71,7 @@ def test_sync_streams_dropped_unread_release_their_connection(server: Any) -> No
     with httpx.Client(limits=POOL, timeout=TIMEOUT) as http, LlamaClient(
         server.url, server.api_key, http_client=http, max_retries=0
     ) as client:
-        for _ in range(3 * POOL.max_connections):  # more than the pool holds
+        for _ in range(3 * CONNECTIONS):  # more than the pool holds
             stream = client.chat.completions.create(messages=MESSAGES, max_tokens=32, stream=True)
             del stream  # never read, never closed
             gc.collect()
@@ -81,7 +82,7 @@ async def test_async_streams_dropped_unread_release_their_connection(server: Any
     async with httpx.AsyncClient(limits=POOL, timeout=TIMEOUT) as http, AsyncLlamaClient(
         server.url, server.api_key, http_client=http, max_retries=0
     ) as client:
-        for _ in range(3 * POOL.max_connections):
+        for _ in range(3 * CONNECTIONS):
             stream = await client.chat.completions.create(messages=MESSAGES, max_tokens=32, stream=True)
             del stream
             gc.collect()  # the close is handed to this loop: the next request's wait for the pool lets it run

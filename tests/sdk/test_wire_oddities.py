@@ -106,7 +106,8 @@ ERROR_SHAPES = [
 
 
 @pytest.mark.parametrize(("status", "body", "cls", "code"), ERROR_SHAPES)
-async def test_error_bodies_map_to_typed_errors(shell_kind: str, status: int, body: Any, cls: type, code: Any) -> None:
+async def test_error_bodies_map_to_typed_errors(shell_kind: str, status: int, body: Any, cls: type[APIStatusError],
+                                                code: str | None) -> None:
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
 
     def handler(request: httpx.Request) -> httpx.Response:
