@@ -22,6 +22,7 @@ from support.waiting import wait_until
 
 from llama_azure import AsyncLlamaClient, RateLimit
 from llama_azure.batch import BatchSummary, run_batch
+from llama_azure.server.process import ReferenceServer
 
 
 def write_input(path: Path, count: int, extra: list[str] = ()) -> list[str]:  # type: ignore[assignment]
@@ -37,7 +38,7 @@ def records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def batch_command(server: Any, deployment: str, *args: str) -> list[str]:
+def batch_command(server: ReferenceServer, deployment: str, *args: str) -> list[str]:
     return [sys.executable, "-m", "llama_azure", "batch", *args, "--endpoint", server.url, "--api-key",
             server.api_key, "--deployment", deployment, "--max-retries", "0"]
 
@@ -59,7 +60,7 @@ class StopAfter:
 
 
 async def test_an_interrupted_batch_resumes_and_answers_each_custom_id_once(
-        tmp_path: Path, quota_server: Any, quota_deployment: str, quota_limits: Any) -> None:
+        tmp_path: Path, quota_server: ReferenceServer, quota_deployment: str, quota_limits: Any) -> None:
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     ids = write_input(source, 10)
     rate_limit = RateLimit(requests=quota_limits.rpm, window=quota_limits.window)
@@ -79,7 +80,7 @@ async def test_an_interrupted_batch_resumes_and_answers_each_custom_id_once(
 
 
 def test_ctrl_c_stops_the_command_cleanly_and_the_same_command_resumes(
-        tmp_path: Path, quota_server: Any, quota_deployment: str, quota_limits: Any) -> None:
+        tmp_path: Path, quota_server: ReferenceServer, quota_deployment: str, quota_limits: Any) -> None:
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     ids = write_input(source, 12)  # three windows' worth at 4 requests per window
     command = batch_command(quota_server, quota_deployment, str(source), "-o", str(target), "--concurrency", "4",
@@ -108,7 +109,7 @@ def test_ctrl_c_stops_the_command_cleanly_and_the_same_command_resumes(
 
 
 def test_a_malformed_line_gets_an_error_record_and_the_rest_go_on(
-        tmp_path: Path, quota_server: Any, quota_deployment: str) -> None:
+        tmp_path: Path, quota_server: ReferenceServer, quota_deployment: str) -> None:
     source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     bad_body = json.dumps({"custom_id": "bad-body", "method": "POST", "url": "/v1/completions",
                            "body": {"prompt": "Hi", "max_tokens": -1}})
@@ -125,7 +126,7 @@ def test_a_malformed_line_gets_an_error_record_and_the_rest_go_on(
 
 
 def test_progress_is_a_bar_on_a_terminal_and_one_final_line_otherwise(
-        tmp_path: Path, quota_server: Any, quota_deployment: str, another_quota_deployment: str,
+        tmp_path: Path, quota_server: ReferenceServer, quota_deployment: str, another_quota_deployment: str,
         quota_limits: Any) -> None:
     source = tmp_path / "in.jsonl"
     write_input(source, 3)

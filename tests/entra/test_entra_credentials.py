@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,9 +13,11 @@ import pytest
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
 from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentityCredential
+from cryptography.hazmat.primitives.asymmetric import rsa
 from support.closing import closing_all
 
 from llama_azure import AsyncLlamaClient, AuthenticationError, LlamaClient
+from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessageParam
 
 from .entra_support import ML_SCOPE, ScriptedCredential, default_credential_kwargs, mint, new_key, stats
@@ -42,7 +45,7 @@ def make_client(kind: str, url: str, credential: Any, **kwargs: Any) -> LlamaCli
 @pytest.mark.parametrize("flavour", ["default", "managed_identity"])
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_chat_and_stream_with_real_azure_identity(
-    kind: str, flavour: str, entra_server: Any, identity_env: Any
+    kind: str, flavour: str, entra_server: ReferenceServer, identity_env: Any
 ) -> None:
     identity_env(entra_server)
     credential = make_credential(kind, flavour)
@@ -57,7 +60,9 @@ async def test_chat_and_stream_with_real_azure_identity(
         assert "eyJ" not in repr(client)
 
 
-async def test_async_client_runs_a_sync_credential_off_the_event_loop(entra_server: Any, identity_env: Any) -> None:
+async def test_async_client_runs_a_sync_credential_off_the_event_loop(
+    entra_server: ReferenceServer, identity_env: Any
+) -> None:
     identity_env(entra_server)
     credential = ManagedIdentityCredential()
     loop_thread: list[bool] = []
@@ -80,7 +85,7 @@ async def test_async_client_runs_a_sync_credential_off_the_event_loop(entra_serv
 
 @pytest.mark.parametrize("sync_credential", [False, True], ids=["aio-credential", "sync-credential"])
 async def test_fifty_concurrent_requests_cause_one_token_fetch(
-    sync_credential: bool, entra_server: Any, identity_env: Any
+    sync_credential: bool, entra_server: ReferenceServer, identity_env: Any
 ) -> None:
     identity_env(entra_server)
     credential: Any = ManagedIdentityCredential() if sync_credential else AsyncManagedIdentityCredential()
@@ -93,7 +98,7 @@ async def test_fifty_concurrent_requests_cause_one_token_fetch(
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_wrong_scope_is_refused_and_the_error_names_the_scope(
-    kind: str, entra_server: Any, identity_env: Any
+    kind: str, entra_server: ReferenceServer, identity_env: Any
 ) -> None:
     identity_env(entra_server)
     credential = make_credential(kind, "managed_identity")
@@ -141,7 +146,7 @@ def test_scope_follows_the_host() -> None:
     ],
 )
 def test_server_refuses_bad_tokens_saying_why(
-    token_kind: str, code: str, reason: str, entra_server: Any, signing_key: Any
+    token_kind: str, code: str, reason: str, entra_server: ReferenceServer, signing_key: tuple[rsa.RSAPrivateKey, Path]
 ) -> None:
     key = signing_key[0]
     token = {
@@ -163,7 +168,7 @@ def test_server_refuses_bad_tokens_saying_why(
 
 
 def test_a_token_in_the_api_key_header_is_refused_saying_where_it_belongs(
-    entra_server: Any, signing_key: Any
+    entra_server: ReferenceServer, signing_key: tuple[rsa.RSAPrivateKey, Path]
 ) -> None:
     token = mint(signing_key[0]).token
     url = f"{entra_server.url}/info?api-version=2025-04-01"
@@ -180,7 +185,9 @@ def test_a_token_in_the_api_key_header_is_refused_saying_where_it_belongs(
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
-async def test_token_auth_and_key_auth_side_by_side(kind: str, entra_server: Any, signing_key: Any) -> None:
+async def test_token_auth_and_key_auth_side_by_side(
+    kind: str, entra_server: ReferenceServer, signing_key: tuple[rsa.RSAPrivateKey, Path]
+) -> None:
     good = ScriptedCredential(mint(signing_key[0]))
     for credential in (good, entra_server.api_key):
         client = make_client(kind, entra_server.url, credential)
@@ -190,7 +197,7 @@ async def test_token_auth_and_key_auth_side_by_side(kind: str, entra_server: Any
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_401_on_a_cached_token_drops_it_fetches_again_and_retries_once(
-    kind: str, entra_server: Any, signing_key: Any
+    kind: str, entra_server: ReferenceServer, signing_key: tuple[rsa.RSAPrivateKey, Path]
 ) -> None:
     credential = ScriptedCredential(mint(new_key()), mint(signing_key[0]))  # a forged token, then a good one
     client = make_client(kind, entra_server.url, credential, max_retries=0)
@@ -204,7 +211,7 @@ async def test_401_on_a_cached_token_drops_it_fetches_again_and_retries_once(
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
-async def test_second_401_raises_naming_the_scope_and_no_secret(kind: str, entra_server: Any) -> None:
+async def test_second_401_raises_naming_the_scope_and_no_secret(kind: str, entra_server: ReferenceServer) -> None:
     forged = mint(new_key())
     credential = ScriptedCredential(forged)
     client = make_client(kind, entra_server.url, credential)
@@ -220,7 +227,7 @@ async def test_second_401_raises_naming_the_scope_and_no_secret(kind: str, entra
         assert forged.token not in text
 
 
-def test_key_401_keeps_the_key_hint(entra_server: Any) -> None:
+def test_key_401_keeps_the_key_hint(entra_server: ReferenceServer) -> None:
     with LlamaClient(entra_server.url, "not-the-key", max_retries=0) as client, \
             pytest.raises(AuthenticationError) as caught:
         client.get_model_info()
@@ -230,7 +237,7 @@ def test_key_401_keeps_the_key_hint(entra_server: Any) -> None:
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_debug_logs_never_show_tokens_or_the_identity_header(
-    kind: str, entra_server: Any, identity_env: Any, caplog: pytest.LogCaptureFixture
+    kind: str, entra_server: ReferenceServer, identity_env: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     env = identity_env(entra_server)
     caplog.set_level(logging.DEBUG)  # every logger: ours, httpx/httpcore, azure-identity, msal

@@ -30,7 +30,7 @@ def cognitive_server(signing_key: tuple[rsa.RSAPrivateKey, Path]) -> Iterator[Re
 
 @pytest.mark.parametrize("path", ["/models", "/openai/v1"])
 @pytest.mark.parametrize("kind", ["sync", "async"])
-async def test_entra_token_for_the_cognitive_services_scope(kind: str, path: str, cognitive_server: Any,
+async def test_entra_token_for_the_cognitive_services_scope(kind: str, path: str, cognitive_server: ReferenceServer,
                                                             identity_env: Any) -> None:
     identity_env(cognitive_server)
     credential = make_credential(kind, "managed_identity")

@@ -12,11 +12,13 @@ import asyncio
 import inspect
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from azure.identity import ManagedIdentityCredential
 from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentityCredential
+from cryptography.hazmat.primitives.asymmetric import rsa
 from support.closing import closing_all
 
 from llama_azure import AsyncLlamaClient, LlamaClient
@@ -30,7 +32,7 @@ HI: list[ChatMessageParam] = [{"role": "user", "content": "Hi"}]
 
 
 @pytest.fixture(scope="module")
-def short_lived_server(signing_key: Any) -> Iterator[ReferenceServer]:
+def short_lived_server(signing_key: tuple[rsa.RSAPrivateKey, Path]) -> Iterator[ReferenceServer]:
     with start_entra_server(signing_key, "--token-lifetime", str(LIFETIME)) as srv:
         yield srv
 

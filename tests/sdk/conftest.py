@@ -6,12 +6,14 @@ is one sync test and one async test against the same real reference server.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
-from .shells import Shell, make_client
+from llama_azure.server.process import ReferenceServer
+
+from .shells import Shell, ShellFactory, make_client
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -20,7 +22,7 @@ def shell_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def shell(shell_kind: str, server: Any) -> AsyncIterator[Shell]:
+async def shell(shell_kind: str, server: ReferenceServer) -> AsyncIterator[Shell]:
     """A sync or async client on the shared reference server (key auth, Llama API routes)."""
     s = Shell(make_client(shell_kind, server.url, server.api_key))
     yield s
@@ -28,7 +30,7 @@ async def shell(shell_kind: str, server: Any) -> AsyncIterator[Shell]:
 
 
 @pytest.fixture
-async def shell_factory(shell_kind: str) -> AsyncIterator[Callable[..., Shell]]:
+async def shell_factory(shell_kind: str) -> AsyncIterator[ShellFactory]:
     """Build more shells of the current kind: ``shell_factory(url, key, api="score")``; closed after the test."""
     made: list[Shell] = []
 
@@ -43,16 +45,14 @@ async def shell_factory(shell_kind: str) -> AsyncIterator[Callable[..., Shell]]:
 
 
 @pytest.fixture(scope="session")
-def fault_server() -> Any:
+def fault_server() -> Iterator[ReferenceServer]:
     """A reference server started with ``--faults none``: each request may carry ``x-llama-azure-fault``."""
-    from llama_azure.server.process import ReferenceServer
-
     with ReferenceServer(api_key="fault-key", args=["--faults", "none", "--n-ctx", "512"]) as srv:
         yield srv
 
 
 @pytest.fixture
-async def fault_shell(shell_kind: str, fault_server: Any) -> AsyncIterator[Shell]:
+async def fault_shell(shell_kind: str, fault_server: ReferenceServer) -> AsyncIterator[Shell]:
     """A sync or async client on the fault-injecting server (no retries by default: tests set them)."""
     s = Shell(make_client(shell_kind, fault_server.url, fault_server.api_key))
     yield s

@@ -32,6 +32,7 @@ ResultT = TypeVar("ResultT", bound=ChatCompletion | Completion)
 ChatT = TypeVar("ChatT", bound=ChatCompletion)
 
 Client = LlamaClient | AsyncLlamaClient
+ShellFactory = Callable[..., "Shell"]  # the shell_factory fixture: (url, key, **client options) -> Shell
 
 USER_HI: list[ChatMessageParam] = [{"role": "user", "content": "Say hello in three words."}]
 

@@ -23,6 +23,7 @@ from support.waiting import eventually, wait_for_event
 from support.wire import delta_chunk, event
 
 from llama_azure import AsyncLlamaClient, LlamaClient
+from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessageParam
 
 HI: list[ChatMessageParam] = [{"role": "user", "content": "Write a long story about a dragon."}]
@@ -190,7 +191,7 @@ def test_1000_abandoned_sync_streams_leak_nothing(canned_url: str) -> None:
             assert next(iter(stream)).choices
 
 
-async def test_cancelling_real_server_streams_releases_connections(server: Any) -> None:
+async def test_cancelling_real_server_streams_releases_connections(server: ReferenceServer) -> None:
     pool = httpx.Limits(max_connections=2, max_keepalive_connections=2)
     async with httpx.AsyncClient(limits=pool, timeout=httpx.Timeout(60.0, pool=5.0)) as http, AsyncLlamaClient(
         server.url, server.api_key, http_client=http, max_retries=0
@@ -227,7 +228,7 @@ async def test_cancelling_real_server_streams_releases_connections(server: Any) 
         assert stats["generations_cancelled"] >= 1, stats
 
 
-def test_an_unclosed_client_would_fail_the_suite(server: Any, tmp_path: Path) -> None:
+def test_an_unclosed_client_would_fail_the_suite(server: ReferenceServer, tmp_path: Path) -> None:
     """The guard itself: with this project's settings (warnings are errors), a leaked connection
     (a ResourceWarning in a finalizer, reported by pytest as unraisable) fails the run; closed, it passes."""
     (tmp_path / "pytest.ini").write_text(

@@ -100,7 +100,7 @@ def chat(**kwargs: Any) -> Any:
     return lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=2, **kwargs)
 
 
-async def test_a_deployment_killed_mid_run_leaves_every_call_answered(shell_kind: str, server: Any) -> None:
+async def test_a_deployment_killed_mid_run_leaves_every_call_answered(shell_kind: str, server: ReferenceServer) -> None:
     doomed = ReferenceServer(api_key=KEY, args=["--n-ctx", "512"]).start()
     counted = Counted(shell_kind, [Deployment(doomed.url, weight=HEAVY), Deployment(server.url)])
     try:
@@ -121,7 +121,7 @@ async def test_a_deployment_killed_mid_run_leaves_every_call_answered(shell_kind
         await counted.close()
 
 
-async def test_a_throttled_deployment_is_left_alone_during_its_cool_down(shell_kind: str, server: Any,
+async def test_a_throttled_deployment_is_left_alone_during_its_cool_down(shell_kind: str, server: ReferenceServer,
                                                                          throttled: Any) -> None:
     counted = Counted(shell_kind, [Deployment(throttled.url, deployment=shell_kind, weight=HEAVY),
                                    Deployment(server.url)])
@@ -138,7 +138,7 @@ async def test_a_throttled_deployment_is_left_alone_during_its_cool_down(shell_k
 
 
 async def test_a_failing_deployment_moves_calls_and_streams_before_their_first_chunk(
-        shell_kind: str, server: Any, broken: Any) -> None:
+        shell_kind: str, server: ReferenceServer, broken: Any) -> None:
     counted = Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(server.url)],
                       cool_down=CoolDown(server_error=0))  # no cool-down: every call tries the broken one first
     try:
@@ -156,7 +156,7 @@ async def test_a_failing_deployment_moves_calls_and_streams_before_their_first_c
         await counted.close()
 
 
-async def test_a_stream_broken_after_its_first_chunk_is_never_replayed(shell_kind: str, server: Any,
+async def test_a_stream_broken_after_its_first_chunk_is_never_replayed(shell_kind: str, server: ReferenceServer,
                                                                        breaks_streams: Any) -> None:
     counted = Counted(shell_kind, [Deployment(breaks_streams.url, weight=HEAVY), Deployment(server.url)])
     try:
@@ -184,7 +184,7 @@ async def test_when_all_fail_the_error_lists_each_deployments_last_failure(shell
         await counted.close()
 
 
-async def test_the_calls_own_errors_are_not_moved(shell_kind: str, server: Any) -> None:
+async def test_the_calls_own_errors_are_not_moved(shell_kind: str, server: ReferenceServer) -> None:
     counted = Counted(shell_kind, [Deployment(server.url, credential="wrong-key", weight=HEAVY),
                                    Deployment(server.url, deployment="other")])
     try:
@@ -234,7 +234,9 @@ def test_the_router_chooses_by_weight_among_deployments_not_cooling_down() -> No
     assert router.shortest_cool_down() == 3.0
 
 
-async def test_with_pacing_a_call_goes_where_the_budget_lets_it_go_now(shell_kind: str, server: Any) -> None:
+async def test_with_pacing_a_call_goes_where_the_budget_lets_it_go_now(
+    shell_kind: str, server: ReferenceServer
+) -> None:
     paced = RateLimit(requests=1, window=600)  # one call per 10 minutes: the second would wait (or fail)
     counted = Counted(shell_kind, [Deployment(server.url, deployment=f"paced-{shell_kind}", rate_limit=paced,
                                               weight=HEAVY),
@@ -249,7 +251,7 @@ async def test_with_pacing_a_call_goes_where_the_budget_lets_it_go_now(shell_kin
         await counted.close()
 
 
-async def test_with_options_copies_apply_to_every_deployment(shell_kind: str, server: Any) -> None:
+async def test_with_options_copies_apply_to_every_deployment(shell_kind: str, server: ReferenceServer) -> None:
     counted = Counted(shell_kind, [Deployment(server.url, deployment="one"), Deployment(server.url, model="two")])
     try:
         copy = Shell(counted.shell.client.with_options(default_headers={"x-team": "blue"}, max_retries=0))
@@ -261,7 +263,7 @@ async def test_with_options_copies_apply_to_every_deployment(shell_kind: str, se
         await counted.close()
 
 
-async def test_the_span_names_the_deployment_that_answered(shell_kind: str, server: Any, broken: Any,
+async def test_the_span_names_the_deployment_that_answered(shell_kind: str, server: ReferenceServer, broken: Any,
                                                            request: pytest.FixtureRequest) -> None:
     traced = request.getfixturevalue("telemetry")  # test_tracing's (imported above)
     counted = Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(server.url)],

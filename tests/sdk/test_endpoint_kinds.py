@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from llama_azure import ChatCompletion, Completion, NotFoundError, ParameterError
 from llama_azure.server.process import ReferenceServer
 
-from .shells import USER_HI, Shell
+from .shells import USER_HI, Shell, ShellFactory
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +27,7 @@ async def test_model_info(shell: Shell) -> None:
     assert info.request_id
 
 
-async def test_model_inference_routes(shell_factory: Any, server: Any) -> None:
+async def test_model_inference_routes(shell_factory: ShellFactory, server: ReferenceServer) -> None:
     async with shell_factory(server.url, server.api_key, api="model-inference") as shell:
         reply = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=4))
         assert isinstance(reply, ChatCompletion) and reply.content
@@ -40,7 +39,7 @@ async def test_model_inference_routes(shell_factory: Any, server: Any) -> None:
         assert chunks[-1].choices[0].finish_reason in ("stop", "length")
 
 
-async def test_api_version_is_sent_and_checked(shell_factory: Any, server: Any) -> None:
+async def test_api_version_is_sent_and_checked(shell_factory: ShellFactory, server: ReferenceServer) -> None:
     good = shell_factory(server.url, server.api_key, api="model-inference", api_version="2025-04-01")
     bad = shell_factory(server.url, server.api_key, api="model-inference", api_version="1999-01-01")
     assert (await good.run(lambda c: c.get_model_info())).model_name
@@ -50,7 +49,7 @@ async def test_api_version_is_sent_and_checked(shell_factory: Any, server: Any) 
     assert "api-version" in str(caught.value).lower() or "api_version" in str(caught.value).lower()
 
 
-async def test_score_route_maps_legacy_format(shell_factory: Any, managed_server: ReferenceServer) -> None:
+async def test_score_route_maps_legacy_format(shell_factory: ShellFactory, managed_server: ReferenceServer) -> None:
     async with shell_factory(managed_server.url + "/score", managed_server.api_key, deployment="blue") as shell:
         assert shell.client.api == "score"
         reply = await shell.run(
@@ -67,7 +66,7 @@ async def test_score_route_maps_legacy_format(shell_factory: Any, managed_server
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, logprobs=2))
 
 
-async def test_unknown_deployment_is_not_found(shell_factory: Any, managed_server: ReferenceServer) -> None:
+async def test_unknown_deployment_is_not_found(shell_factory: ShellFactory, managed_server: ReferenceServer) -> None:
     async with shell_factory(managed_server.url, managed_server.api_key, api="score", deployment="green") as shell:
         with pytest.raises(NotFoundError) as caught:
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=4))

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from llama_azure import APIConnectionError, APIStatusError, APITimeoutError, RateLimitError
+from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessageParam
 
-from .shells import Shell
+from .shells import Shell, ShellFactory
 
 HI: list[ChatMessageParam] = [{"role": "user", "content": "Say hello."}]
 SMALL: dict[str, Any] = {"max_tokens": 4, "temperature": 0.0, "seed": 1}
@@ -116,7 +117,9 @@ async def test_a_stalled_stream_raises_after_the_idle_timeout(fault_shell: Shell
     assert "incomplete" in str(info.value)
 
 
-async def test_the_idle_timeout_is_a_client_option_too(fault_server: Any, shell_factory: Any) -> None:
+async def test_the_idle_timeout_is_a_client_option_too(
+    fault_server: ReferenceServer, shell_factory: ShellFactory
+) -> None:
     async with shell_factory(fault_server.url, fault_server.api_key, stream_idle_timeout=0.5) as shell:
         with pytest.raises(APITimeoutError, match="stream_idle_timeout"):
             await stream_text(shell, "stall:30", max_tokens=8)

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from llama_azure import AsyncLlamaClient, Deployment, LlamaClient
+from llama_azure.server.process import ReferenceServer
 
 from .shells import USER_HI
 
@@ -77,7 +78,7 @@ def in_child(work: Callable[[], str]) -> dict[str, Any]:
     return dict(json.loads(data))
 
 
-def make(cls: Any, server: Any, deployments: bool) -> Any:
+def make(cls: Any, server: ReferenceServer, deployments: bool) -> Any:
     """A client on ``server``: for its endpoint, or with ``deployments=`` (whose members share its pool)."""
     if deployments:
         return cls(deployments=[Deployment(server.url)], credential=server.api_key, max_retries=0, timeout=30.0)
@@ -88,7 +89,9 @@ BOTH_KINDS = pytest.mark.parametrize("deployments", [False, True], ids=["endpoin
 
 
 @BOTH_KINDS
-def test_sync_client_from_the_parent_opens_fresh_connections_in_a_child(server: Any, deployments: bool) -> None:
+def test_sync_client_from_the_parent_opens_fresh_connections_in_a_child(
+    server: ReferenceServer, deployments: bool
+) -> None:
     with make(LlamaClient, server, deployments) as client:
         assert client.chat.completions.create(messages=USER_HI, max_tokens=2).content is not None
         child = in_child(lambda: str(client.chat.completions.create(messages=USER_HI, max_tokens=2).content))
@@ -98,7 +101,9 @@ def test_sync_client_from_the_parent_opens_fresh_connections_in_a_child(server: 
 
 
 @BOTH_KINDS
-def test_async_client_from_the_parent_opens_fresh_connections_in_a_child(server: Any, deployments: bool) -> None:
+def test_async_client_from_the_parent_opens_fresh_connections_in_a_child(
+    server: ReferenceServer, deployments: bool
+) -> None:
     client = make(AsyncLlamaClient, server, deployments)
     loop = asyncio.new_event_loop()
     try:

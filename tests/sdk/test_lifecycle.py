@@ -14,9 +14,9 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
 from llama_azure import AsyncLlamaClient, LlamaClient
+from llama_azure.server.process import ReferenceServer
 
 ROUNDS = 100
 FD_SLACK = 4
@@ -26,7 +26,7 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def test_a_sync_client_per_request_leaks_no_sockets(server: Any) -> None:
+def test_a_sync_client_per_request_leaks_no_sockets(server: ReferenceServer) -> None:
     def one() -> None:
         with LlamaClient(server.url, server.api_key, max_retries=0) as client:
             client.get_model_info()
@@ -38,7 +38,7 @@ def test_a_sync_client_per_request_leaks_no_sockets(server: Any) -> None:
     assert open_fds() <= before + FD_SLACK
 
 
-async def test_an_async_client_per_request_leaks_no_sockets(server: Any) -> None:
+async def test_an_async_client_per_request_leaks_no_sockets(server: ReferenceServer) -> None:
     async def one() -> None:
         async with AsyncLlamaClient(server.url, server.api_key, max_retries=0) as client:
             await client.get_model_info()
@@ -50,7 +50,7 @@ async def test_an_async_client_per_request_leaks_no_sockets(server: Any) -> None
     assert open_fds() <= before + FD_SLACK
 
 
-def _run_script(tmp_path: Path, server: Any, body: str) -> subprocess.CompletedProcess[str]:
+def _run_script(tmp_path: Path, server: ReferenceServer, body: str) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "script.py"
     script.write_text(textwrap.dedent(body))
     env = {**os.environ, "URL": server.url, "KEY": server.api_key, "PYTHONDEVMODE": "1"}
@@ -58,7 +58,7 @@ def _run_script(tmp_path: Path, server: Any, body: str) -> subprocess.CompletedP
                           timeout=100, check=False)
 
 
-def test_no_event_loop_is_closed_from_a_stream_dropped_unread(server: Any, tmp_path: Path) -> None:
+def test_no_event_loop_is_closed_from_a_stream_dropped_unread(server: ReferenceServer, tmp_path: Path) -> None:
     result = _run_script(tmp_path, server, """
         import asyncio, gc, os
         from llama_azure import AsyncLlamaClient
@@ -82,7 +82,9 @@ def test_no_event_loop_is_closed_from_a_stream_dropped_unread(server: Any, tmp_p
     assert "Event loop is closed" not in output and "Traceback" not in output, output
 
 
-def test_an_unclosed_async_client_is_reported_and_a_closed_one_is_quiet(server: Any, tmp_path: Path) -> None:
+def test_an_unclosed_async_client_is_reported_and_a_closed_one_is_quiet(
+    server: ReferenceServer, tmp_path: Path
+) -> None:
     template = """
         import asyncio, gc, os, warnings
         from llama_azure import AsyncLlamaClient

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from llama_azure import AsyncLlamaClient, ParameterError, QuotaTimeoutError, RateLimit
+from llama_azure.server.process import ReferenceServer
 
 from .pacing_helpers import HI, burst, count_429, unexpected
 from .shells import Shell, make_client, mock_shell
@@ -25,7 +26,7 @@ SHORT, LONG = 1, 48
 
 
 @pytest.fixture
-async def make_shell(shell_kind: str, quota_server: Any, quota_deployment: str, quota_limits: Any) -> Any:
+async def make_shell(shell_kind: str, quota_server: ReferenceServer, quota_deployment: str, quota_limits: Any) -> Any:
     assert tuple(quota_limits) == (QUOTA_RPM, QUOTA_TPM, QUOTA_WINDOW)
     made: list[Shell] = []
 
@@ -106,7 +107,9 @@ async def test_a_call_whose_turn_is_beyond_its_timeout_fails_fast_and_holds_noth
     assert (usage.requests, usage.waiting) == (1, 0)
 
 
-async def test_a_cancelled_waiting_call_gives_its_place_back(quota_server: Any, quota_deployment: str) -> None:
+async def test_a_cancelled_waiting_call_gives_its_place_back(
+    quota_server: ReferenceServer, quota_deployment: str
+) -> None:
     rate_limit = RateLimit(requests=1, window=QUOTA_WINDOW)
     async with AsyncLlamaClient(quota_server.url, quota_server.api_key, deployment=quota_deployment,
                                 max_retries=0, rate_limit=rate_limit) as client:

@@ -15,6 +15,7 @@ import pytest
 from llama_azure import QuotaStoreError, RateLimit
 from llama_azure._quota_ledger import Limits
 from llama_azure._redis_ledger import RedisLedger
+from llama_azure.server.process import ReferenceServer
 
 from .pacing_helpers import HI, burst, count_429, unexpected
 from .shells import Shell, make_client
@@ -22,7 +23,7 @@ from .shells import Shell, make_client
 WORKER = Path(__file__).with_name("pacing_worker.py")
 
 
-def run_workers(server: Any, deployment: str, limits: Any, store: str | None) -> list[dict[str, Any]]:
+def run_workers(server: ReferenceServer, deployment: str, limits: Any, store: str | None) -> list[dict[str, Any]]:
     """Three processes (sync, async, sync) sending 4 calls each at once, all on one deployment."""
     args = [server.url, server.api_key, deployment]
     quota = [str(limits.rpm), str(limits.window)] + ([store] if store else [])
@@ -38,21 +39,22 @@ def run_workers(server: Any, deployment: str, limits: Any, store: str | None) ->
 
 
 def test_three_processes_sharing_redis_get_no_429_together(
-        quota_server: Any, quota_deployment: str, quota_limits: Any, redis_url: str) -> None:
+        quota_server: ReferenceServer, quota_deployment: str, quota_limits: Any, redis_url: str) -> None:
     outputs = run_workers(quota_server, quota_deployment, quota_limits, redis_url)
     assert [o["other_errors"] for o in outputs] == [[], [], []]
     assert [o["rate_limited"] for o in outputs] == [0, 0, 0]
     assert sum(o["answered"] for o in outputs) == 12
 
 
-def test_three_processes_pacing_alone_do_get_429s(quota_server: Any, quota_deployment: str,
+def test_three_processes_pacing_alone_do_get_429s(quota_server: ReferenceServer, quota_deployment: str,
                                                   quota_limits: Any) -> None:
     outputs = run_workers(quota_server, quota_deployment, quota_limits, None)
     assert sum(o["rate_limited"] for o in outputs) > 0
 
 
 async def test_one_client_paced_through_redis_gets_no_429(
-        shell_kind: str, quota_server: Any, quota_deployment: str, quota_limits: Any, redis_url: str) -> None:
+        shell_kind: str, quota_server: ReferenceServer, quota_deployment: str, quota_limits: Any, redis_url: str
+) -> None:
     rate_limit = RateLimit(requests=quota_limits.rpm, tokens=quota_limits.tpm, window=quota_limits.window,
                            store=redis_url, key=f"one-client-{quota_deployment}")
     async with Shell(make_client(shell_kind, quota_server.url, quota_server.api_key, deployment=quota_deployment,
@@ -62,7 +64,9 @@ async def test_one_client_paced_through_redis_gets_no_429(
     assert unexpected(results) == [] and count_429(results) == 0
 
 
-async def test_an_unreachable_redis_is_a_clear_error_and_nothing_is_sent(shell_kind: str, quota_server: Any) -> None:
+async def test_an_unreachable_redis_is_a_clear_error_and_nothing_is_sent(
+    shell_kind: str, quota_server: ReferenceServer
+) -> None:
     dead = "redis://:s3cret@127.0.0.1:1/0"  # nothing listens on port 1
     shown = r"Redis store redis://:<redacted>@127.0.0.1:1/0 could not be used"
     async with Shell(make_client(shell_kind, quota_server.url, quota_server.api_key,

@@ -3,11 +3,10 @@ real server (the fault-injecting one for retries)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from llama_azure import ChatCompletion, Completion, ConfigurationError, InternalServerError, LlamaClient, RawResponse
+from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessageParam
 
 from .shells import Shell, make_client
@@ -32,7 +31,7 @@ async def test_raw_response_of_a_stream_parses_to_the_stream(shell: Shell) -> No
     assert isinstance(result, Completion) and result.choices
 
 
-async def test_retries_taken_and_on_retry_see_each_retry(shell_kind: str, fault_server: Any) -> None:
+async def test_retries_taken_and_on_retry_see_each_retry(shell_kind: str, fault_server: ReferenceServer) -> None:
     seen: list[tuple[int, type[BaseException], float]] = []
     async with Shell(make_client(shell_kind, fault_server.url, fault_server.api_key, max_retries=3,
                                  on_retry=lambda attempt, error, wait: seen.append((attempt, type(error), wait)))
@@ -44,7 +43,7 @@ async def test_retries_taken_and_on_retry_see_each_retry(shell_kind: str, fault_
     assert all(wait > 0 for _, _, wait in seen)
 
 
-async def test_on_retry_is_not_called_without_a_retry(shell_kind: str, fault_server: Any) -> None:
+async def test_on_retry_is_not_called_without_a_retry(shell_kind: str, fault_server: ReferenceServer) -> None:
     seen: list[int] = []
     async with Shell(make_client(shell_kind, fault_server.url, fault_server.api_key, max_retries=0,
                                  on_retry=lambda attempt, error, wait: seen.append(attempt))) as shell:

@@ -10,10 +10,12 @@ import pytest
 from llama_azure import AuthenticationError, ContentFilterError, RateLimitError
 from llama_azure.server.process import ReferenceServer
 
-from .shells import USER_HI
+from .shells import USER_HI, ShellFactory
 
 
-async def test_wrong_key_is_authentication_error_without_the_key(shell_factory: Any, server: Any) -> None:
+async def test_wrong_key_is_authentication_error_without_the_key(
+    shell_factory: ShellFactory, server: ReferenceServer
+) -> None:
     secret = "wrong-key-0123456789-SECRET"
     async with shell_factory(server.url, secret, max_retries=0) as shell:
         with pytest.raises(AuthenticationError) as caught:
@@ -45,7 +47,9 @@ def tiny_quota_server() -> Iterator[ReferenceServer]:
         yield srv
 
 
-async def test_quota_429_then_success_after_retry(shell_factory: Any, tiny_quota_server: ReferenceServer) -> None:
+async def test_quota_429_then_success_after_retry(
+    shell_factory: ShellFactory, tiny_quota_server: ReferenceServer
+) -> None:
     url, key = tiny_quota_server.url, tiny_quota_server.api_key
     no_retry = shell_factory(url, key, max_retries=0)
     patient = shell_factory(url, key, max_retries=3)
@@ -62,7 +66,7 @@ async def test_quota_429_then_success_after_retry(shell_factory: Any, tiny_quota
 
 
 async def test_quota_retry_wait_above_cap_raises_at_once(
-    shell_factory: Any, tiny_quota_server: ReferenceServer
+    shell_factory: ShellFactory, tiny_quota_server: ReferenceServer
 ) -> None:
     async with shell_factory(tiny_quota_server.url, tiny_quota_server.api_key, max_retries=5,
                              max_retry_wait=0.5) as shell:

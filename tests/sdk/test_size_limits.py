@@ -20,8 +20,9 @@ from llama_azure import (
 )
 from llama_azure._body import DEFAULT_MAX_RESPONSE_BYTES
 from llama_azure._sse import MAX_EVENT_BYTES, SSEDecoder, SSEProtocolError
+from llama_azure.server.process import ReferenceServer
 
-from .shells import USER_HI, Shell, mock_shell, sse
+from .shells import USER_HI, Shell, ShellFactory, mock_shell, sse
 
 MIB = 1024 * 1024
 DEEP = 100_000  # far past Python's recursion limit
@@ -74,7 +75,9 @@ async def test_a_deeply_nested_body_is_a_typed_error(shell_kind: str, status: in
 # ---------------------------------------------------------------------------- a whole answer
 
 
-async def test_an_answer_over_max_response_bytes_is_a_typed_error(shell_factory: Any, server: Any) -> None:
+async def test_an_answer_over_max_response_bytes_is_a_typed_error(
+    shell_factory: ShellFactory, server: ReferenceServer
+) -> None:
     shell: Shell = shell_factory(server.url, server.api_key, max_response_bytes=100)
     with pytest.raises(ResponseTooLargeError) as caught:
         await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=4))

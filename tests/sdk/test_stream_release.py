@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from llama_azure import AsyncLlamaClient, LlamaClient
+from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessageParam
 
 MESSAGES: list[ChatMessageParam] = [{"role": "user", "content": "Write a long story about a dragon."}]
@@ -25,7 +26,7 @@ POOL = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNE
 TIMEOUT = httpx.Timeout(30.0, pool=5.0)  # an exhausted pool fails fast instead of hanging
 
 
-def test_sync_early_exits_do_not_exhaust_the_pool(server: Any) -> None:
+def test_sync_early_exits_do_not_exhaust_the_pool(server: ReferenceServer) -> None:
     held: list[Any] = []  # half-read iterators the caller keeps: they must not pin connections
     with httpx.Client(limits=POOL, timeout=TIMEOUT) as http, LlamaClient(
         server.url, server.api_key, http_client=http, max_retries=0
@@ -45,7 +46,7 @@ def test_sync_early_exits_do_not_exhaust_the_pool(server: Any) -> None:
     assert len(held) == EARLY_EXITS // 2
 
 
-async def test_async_early_exits_do_not_exhaust_the_pool(server: Any) -> None:
+async def test_async_early_exits_do_not_exhaust_the_pool(server: ReferenceServer) -> None:
     held: list[Any] = []
     async with httpx.AsyncClient(limits=POOL, timeout=TIMEOUT) as http, AsyncLlamaClient(
         server.url, server.api_key, http_client=http, max_retries=0
@@ -67,7 +68,7 @@ async def test_async_early_exits_do_not_exhaust_the_pool(server: Any) -> None:
     assert len(held) == EARLY_EXITS // 2
 
 
-def test_sync_streams_dropped_unread_release_their_connection(server: Any) -> None:
+def test_sync_streams_dropped_unread_release_their_connection(server: ReferenceServer) -> None:
     with httpx.Client(limits=POOL, timeout=TIMEOUT) as http, LlamaClient(
         server.url, server.api_key, http_client=http, max_retries=0
     ) as client:
@@ -78,7 +79,7 @@ def test_sync_streams_dropped_unread_release_their_connection(server: Any) -> No
         assert client.chat.completions.create(messages=MESSAGES, max_tokens=2).content is not None
 
 
-async def test_async_streams_dropped_unread_release_their_connection(server: Any) -> None:
+async def test_async_streams_dropped_unread_release_their_connection(server: ReferenceServer) -> None:
     async with httpx.AsyncClient(limits=POOL, timeout=TIMEOUT) as http, AsyncLlamaClient(
         server.url, server.api_key, http_client=http, max_retries=0
     ) as client:

@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from llama_azure import BadRequestError, ParameterError, StructuredOutputError, ToolCall, pydantic_function_tool
+from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessage, ChatMessageParam, ParsedChatCompletion, ToolParam, UserMessageParam
 
 from .shells import Shell, make_client, mock_shell
@@ -31,7 +32,7 @@ class Weather(BaseModel):
 
 
 @pytest.fixture
-async def mi(shell_kind: str, server: Any) -> AsyncIterator[Shell]:
+async def mi(shell_kind: str, server: ReferenceServer) -> AsyncIterator[Shell]:
     """A client of the current kind on the model-inference route (which has tools)."""
     shell = Shell(make_client(shell_kind, server.url, server.api_key, api="model-inference"))
     yield shell
@@ -205,7 +206,9 @@ async def test_chat_logprobs_on_the_model_inference_route(mi: Shell) -> None:
 
 
 @pytest.mark.parametrize("form", ["/models", "/openai/v1"])
-async def test_tools_and_parse_on_the_foundry_and_openai_v1_forms(shell_kind: str, server: Any, form: str) -> None:
+async def test_tools_and_parse_on_the_foundry_and_openai_v1_forms(
+    shell_kind: str, server: ReferenceServer, form: str
+) -> None:
     """The other route styles that have tools (not in the route table's LACKS) send them and read the answers."""
     async with Shell(make_client(shell_kind, server.url + form, server.api_key, model="default")) as shell:
         called = await shell.run(lambda c: c.chat.completions.create(

@@ -26,10 +26,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from llama_azure import APIConnectionError, AsyncStream, AuthenticationError, RateLimit
+from llama_azure.server.process import ReferenceServer
 from llama_azure.tracing import CAPTURE_CONTENT_ENV, LlamaAzureInstrumentor
 from llama_azure.types import ChatMessageParam
 
-from .shells import Shell
+from .shells import Shell, ShellFactory
 
 HI: list[ChatMessageParam] = [{"role": "user", "content": "Say hello in three words."}]
 
@@ -81,7 +82,7 @@ def attrs(item: ReadableSpan | HistogramDataPoint) -> dict[str, Any]:
 
 
 async def test_a_chat_call_is_one_client_span_with_the_genai_attributes(
-    shell: Shell, telemetry: Telemetry, server: Any
+    shell: Shell, telemetry: Telemetry, server: ReferenceServer
 ) -> None:
     reply = await shell.run(lambda c: c.chat.completions.create(
         messages=HI, max_tokens=5, temperature=0.5, top_p=0.9, model="smollm2-test"))
@@ -165,7 +166,9 @@ async def test_a_stream_closed_early_ends_its_span_without_an_error(shell: Shell
     assert "gen_ai.response.finish_reasons" not in attrs(span)  # it never finished
 
 
-async def test_a_401_is_an_error_span_with_error_type(shell_factory: Any, server: Any, telemetry: Telemetry) -> None:
+async def test_a_401_is_an_error_span_with_error_type(
+    shell_factory: ShellFactory, server: ReferenceServer, telemetry: Telemetry
+) -> None:
     async with shell_factory(server.url, "not-the-right-key") as shell:
         with pytest.raises(AuthenticationError):
             await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=4))
@@ -190,7 +193,7 @@ async def test_a_stream_that_breaks_off_is_an_error_span(fault_shell: Shell, tel
 
 
 async def test_another_calls_error_does_not_mark_a_stream_closed_around_it(
-    shell: Shell, shell_factory: Any, server: Any, telemetry: Telemetry
+    shell: Shell, shell_factory: ShellFactory, server: ReferenceServer, telemetry: Telemetry
 ) -> None:
     stream = await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=12, stream=True))
     wrong = shell_factory(server.url, "not-the-right-key")
@@ -214,7 +217,7 @@ async def test_a_stream_open_at_uninstrument_still_ends_its_span(shell: Shell, t
 
 
 async def test_retries_are_logged_at_info_without_secrets(
-    fault_shell: Shell, fault_server: Any, caplog: pytest.LogCaptureFixture
+    fault_shell: Shell, fault_server: ReferenceServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.DEBUG, logger="llama_azure"):
         await fault_shell.run(lambda c: c.chat.completions.create(
@@ -248,7 +251,7 @@ async def test_retries_are_events_of_the_one_span(fault_shell: Shell, telemetry:
 
 
 async def test_message_content_only_when_asked(
-    shell: Shell, telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch, server: Any
+    shell: Shell, telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch, server: ReferenceServer
 ) -> None:
     await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=4))
     assert not any(key.startswith(("gen_ai.input", "gen_ai.output")) for key in attrs(telemetry.only_span()))
@@ -273,7 +276,9 @@ async def test_message_content_only_when_asked(
         assert server.api_key not in span.to_json()  # content yes, the key never
 
 
-async def test_the_score_route_reports_its_parameters(shell_factory: Any, server: Any, telemetry: Telemetry) -> None:
+async def test_the_score_route_reports_its_parameters(
+    shell_factory: ShellFactory, server: ReferenceServer, telemetry: Telemetry
+) -> None:
     async with shell_factory(server.url, server.api_key, api="score") as shell:
         await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=4, temperature=0.3))
     span = telemetry.only_span()
@@ -357,7 +362,9 @@ def test_without_the_extra_the_import_error_says_what_to_install() -> None:
     assert "pip install 'llama-azure[tracing]'" in out.stdout
 
 
-async def test_a_paced_call_records_its_quota_wait(server: Any, shell_factory: Any, telemetry: Telemetry) -> None:
+async def test_a_paced_call_records_its_quota_wait(
+    server: ReferenceServer, shell_factory: ShellFactory, telemetry: Telemetry
+) -> None:
     """Client-side pacing (``rate_limit=``) shows its wait as an event of the waiting call's span."""
     async with shell_factory(server.url, server.api_key, rate_limit=RateLimit(requests=1, window=0.5)) as shell:
         for _ in range(2):
