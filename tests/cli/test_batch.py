@@ -14,6 +14,7 @@ import struct
 import subprocess
 import sys
 import termios
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from llama_azure.batch import BatchSummary, run_batch
 from llama_azure.server.process import ReferenceServer
 
 
-def write_input(path: Path, count: int, extra: list[str] = ()) -> list[str]:  # type: ignore[assignment]
+def write_input(path: Path, count: int, extra: Sequence[str] = ()) -> list[str]:
     ids = [f"req-{i}" for i in range(count)]
     lines = [json.dumps({"custom_id": cid, "method": "POST", "url": "/v1/chat/completions",
                          "body": {"model": "llama", "messages": [{"role": "user", "content": f"Say {cid}"}],
