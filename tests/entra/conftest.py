@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -16,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from llama_azure.server.process import ReferenceServer
 
-from .entra_support import new_key, start_entra_server
+from .entra_support import IdentityEnv, new_key, start_entra_server
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +35,7 @@ def entra_server(signing_key: tuple[rsa.RSAPrivateKey, Path]) -> Iterator[Refere
 
 
 @pytest.fixture
-def identity_env(monkeypatch: pytest.MonkeyPatch) -> Any:
+def identity_env(monkeypatch: pytest.MonkeyPatch) -> IdentityEnv:
     """Point azure-identity's managed identity at a server, and hide every other credential source."""
 
     def use(server: ReferenceServer) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from llama_azure.server.process import ReferenceServer
 
 ENTRA_KEY = "entra-test-key"
 ML_SCOPE = "https://ml.azure.com/.default"
+# The identity_env fixture: point managed identity at a server, answer the variables it set.
+IdentityEnv = Callable[[ReferenceServer], dict[str, str]]
 
 
 def new_key() -> rsa.RSAPrivateKey:

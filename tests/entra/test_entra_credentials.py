@@ -20,7 +20,7 @@ from llama_azure import AsyncLlamaClient, AuthenticationError, LlamaClient
 from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessageParam
 
-from .entra_support import ML_SCOPE, ScriptedCredential, default_credential_kwargs, mint, new_key, stats
+from .entra_support import ML_SCOPE, IdentityEnv, ScriptedCredential, default_credential_kwargs, mint, new_key, stats
 
 HI: list[ChatMessageParam] = [{"role": "user", "content": "Say hi."}]
 
@@ -45,7 +45,7 @@ def make_client(kind: str, url: str, credential: Any, **kwargs: Any) -> LlamaCli
 @pytest.mark.parametrize("flavour", ["default", "managed_identity"])
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_chat_and_stream_with_real_azure_identity(
-    kind: str, flavour: str, entra_server: ReferenceServer, identity_env: Any
+    kind: str, flavour: str, entra_server: ReferenceServer, identity_env: IdentityEnv
 ) -> None:
     identity_env(entra_server)
     credential = make_credential(kind, flavour)
@@ -61,7 +61,7 @@ async def test_chat_and_stream_with_real_azure_identity(
 
 
 async def test_async_client_runs_a_sync_credential_off_the_event_loop(
-    entra_server: ReferenceServer, identity_env: Any
+    entra_server: ReferenceServer, identity_env: IdentityEnv
 ) -> None:
     identity_env(entra_server)
     credential = ManagedIdentityCredential()
@@ -85,7 +85,7 @@ async def test_async_client_runs_a_sync_credential_off_the_event_loop(
 
 @pytest.mark.parametrize("sync_credential", [False, True], ids=["aio-credential", "sync-credential"])
 async def test_fifty_concurrent_requests_cause_one_token_fetch(
-    sync_credential: bool, entra_server: ReferenceServer, identity_env: Any
+    sync_credential: bool, entra_server: ReferenceServer, identity_env: IdentityEnv
 ) -> None:
     identity_env(entra_server)
     credential: Any = ManagedIdentityCredential() if sync_credential else AsyncManagedIdentityCredential()
@@ -98,7 +98,7 @@ async def test_fifty_concurrent_requests_cause_one_token_fetch(
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_wrong_scope_is_refused_and_the_error_names_the_scope(
-    kind: str, entra_server: ReferenceServer, identity_env: Any
+    kind: str, entra_server: ReferenceServer, identity_env: IdentityEnv
 ) -> None:
     identity_env(entra_server)
     credential = make_credential(kind, "managed_identity")
@@ -237,7 +237,7 @@ def test_key_401_keeps_the_key_hint(entra_server: ReferenceServer) -> None:
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_debug_logs_never_show_tokens_or_the_identity_header(
-    kind: str, entra_server: ReferenceServer, identity_env: Any, caplog: pytest.LogCaptureFixture
+    kind: str, entra_server: ReferenceServer, identity_env: IdentityEnv, caplog: pytest.LogCaptureFixture
 ) -> None:
     env = identity_env(entra_server)
     caplog.set_level(logging.DEBUG)  # every logger: ours, httpx/httpcore, azure-identity, msal

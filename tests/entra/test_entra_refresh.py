@@ -25,7 +25,7 @@ from llama_azure import AsyncLlamaClient, LlamaClient
 from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessageParam
 
-from .entra_support import start_entra_server, stats
+from .entra_support import IdentityEnv, start_entra_server, stats
 
 LIFETIME = 3
 HI: list[ChatMessageParam] = [{"role": "user", "content": "Hi"}]
@@ -43,7 +43,7 @@ async def call(result: Any) -> Any:
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_sync_credential_refreshes_mid_run_and_every_request_succeeds(
-    kind: str, short_lived_server: ReferenceServer, identity_env: Any
+    kind: str, short_lived_server: ReferenceServer, identity_env: IdentityEnv
 ) -> None:
     identity_env(short_lived_server)
     credential = ManagedIdentityCredential()
@@ -65,7 +65,7 @@ async def test_sync_credential_refreshes_mid_run_and_every_request_succeeds(
 
 
 async def test_aio_credential_across_expiry_every_request_succeeds(
-    short_lived_server: ReferenceServer, identity_env: Any
+    short_lived_server: ReferenceServer, identity_env: IdentityEnv
 ) -> None:
     identity_env(short_lived_server)
     credential = AsyncManagedIdentityCredential()
