@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import Any, Protocol, TypeVar, overload
 
 import httpx
 
@@ -33,6 +33,13 @@ ChatT = TypeVar("ChatT", bound=ChatCompletion)
 
 Client = LlamaClient | AsyncLlamaClient
 ShellFactory = Callable[..., "Shell"]  # the shell_factory fixture: (url, key, **client options) -> Shell
+
+
+class Closable(Protocol):
+    """A client, a stream or a credential: its ``close()`` returns None or, when async, an awaitable."""
+
+    def close(self) -> object: ...
+
 
 USER_HI: list[ChatMessageParam] = [{"role": "user", "content": "Say hello in three words."}]
 
@@ -78,7 +85,8 @@ class Shell:
             return await stream.until_done()
         return stream.until_done()
 
-    async def close(self, obj: Any = None) -> None:
+    async def close(self, obj: Closable | None = None) -> None:
+        """Close ``obj`` (a stream, a credential; the client by default), awaited when its close is async."""
         result = (obj or self.client).close()
         if inspect.isawaitable(result):
             await result
