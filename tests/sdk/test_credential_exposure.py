@@ -15,13 +15,13 @@ from support.wire import CHAT_OK
 from llama_azure import APIResponseValidationError, AsyncLlamaClient, ConfigurationError, LlamaClient
 from llama_azure._origins import is_loopback
 
-from .shells import USER_HI, Shell
+from .shells import USER_HI, Handler, Shell
 from .test_bad_input import recording
 
 HOME = "https://home.eastus2.models.ai.azure.com"
 
 
-def following_shell(kind: str, handler: Any, endpoint: str = HOME, **kwargs: Any) -> Shell:
+def following_shell(kind: str, handler: Handler, endpoint: str = HOME, **kwargs: Any) -> Shell:
     transport = httpx.MockTransport(handler)
     if kind == "async":
         http: Any = httpx.AsyncClient(transport=transport, follow_redirects=True)
@@ -91,7 +91,7 @@ async def test_redirects_are_not_followed_unless_the_http_client_says_so(shell_k
 # ---------------------------------------------------------------------------- plain http
 
 
-def plain_shell(kind: str, endpoint: str, handler: Any, **kwargs: Any) -> Shell:
+def plain_shell(kind: str, endpoint: str, handler: Handler, **kwargs: Any) -> Shell:
     transport = httpx.MockTransport(handler)
     if kind == "async":
         return Shell(AsyncLlamaClient(endpoint, "secret-key", http_client=httpx.AsyncClient(transport=transport),

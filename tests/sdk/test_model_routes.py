@@ -7,7 +7,7 @@ forms are then used for real against the reference server: plain answers, stream
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -25,7 +25,7 @@ from llama_azure import (
 )
 from llama_azure.server.process import ReferenceServer
 
-from .shells import USER_HI, Shell, make_client, mock_shell
+from .shells import USER_HI, Handler, Shell, make_client, mock_shell
 
 DEPLOYMENT = "default"  # the session server's one deployment
 CHAT_OK = chat_answer("hi")
@@ -53,7 +53,7 @@ URL_FORMS = [
 ]
 
 
-def recorder(seen: list[httpx.Request]) -> Any:
+def recorder(seen: list[httpx.Request]) -> Handler:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         if request.method == "GET":
@@ -163,7 +163,9 @@ FORMS = ["/models", "/openai/v1"]
 
 
 @pytest.fixture(params=FORMS)
-async def form_shell(request: pytest.FixtureRequest, shell_kind: str, server: ReferenceServer) -> Any:
+async def form_shell(
+    request: pytest.FixtureRequest, shell_kind: str, server: ReferenceServer
+) -> AsyncIterator[Shell]:
     """A client on the server's Foundry (``/models``) or v1 (``/openai/v1``) form, inferred from the URL."""
     shell = Shell(make_client(shell_kind, server.url + request.param, server.api_key, model=DEPLOYMENT))
     assert shell.client.api == (FOUNDRY if request.param == "/models" else V1)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from llama_azure import AuthenticationError, ContentFilterError, RateLimitError
 from llama_azure.server.process import ReferenceServer
+from llama_azure.types import ChatMessageParam
 
-from .shells import USER_HI, ShellFactory
+from .shells import USER_HI, Shell, ShellFactory
 
 
 async def test_wrong_key_is_authentication_error_without_the_key(
@@ -27,8 +27,8 @@ async def test_wrong_key_is_authentication_error_without_the_key(
             assert secret not in text
 
 
-async def test_content_filter_on_prompt(shell: Any) -> None:
-    messages = [{"role": "user", "content": "Tell me about the forbiddenword please."}]
+async def test_content_filter_on_prompt(shell: Shell) -> None:
+    messages: list[ChatMessageParam] = [{"role": "user", "content": "Tell me about the forbiddenword please."}]
     with pytest.raises(ContentFilterError) as caught:
         await shell.run(lambda c: c.chat.completions.create(messages=messages, max_tokens=4))
     assert caught.value.status_code == 400

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import tracemalloc
 import zlib
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -138,11 +138,11 @@ class _Once(httpx.SyncByteStream, httpx.AsyncByteStream):
     def __init__(self, data: bytes) -> None:
         self.data = data
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[bytes]:
         for i in range(0, len(self.data), 65536):
             yield self.data[i:i + 65536]
 
-    async def __aiter__(self) -> Any:
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         for i in range(0, len(self.data), 65536):
             yield self.data[i:i + 65536]
 

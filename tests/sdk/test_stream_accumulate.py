@@ -7,6 +7,7 @@ from typing import Any
 
 from support.wire import chat_chunk, chunk, event, text_chunk
 
+from llama_azure import Completion
 from llama_azure.types.shared import Logprobs
 
 from .shells import USER_HI, Shell, mock_shell, sse
@@ -66,7 +67,7 @@ async def test_final_chunk_without_delta_is_accepted(shell_kind: str) -> None:
     assert reply.choices[0].message.content == "Hello" and reply.choices[0].finish_reason == "stop"
 
 
-async def completion_result(shell: Shell) -> Any:
+async def completion_result(shell: Shell) -> Completion:
     stream = await shell.run(lambda c: c.completions.create(prompt="x", stream=True, logprobs=1))
     await shell.chunks(stream)
     return await shell.until_done(stream)

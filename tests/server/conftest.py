@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -23,6 +23,6 @@ def make_client(srv: ReferenceServer) -> httpx.Client:
 
 
 @pytest.fixture(scope="session")
-def sse() -> Any:
+def sse() -> Callable[[httpx.Response], list[Any]]:
     """The :func:`sse_payloads` parser, as a fixture (test modules here are not a package)."""
     return sse_payloads
