@@ -1,10 +1,11 @@
 """One attempt of a call, without I/O: the steps both shells run (as httpx's auth flows are run).
 
-:func:`attempt_flow` is a generator. It yields each piece of I/O it needs (a pacing turn, the credential's
+:func:`attempt_flow` is a generator. It yields each piece of I/O it needs (a pacing pause, the credential's
 headers, a request to send, a redirect response to close, a body to read) and is sent the result; an
 error of that I/O is thrown into it where it asked. Everything else is written here once: the pacing
-bookkeeping, redirects that keep secrets on their origin, transport errors, reading the answer. The shells
-(``LlamaClient._attempt``, ``AsyncLlamaClient._attempt``) only do the steps: send, wait, read.
+decisions (``Pacer.admit``, run with ``yield from``), redirects that keep secrets on their origin, transport
+errors, reading the answer. The shells run it (and ``Router.flow``, a call across deployments) with one
+loop, ``_drive``, and only do the steps in ``_do``: send, wait, read.
 """
 
 from __future__ import annotations
@@ -17,17 +18,10 @@ import httpx
 
 from ._core import PreparedCall, interpret, raise_transport_error, stream_chunk_type, with_auth
 from ._origins import follows_redirect, redirect_request, same_origin
-from ._pacer import sending
+from ._pacer import Pause, sending
 
 if TYPE_CHECKING:
     from ._pacer import Pacer
-
-
-@dataclass(frozen=True)
-class Turn:
-    """Wait until ``pacer`` lets the call go; the result is the call's lease."""
-
-    pacer: Pacer
 
 
 @dataclass(frozen=True)
@@ -66,7 +60,7 @@ class Streamed:
     chunk_type: type[Any]
 
 
-Step = Turn | Headers | Send | Close | ReadBody
+Step = Pause | Headers | Send | Close | ReadBody
 Flow = Generator[Step, Any, Any]
 _HEADERS = Headers()
 
@@ -74,7 +68,7 @@ _HEADERS = Headers()
 def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Client | httpx.AsyncClient,
                  attempt: int) -> Flow:
     """Attempt number ``attempt + 1`` of ``call``: returns its result, or a :class:`Streamed`."""
-    lease = (yield Turn(pacer)) if pacer is not None else None
+    lease = (yield from pacer.admit(call)) if pacer is not None else None
     with sending(pacer, lease):
         request = with_auth(call, (yield _HEADERS), attempt + 1)
         try:
@@ -98,7 +92,7 @@ def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Clien
 
 
 class Driver:
-    """Runs a flow for a shell, which only does each step's I/O::
+    """Runs a flow (this one, or ``Router.flow``) for a shell, which only does each step's I/O::
 
         driver = Driver(attempt_flow(call, pacer, http, attempt))
         for step in driver:
@@ -109,13 +103,13 @@ class Driver:
         result = driver.outcome
     """
 
-    def __init__(self, flow: Flow) -> None:
+    def __init__(self, flow: Generator[Any, Any, Any]) -> None:
         self._flow = flow
         self.done: Any = None
         self.error: BaseException | None = None
         self.outcome: Any = None
 
-    def __iter__(self) -> Iterator[Step]:
+    def __iter__(self) -> Iterator[Any]:
         try:
             step = next(self._flow)
             while True:

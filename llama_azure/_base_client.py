@@ -6,7 +6,7 @@ Everything here is free of I/O; ``LlamaClient`` and ``AsyncLlamaClient`` add sen
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 import httpx
@@ -23,6 +23,7 @@ from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, Re
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
+    from ._deployments import Step as FailoverStep
     from ._rate_limit import RateLimit
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
@@ -167,6 +168,12 @@ class BaseClient(Generic[HttpT]):
             pool.http = self._http_class(limits=DEFAULT_LIMITS, timeout=self._config.timeout)
         if pool.http is not None:
             self._http = pool.http  # type: ignore[assignment]
+
+    def _failover_flow(self, call: PreparedCall[Any]) -> Generator[FailoverStep, Any, Any]:
+        """With ``deployments=``: the router's flow for ``call``, which the shell drives like an attempt."""
+        assert self._router is not None
+        self._check_fork()  # the members send through this client's pool (``Member.sender``): renewed after a fork
+        return self._router.flow(call, self._config, self._on_retry)
 
     def _retry_run(self, call: PreparedCall[Any]) -> RetryRun:
         run = RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), self._auth.invalidate,

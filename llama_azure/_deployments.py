@@ -2,8 +2,9 @@
 
 ``LlamaClient(deployments=[Deployment(...), ...])`` keeps one single-endpoint client per deployment (its own
 ``ClientConfig``, credential and pacer, sharing the connection pool). For each call, :meth:`Router.flow` is a
-generator that says what to do next: ``Send(member, call)`` (one attempt on one deployment, no retries of its
-own) or ``Sleep(seconds)`` (every deployment cools down); the shells drive it (``_failover.py``).
+generator that says what to do next: ``Execute(member, call)`` (one attempt on one deployment, no retries of
+its own) or ``Sleep(seconds)`` (every deployment cools down); the shells run it with the same loop as an
+attempt (``_drive``), doing each step in ``_do``.
 """
 
 from __future__ import annotations
@@ -146,6 +147,11 @@ class Member:
         url = httpx.URL(self.client.endpoint)
         return url.host, url.port or (443 if url.scheme == "https" else 80)
 
+    def sender(self, http: httpx.Client | httpx.AsyncClient) -> Any:
+        """Its client, sending through ``http``: the router's client's pool (renewed there after a fork)."""
+        self.client._http = http
+        return self.client
+
     def can_go_now(self) -> bool:
         """True without pacing, or when its budget has room and nobody waits in line."""
         pacer = self.client._pacer
@@ -157,8 +163,9 @@ class Member:
 
 
 @dataclass(frozen=True)
-class Send:
-    """Make one attempt of ``call`` on ``member``; send the result (or throw the error) back into the flow."""
+class Execute:
+    """Make one attempt of ``call`` on ``member`` (``member.sender(http)._execute(call)``); send the result
+    (or throw the error) back into the flow."""
 
     member: Member
     call: PreparedCall[Any]
@@ -171,7 +178,7 @@ class Sleep:
     seconds: float
 
 
-Step = Send | Sleep
+Step = Execute | Sleep
 OnMove = Callable[[int, BaseException, float], object]
 
 
@@ -228,7 +235,8 @@ class Router:
 
     def flow(self, call: PreparedCall[Any], config: ClientConfig,
              on_move: OnMove | None) -> Generator[Step, Any, Any]:
-        """One call across the deployments. A failed attempt moves at once to another deployment; only
+        """One call across the deployments; an attempt's APIError is thrown back in where it was asked.
+        A failed attempt moves at once to another deployment; only
         when all cool down does the call sleep (the shortest cool-down, at most ``max_retries`` times, never
         longer than ``max_retry_wait`` nor past ``total_timeout``). ``config`` is the client's."""
         max_waits, max_wait = call.max_retries, config.max_retry_wait
@@ -254,7 +262,7 @@ class Router:
             tried.add(self.members.index(member))
             one = retarget(call, member, config)
             try:
-                result = yield Send(member, one)
+                result = yield Execute(member, one)
             except APIError as error:
                 if not self.failed(member, error):
                     raise
