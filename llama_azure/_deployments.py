@@ -235,10 +235,10 @@ class Router:
 
     def flow(self, call: PreparedCall[Any], config: ClientConfig,
              on_move: OnMove | None) -> Generator[Step, Any, Any]:
-        """One call across the deployments; an attempt's APIError is thrown back in where it was asked.
-        A failed attempt moves at once to another deployment; only
-        when all cool down does the call sleep (the shortest cool-down, at most ``max_retries`` times, never
-        longer than ``max_retry_wait`` nor past ``total_timeout``). ``config`` is the client's."""
+        """One call across the deployments. A failed attempt (its APIError is thrown back in at the ``Execute``)
+        moves at once to another deployment; only when all cool down does the call sleep (the shortest
+        cool-down, at most ``max_retries`` times, never longer than ``max_retry_wait`` nor past
+        ``total_timeout``). ``config`` is the client's."""
         max_waits, max_wait = call.max_retries, config.max_retry_wait
         tried: set[int] = set()
         attempt = waits = 0
