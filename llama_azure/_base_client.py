@@ -87,10 +87,9 @@ class BaseClient(Generic[HttpT]):
                                            api_version=api_version, http_client=http_client, scope=scope,
                                            token_refresh_margin=token_refresh_margin, rate_limit=rate_limit,
                                            deployments=deployments, cool_down=cool_down)
-            self._owns_http = http_client is None
-        else:
-            self._config = _shared.config.with_options(options, _shared.default_timeout)
-            self._owns_http = False  # closing a copy leaves the shared pool open
+            self._config, self._owns_http = _shared.config, http_client is None
+        else:  # closing a copy leaves the shared pool open
+            self._config, self._owns_http = _shared.config.with_options(options, _shared.default_timeout), False
         self._shared = _shared
         self._options = options
         self._on_retry = on_retry
@@ -104,8 +103,8 @@ class BaseClient(Generic[HttpT]):
                api_version: str | None, http_client: HttpT | None, scope: str | None,
                token_refresh_margin: float, rate_limit: RateLimit | None, deployments: Sequence[Deployment] | None,
                cool_down: CoolDown | None) -> tuple[_Shared, ClientOptions]:
-        """A new client's config; what its copies share (credential, pool, pacer, deployments); its options
-        (with ``deployments=``, the first one's ``model``)."""
+        """What a new client and its copies share (its config, credential, pool, pacer, deployments), and its
+        options (with ``deployments=``, the first one's ``model``)."""
         default_credential = credential
         if deployments is not None:  # this client's own settings are the first deployment's
             first = check_deployments(deployments)[0]
@@ -116,20 +115,20 @@ class BaseClient(Generic[HttpT]):
             credential = credential if first.credential is None else first.credential
             options = replace(options, model=first.model)
         default_timeout = chosen_timeout_of(http_client)
-        self._config = ClientConfig.create(endpoint, api=api, api_version=api_version, deployment=deployment,
-                                           options=options, default_timeout=default_timeout)
-        auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
+        config = ClientConfig.create(endpoint, api=api, api_version=api_version, deployment=deployment,
+                                     options=options, default_timeout=default_timeout)
+        auth = resolve_auth(credential, endpoint=config.base_url, scope=scope,
                             refresh_margin=token_refresh_margin, is_async=self._is_async)
         if rate_limit is not None and not is_rate_limit(rate_limit):
             raise ConfigurationError(f"rate_limit must be a RateLimit(requests=..., tokens=...), "
                                      f"got {type(rate_limit).__name__}")
-        pacer = Pacer(rate_limit, self._config) if rate_limit is not None else None
-        http = http_client or self._http_class(limits=DEFAULT_LIMITS, timeout=self._config.timeout)
+        pacer = Pacer(rate_limit, config) if rate_limit is not None else None
+        http = http_client or self._http_class(limits=DEFAULT_LIMITS, timeout=config.timeout)
         router = None if deployments is None else make_router(
             type(self), deployments, default_credential, cool_down, options, http_client=http,
             api_version=api_version, scope=scope, token_refresh_margin=token_refresh_margin)
         pool = _PoolOwner(os.getpid(), http if http_client is None else None)
-        return _Shared(self._config, default_timeout, auth, pacer, http, pool, router), options
+        return _Shared(config, default_timeout, auth, pacer, http, pool, router), options
 
     def _bind_resources(self) -> None:
         """Attach ``chat`` and ``completions`` (the shells' own resource classes)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 from typing import Any, get_type_hints
 
 import httpx
@@ -29,6 +30,7 @@ from llama_azure._params import RequestOptions
 from .shells import USER_HI, Shell, make_client
 
 ENDPOINT = "https://unit.eastus2.models.ai.azure.com"
+NEEDS_MODEL = re.escape("a model (the deployment name) is needed")
 CLASSES = pytest.mark.parametrize("cls", [LlamaClient, AsyncLlamaClient])
 # The public constructor, exactly: (name, kind, default, annotation). Users and type checkers read it.
 SIGNATURE = [
@@ -177,7 +179,7 @@ def test_with_options_timeout_none_is_the_injected_clients_chosen_timeout(cls: t
 
 async def test_with_options_model_picks_the_foundry_deployment(shell_kind: str, server: Any) -> None:
     async with Shell(make_client(shell_kind, server.url + "/models", server.api_key, max_retries=0)) as shell:
-        with pytest.raises(ParameterError, match="a model .the deployment name. is needed"):
+        with pytest.raises(ParameterError, match=NEEDS_MODEL):
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=2))
         named = Shell(shell.client.with_options(model="default"))
         reply = await named.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=2))
@@ -185,7 +187,7 @@ async def test_with_options_model_picks_the_foundry_deployment(shell_kind: str, 
         with pytest.raises(NotFoundError):
             await Shell(named.client.with_options(model="no-such-deployment")).run(
                 lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=2))
-        with pytest.raises(ParameterError, match="a model .the deployment name. is needed"):
+        with pytest.raises(ParameterError, match=NEEDS_MODEL):
             await Shell(named.client.with_options(model=None)).run(
                 lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=2))
 
