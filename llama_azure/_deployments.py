@@ -22,6 +22,7 @@ import httpx
 
 from ._core import ClientConfig, PreparedCall
 from ._exceptions import APIConnectionError, APIError, APIStatusError, ConfigurationError
+from ._options import OPTION_NAMES, ClientOptions
 from ._pacer import is_rate_limit
 from ._retry import retry_after_wait
 from ._retry_after import retry_after_seconds
@@ -279,9 +280,9 @@ class Router:
             return _stamped(result, member.deployment)
 
 
-# The settings every deployment takes from the client (so ``with_options`` copies change them for all).
-CLIENT_WIDE = ("default_headers", "timeout", "stream_idle_timeout", "total_timeout", "allow_insecure_http",
-               "max_response_bytes", "max_retry_wait")
+# The options every deployment takes from the client (so ``with_options`` copies change them for all); a
+# deployment's ``model`` is its own, and the router counts the retries (``call.max_retries``).
+CLIENT_WIDE = tuple(name for name in OPTION_NAMES if name not in ("model", "max_retries", "on_retry"))
 
 
 def retarget(call: PreparedCall[Any], member: Member, client_config: ClientConfig) -> PreparedCall[Any]:
@@ -312,14 +313,16 @@ def check_deployments(deployments: object) -> list[Deployment]:
 
 
 def make_router(client_class: type[Any], deployments: Sequence[Deployment], credential: object,
-                cool_down: CoolDown | None, **settings: Any) -> Router:
-    """One single-endpoint client per deployment (no retries of its own: the router moves or waits)."""
+                cool_down: CoolDown | None, options: ClientOptions, **settings: Any) -> Router:
+    """One single-endpoint client per deployment, with the client's ``options`` and ``settings`` (pool, scope,
+    api version), its own model, and no retries of its own: the router moves or waits."""
     if cool_down is not None and not isinstance(cool_down, CoolDown):
         raise ConfigurationError(f"cool_down must be a CoolDown(...), got {type(cool_down).__name__}")
     members = [
         Member(d, client_class(
             d.endpoint, d.credential if d.credential is not None else credential, api=d.api,
-            deployment=d.deployment, model=d.model, rate_limit=d.rate_limit, max_retries=0, **settings))
+            deployment=d.deployment, rate_limit=d.rate_limit, **settings,
+            **replace(options, model=d.model, max_retries=0, on_retry=None).as_kwargs()))
         for d in deployments
     ]
     return Router(members, cool_down or CoolDown())

@@ -227,6 +227,19 @@ def test_key_401_keeps_the_key_hint(entra_server: Any) -> None:
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_with_options_copies_share_the_token_cache(kind: str, entra_server: Any, signing_key: Any) -> None:
+    credential = ScriptedCredential(mint(signing_key[0]))
+    client = make_client(kind, entra_server.url, credential, max_retries=0)
+    async with closing_all(client):
+        await call(client.get_model_info())
+        copy = client.with_options(timeout=30.0)
+        await call(copy.get_model_info())
+        await call(copy.with_options(max_retries=1, model="default").get_model_info())
+        assert copy._auth is client._auth
+    assert credential.calls == 1  # one token, fetched by the original, used by its copies
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_debug_logs_never_show_tokens_or_the_identity_header(
     kind: str, entra_server: Any, identity_env: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -24,6 +24,7 @@ from llama_azure import (
     CoolDown,
     Deployment,
     DeploymentsUnavailableError,
+    InternalServerError,
     LlamaClient,
     ParameterError,
     RateLimit,
@@ -257,6 +258,20 @@ async def test_with_options_copies_apply_to_every_deployment(shell_kind: str, se
             await copy.run(chat())
         assert {r.headers.get("x-team") for r in counted.requests} == {"blue"}
         assert {r.headers.get("azureml-model-deployment") for r in counted.requests} <= {"one", None}
+    finally:
+        await counted.close()
+
+
+async def test_a_with_options_copy_tells_its_own_on_retry_of_each_move(shell_kind: str, server: Any,
+                                                                        broken: Any) -> None:
+    counted = Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(server.url)],
+                      cool_down=CoolDown(server_error=0))
+    try:
+        mine: list[tuple[int, BaseException, float]] = []
+        copy = Shell(counted.shell.client.with_options(on_retry=lambda *move: mine.append(move)))
+        await copy.run(chat())
+        assert [(attempt, type(error), wait) for attempt, error, wait in mine] == [(1, InternalServerError, 0.0)]
+        assert counted.moves == []  # the original's on_retry
     finally:
         await counted.close()
 
