@@ -80,14 +80,14 @@ class Pacer:
         allowed = _allowed_wait(call)
         start, started = budget.clock(), time.monotonic()
         ticket = budget.enqueue(tokens)
+        paused = False
         try:
             while True:
                 seen = budget.changes  # before the poll: a wake after it is seen by the Pause
                 wait = budget.poll(ticket)
                 if ticket.lease is not None:
-                    waited = time.monotonic() - started
-                    if waited > 0.001:  # nothing when it went at once
-                        report_quota_wait(call, waited, WAIT_REASON)
+                    if paused:  # a call that went at once did not wait, however slow the machine
+                        report_quota_wait(call, time.monotonic() - started, WAIT_REASON)
                     return ticket.lease
                 left = allowed - (budget.clock() - start)
                 if wait > left:
@@ -97,6 +97,7 @@ class Pacer:
                         f"total_timeout); nothing was sent. Raise the timeout, or send less at once",
                         wait=wait, limit=allowed)
                 pause = wait if wait > 0 and budget.is_first(ticket) else math.inf  # else: until woken
+                paused = True
                 yield Pause(budget, min(pause, left, budget.ledger.poll_interval), seen)
         finally:
             if ticket.lease is None:
