@@ -15,7 +15,6 @@ from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info,
 from ._exceptions import APIError
 from ._pacing_wait import await_turn
 from ._raw_response import RawResponse, raw_response
-from ._retry import RetryRun
 from ._streaming import AsyncStream, aread_body
 
 if TYPE_CHECKING:  # the parameter validators and the pydantic models load at the first call
@@ -189,16 +188,16 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         retrying = AsyncRetrying(retry=run.should_retry, wait=run.next_wait, sleep=asyncio.sleep, reraise=True,
                                  before_sleep=self._before_retry_wait)
         try:
-            return await retrying(self._attempt, call, run)
+            return await retrying(self._attempt, call)
         except APIError as error:
-            raise run.annotate(error) from error.__cause__
+            raise run.final(error) from error.__cause__
 
     async def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
         return raw_response(call, await self._execute(call))
 
-    async def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | AsyncStream[Any, Any]:
+    async def _attempt(self, call: PreparedCall[T]) -> T | AsyncStream[Any, Any]:
         self._check_fork()
-        driver = Driver(attempt_flow(call, self._pacer, self._http, run.attempts))
+        driver = Driver(attempt_flow(call, self._pacer, self._http, self._auth))
         for step in driver:
             try:
                 driver.done = await self._do(step, call)

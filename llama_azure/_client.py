@@ -16,7 +16,6 @@ from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info,
 from ._exceptions import APIError
 from ._pacing_wait import wait_turn
 from ._raw_response import RawResponse, raw_response
-from ._retry import RetryRun
 from ._streaming import Stream, read_body
 
 if TYPE_CHECKING:  # the parameter validators and the pydantic models load at the first call
@@ -186,16 +185,16 @@ class LlamaClient(BaseClient[httpx.Client]):
         retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True,
                             before_sleep=self._before_retry_wait)
         try:
-            return retrying(self._attempt, call, run)
+            return retrying(self._attempt, call)
         except APIError as error:
-            raise run.annotate(error) from error.__cause__
+            raise run.final(error) from error.__cause__
 
     def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
         return raw_response(call, self._execute(call))
 
-    def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | Stream[Any, Any]:
+    def _attempt(self, call: PreparedCall[T]) -> T | Stream[Any, Any]:
         self._check_fork()
-        driver = Driver(attempt_flow(call, self._pacer, self._http, run.attempts))
+        driver = Driver(attempt_flow(call, self._pacer, self._http, self._auth))
         for step in driver:
             try:
                 driver.done = self._do(step, call)
