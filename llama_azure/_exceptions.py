@@ -115,9 +115,9 @@ def after_retries(error: APIErrorT, summary: RetrySummary) -> APIErrorT:
     if summary == RetrySummary():
         return error
     final = type(error).__new__(type(error), error.message + summary.suffix())
-    final.__dict__.update(error.__dict__)
+    final.__dict__.update(error.__dict__)  # its class's attributes (retry_after, categories, limit, ...)
     final.attempts, final.waited = summary.attempts, summary.waited
-    return final
+    return final.with_traceback(error.__traceback__)  # where the last attempt failed
 
 
 class APIStatusError(APIError):
