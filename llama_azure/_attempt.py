@@ -4,8 +4,8 @@
 headers, a request to send, a redirect response to close, a body to read) and is sent the result; an
 error of that I/O is thrown into it where it asked. Everything else is written here once: the pacing
 bookkeeping, a new token after a 401, redirects that keep secrets on their origin, transport errors,
-reading the answer. The shells
-(``LlamaClient._attempt``, ``AsyncLlamaClient._attempt``) only do the steps: send, wait, read.
+reading the answer. The shells (``LlamaClient._attempt``, ``AsyncLlamaClient._attempt``) only do the steps:
+send, wait, read.
 """
 
 from __future__ import annotations

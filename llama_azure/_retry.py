@@ -113,16 +113,6 @@ class RetryRun:
     def should_retry(self, state: RetryCallState) -> bool:
         return self._decision(state).retry
 
-    def next_wait(self, state: RetryCallState) -> float:
-        wait = self._decision(state).wait
-        self.waited += wait
-        error = state.outcome.exception() if state.outcome is not None else None
-        logger.info("%s: attempt %d failed (%s); retrying in %.2f s", self.call.where, state.attempt_number,
-                    error_type(error), wait)
-        if self.call.trace is not None:  # tracing on: each retry is an event of the call's span
-            self.call.trace.retried(state.attempt_number, error, wait)
-        return wait
-
     def _decision(self, state: RetryCallState) -> Decision:
         """The decision after attempt ``state.attempt_number``, made at the first question about it (its wait
         has jitter): ``should_retry`` and ``next_wait`` read the same one, whichever tenacity asks first."""
@@ -147,6 +137,16 @@ class RetryRun:
         if left <= 0:
             return Decision(False, note=f"not retried: total_timeout={total:g} s has passed")
         return Decision(False, note=f"not retried: waiting {decision.wait:.1f} s would pass total_timeout={total:g} s")
+
+    def next_wait(self, state: RetryCallState) -> float:
+        wait = self._decision(state).wait
+        self.waited += wait
+        error = state.outcome.exception() if state.outcome is not None else None
+        logger.info("%s: attempt %d failed (%s); retrying in %.2f s", self.call.where, state.attempt_number,
+                    error_type(error), wait)
+        if self.call.trace is not None:  # tracing on: each retry is an event of the call's span
+            self.call.trace.retried(state.attempt_number, error, wait)
+        return wait
 
     def final(self, error: APIErrorT) -> APIErrorT:
         """The error the call raises: the last attempt's, saying how many requests were sent, how long was
