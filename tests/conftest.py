@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -10,6 +11,17 @@ import pytest
 from llama_azure.server.process import ReferenceServer
 
 TEST_KEY = "test-key"
+
+
+def pytest_unconfigure() -> None:
+    """llama_cpp opens two /dev/null files at import and never closes them: a test that loads the engine in
+    this process (tests/server/test_engine_tokens.py) would leave them to a ResourceWarning at exit."""
+    utils = sys.modules.get("llama_cpp._utils")
+    for name in ("outnull_file", "errnull_file"):
+        handle = getattr(utils, name, None)
+        if handle is not None:
+            handle.close()
+
 BLOCKED_WORD = "forbiddenword"
 
 
