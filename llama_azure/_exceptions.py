@@ -153,10 +153,11 @@ class ContentFilterError(BadRequestError):
     endpoints' "violates Azure AI Content Safety"). ``error.categories`` lists the categories that tripped
     (``hate``, ``violence``, ...) when the service says; ``error.source`` is ``"prompt"`` or ``"completion"``."""
 
-    def __init__(self, message: str, **kwargs: Any) -> None:
+    def __init__(self, message: str, *, categories: list[str] | None = None, source: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
-        self.categories: list[str] = []
-        self.source: str | None = None
+        self.categories: list[str] = categories or []
+        self.source = source
 
 
 class AuthenticationError(APIStatusError):
@@ -315,22 +316,19 @@ def status_error_from_info(
     cls = error_class_for(status, info.code)
     if status == 400 and is_content_safety_refusal(info.message):
         cls = ContentFilterError
-    error = cls(_describe(status, info, where, credential), response=response, status_code=status,
-                body=body, code=info.code, param=info.param)
-    if isinstance(error, ContentFilterError):
-        describe_filter(error, body, info)
-    return error
+    message = _describe(status, info, where, credential)
+    if not issubclass(cls, ContentFilterError):
+        return cls(message, response=response, status_code=status, body=body, code=info.code, param=info.param)
+    categories, source = filter_categories(body), filter_source(info.param, info.message)
+    return ContentFilterError(message + _filter_note(categories, source), response=response, status_code=status,
+                              body=body, code=info.code, param=info.param, categories=categories, source=source)
 
 
-def describe_filter(error: ContentFilterError, body: Any, info: ErrorInfo) -> None:
-    """Say which categories tripped and where (prompt or completion), in the attributes and the message."""
-    error.categories = filter_categories(body)
-    error.source = filter_source(info.param, info.message)
+def _filter_note(categories: list[str], source: str | None) -> str:
+    """Which categories tripped and where (prompt or completion), for a content filter error's message."""
     said = []
-    if error.categories:
-        said.append(f"filtered: {', '.join(error.categories)}")
-    if error.source:
-        said.append(f"on the {error.source}")
-    if said:
-        error._base_message = f"{error._base_message} ({'; '.join(said)})"
-        error.args = (error._base_message,)
+    if categories:
+        said.append(f"filtered: {', '.join(categories)}")
+    if source:
+        said.append(f"on the {source}")
+    return f" ({'; '.join(said)})" if said else ""
