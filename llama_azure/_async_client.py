@@ -17,7 +17,6 @@ from ._exceptions import APIError
 from ._pacer import Pause
 from ._pacing_wait import apause
 from ._raw_response import RawResponse, raw_response
-from ._retry import RetryRun
 from ._streaming import AsyncStream, aread_body
 
 if TYPE_CHECKING:  # the parameter validators and the pydantic models load at the first call
@@ -194,16 +193,16 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         retrying = AsyncRetrying(retry=run.should_retry, wait=run.next_wait, sleep=asyncio.sleep, reraise=True,
                                  before_sleep=self._before_retry_wait)
         try:
-            return await retrying(self._attempt, call, run)
+            return await retrying(self._attempt, call)
         except APIError as error:
-            raise run.annotate(error) from error.__cause__
+            raise run.final(error) from error.__cause__
 
     async def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
         return raw_response(call, await self._execute(call))
 
-    async def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | AsyncStream[Any, Any]:
+    async def _attempt(self, call: PreparedCall[T]) -> T | AsyncStream[Any, Any]:
         self._check_fork()
-        outcome = await self._drive(attempt_flow(call, self._pacer, self._http, run.attempts), call)
+        outcome = await self._drive(attempt_flow(call, self._pacer, self._http, self._auth), call)
         if isinstance(outcome, Streamed):
             return AsyncStream(outcome.response, outcome.chunk_type, where=call.where, timer=call.timer,
                                finish=call.finish)

@@ -188,11 +188,7 @@ class BaseClient(Generic[HttpT]):
         return self._router.flow(call, self._config, self._on_retry)
 
     def _retry_run(self, call: PreparedCall[Any]) -> RetryRun:
-        run = RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), self._auth.invalidate,
-                       self._auth.describe_failure)
-        run.timer = call.timer
-        run.where, run.trace = call.where, call.trace
-        return run
+        return RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), call)
 
     def _before_retry_wait(self, state: RetryCallState) -> None:
         """tenacity's ``before_sleep``: tell ``on_retry`` which attempt failed, why, and how long the wait is."""

@@ -18,7 +18,6 @@ from ._exceptions import APIError
 from ._pacer import Pause
 from ._pacing_wait import pause
 from ._raw_response import RawResponse, raw_response
-from ._retry import RetryRun
 from ._streaming import Stream, read_body
 
 if TYPE_CHECKING:  # the parameter validators and the pydantic models load at the first call
@@ -191,16 +190,16 @@ class LlamaClient(BaseClient[httpx.Client]):
         retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True,
                             before_sleep=self._before_retry_wait)
         try:
-            return retrying(self._attempt, call, run)
+            return retrying(self._attempt, call)
         except APIError as error:
-            raise run.annotate(error) from error.__cause__
+            raise run.final(error) from error.__cause__
 
     def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
         return raw_response(call, self._execute(call))
 
-    def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | Stream[Any, Any]:
+    def _attempt(self, call: PreparedCall[T]) -> T | Stream[Any, Any]:
         self._check_fork()
-        outcome = self._drive(attempt_flow(call, self._pacer, self._http, run.attempts), call)
+        outcome = self._drive(attempt_flow(call, self._pacer, self._http, self._auth), call)
         if isinstance(outcome, Streamed):
             return Stream(outcome.response, outcome.chunk_type, where=call.where, timer=call.timer,
                           finish=call.finish)

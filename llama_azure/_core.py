@@ -256,6 +256,8 @@ class PreparedCall(Generic[T]):
     response: httpx.Response | None = None
     """The last attempt's HTTP answer (for ``with_raw_response``)."""
     retries_taken: int = 0
+    sent: int = 0
+    """HTTP requests sent so far, retries and a resend after a refreshed token included (``error.attempts``)."""
     rebuild: Callable[[ClientConfig], PreparedCall[T]] | None = field(default=None, repr=False)
     """The same call prepared for another endpoint's settings (``deployments=``: each one its own)."""
     deployment: Any = None
@@ -502,10 +504,11 @@ def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCal
     return call
 
 
-def interpret(call: PreparedCall[T], response: httpx.Response, content: bytes) -> T:
-    """A typed result for a 2xx answer, or the typed exception for an error answer."""
+def interpret(call: PreparedCall[T], response: httpx.Response, content: bytes, credential: str | None = None) -> T:
+    """A typed result for a 2xx answer, or the typed exception for an error answer (``credential``: what the
+    credential was, for a 401's message)."""
     if response.status_code >= 400:
-        raise make_status_error(response, content, where=call.where)
+        raise make_status_error(response, content, where=call.where, credential=credential)
     result = call.parse(response, content)
     result._request_id = request_id_of(response.headers)  # type: ignore[attr-defined]
     return result

@@ -15,9 +15,10 @@ from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentity
 from entra_support import ML_SCOPE, ScriptedCredential, default_credential_kwargs, mint, new_key, stats
 from support.closing import closing_all
 
-from llama_azure import AsyncLlamaClient, AuthenticationError, LlamaClient
+from llama_azure import AsyncLlamaClient, AuthenticationError, LlamaClient, RateLimit
+from llama_azure.types.chat import MessagesParam
 
-HI = [{"role": "user", "content": "Say hi."}]
+HI: MessagesParam = [{"role": "user", "content": "Say hi."}]
 
 
 async def call(result: Any) -> Any:
@@ -199,6 +200,29 @@ async def test_401_on_a_cached_token_drops_it_fetches_again_and_retries_once(
         assert credential.scopes == (ML_SCOPE,)
         await call(client.get_model_info())
         assert credential.calls == 2, "the good token is cached"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_the_resend_with_a_new_token_is_not_a_retry_nor_a_second_pacing_turn(
+    kind: str, stream: bool, entra_server: Any, signing_key: Any
+) -> None:
+    """The credential handles its 401 inside the attempt: the refused request never reached the quota, so the
+    resend keeps the call's pacing turn (a second turn would wait out this 60 s window), and on_retry is not told."""
+    credential = ScriptedCredential(mint(new_key()), mint(signing_key[0]))  # a forged token, then a good one
+    retries: list[tuple[int, BaseException, float]] = []
+    client = make_client(kind, entra_server.url, credential, rate_limit=RateLimit(requests=1, window=60),
+                         total_timeout=20, on_retry=lambda *retry: retries.append(retry))
+    async with closing_all(client):
+        create = client.chat.completions.with_raw_response.create
+        raw = await call(create(messages=HI, max_tokens=1, stream=True) if stream
+                         else create(messages=HI, max_tokens=1))
+        if stream:
+            chunks = raw.parse()
+            assert [chunk async for chunk in chunks] if kind == "async" else list(chunks)
+    assert raw.status_code == 200 and credential.calls == 2
+    assert raw.retries_taken == 1  # two requests were sent
+    assert retries == []
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
