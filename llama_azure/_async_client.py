@@ -205,7 +205,7 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         outcome = await self._drive(attempt_flow(call, self._pacer, self._http, self._auth), call)
         if isinstance(outcome, Streamed):
             return AsyncStream(outcome.response, outcome.chunk_type, where=call.where, timer=call.timer,
-                               finish=call.finish)
+                               finish=call.finish, on_usage=outcome.on_usage)
         return cast(T, outcome)
 
     async def _drive(self, flow: Generator[Step | FailoverStep, Any, Any], call: PreparedCall[Any]) -> Any:

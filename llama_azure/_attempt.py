@@ -11,8 +11,9 @@ deployments) with one loop, ``_drive``, and only do the steps in ``_do``: send, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
@@ -62,6 +63,7 @@ class Streamed:
 
     response: httpx.Response
     chunk_type: type[Any]
+    on_usage: Callable[[Any], None] | None = None  # told the chunk that carries the answer's ``usage``
 
 
 Step = Pause | Headers | Send | Close | ReadBody
@@ -90,7 +92,8 @@ def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Clien
         pacer.answered(lease, response)
     chunk_type = stream_chunk_type(call, response)
     if chunk_type is not None:
-        return Streamed(response, chunk_type)
+        settle = partial(pacer.settled, lease) if pacer is not None and lease is not None else None
+        return Streamed(response, chunk_type, settle)
     try:
         content = yield ReadBody(response)
     except httpx.HTTPError as error:
