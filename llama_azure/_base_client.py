@@ -200,6 +200,9 @@ class BaseClient(Generic[HttpT]):
             self._on_retry(state.attempt_number, error, wait)
 
     def __repr__(self) -> str:
+        if self._router is not None:  # deployments=: each one by its name (no query or user info: no secret)
+            names = [member.deployment.name for member in self._router.members]
+            return f"{type(self).__name__}(deployments={names!r}, auth={self._auth.kind})"
         return f"{type(self).__name__}(endpoint={self.endpoint!r}, api={self.api!r}, auth={self._auth.kind})"
 
 

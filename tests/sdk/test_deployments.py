@@ -215,6 +215,16 @@ def test_bad_deployments_are_refused_with_what_to_fix() -> None:
     assert "secret" not in repr(secretive) and "secret" not in secretive.name
 
 
+@pytest.mark.parametrize("client_class", [LlamaClient, AsyncLlamaClient])
+def test_a_deployments_client_names_every_deployment_in_its_repr_and_no_secret(client_class: Any) -> None:
+    client = client_class(deployments=[Deployment("https://a.eastus2.models.ai.azure.com"),
+                                       Deployment("https://b.westus.models.ai.azure.com/score?code=secret",
+                                                  deployment="blue")], credential="secret-key")
+    text = repr(client)  # nothing was sent: the pool was never opened, nothing to close
+    assert "a.eastus2.models.ai.azure.com" in text and "b.westus.models.ai.azure.com" in text and "blue" in text
+    assert "secret" not in text
+
+
 class _Client:
     """Just enough of a member client for the router's choice (no pacing)."""
 
