@@ -8,17 +8,21 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 import httpx
 from typing_extensions import Self, Unpack
 
-from . import _failover, _observe
-from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed, Turn, attempt_flow
+from . import _observe
+from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed, attempt_flow
 from ._base_client import BaseClient
 from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
+from ._deployments import Execute, Sleep
 from ._exceptions import APIError
-from ._pacing_wait import await_turn
+from ._pacer import Pause
+from ._pacing_wait import apause
 from ._raw_response import RawResponse, raw_response
-from ._retry import RetryRun
 from ._streaming import AsyncStream, aread_body
 
 if TYPE_CHECKING:  # the parameter validators and the pydantic models load at the first call
+    from collections.abc import Generator
+
+    from ._deployments import Step as FailoverStep
     from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams
     from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
     from .types.completion import Completion
@@ -180,7 +184,7 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
             return await _observe.observer.traced_async(self._execute, call)
         if self._router is not None:  # deployments=: the router picks a deployment per attempt
-            return await _failover.run_async(self, call)
+            return cast(T, await self._drive(self._failover_flow(call), call))
         import asyncio
 
         from tenacity import AsyncRetrying  # loaded at the first call: it brings asyncio
@@ -189,35 +193,46 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         retrying = AsyncRetrying(retry=run.should_retry, wait=run.next_wait, sleep=asyncio.sleep, reraise=True,
                                  before_sleep=self._before_retry_wait)
         try:
-            return await retrying(self._attempt, call, run)
+            return await retrying(self._attempt, call)
         except APIError as error:
-            raise run.annotate(error) from error.__cause__
+            raise run.final(error) from error.__cause__
 
     async def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
         return raw_response(call, await self._execute(call))
 
-    async def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | AsyncStream[Any, Any]:
+    async def _attempt(self, call: PreparedCall[T]) -> T | AsyncStream[Any, Any]:
         self._check_fork()
-        driver = Driver(attempt_flow(call, self._pacer, self._http, run.attempts))
+        outcome = await self._drive(attempt_flow(call, self._pacer, self._http, self._auth), call)
+        if isinstance(outcome, Streamed):
+            return AsyncStream(outcome.response, outcome.chunk_type, where=call.where, timer=call.timer,
+                               finish=call.finish, on_usage=outcome.on_usage)
+        return cast(T, outcome)
+
+    async def _drive(self, flow: Generator[Step | FailoverStep, Any, Any], call: PreparedCall[Any]) -> Any:
+        """Run a flow (``attempt_flow``, or ``Router.flow`` across deployments) doing each step it yields;
+        an error of a step is thrown back into the flow where it asked."""
+        driver = Driver(flow)
         for step in driver:
             try:
                 driver.done = await self._do(step, call)
             except BaseException as error:
                 driver.error = error
-        outcome = driver.outcome
-        if isinstance(outcome, Streamed):
-            return AsyncStream(outcome.response, outcome.chunk_type, where=call.where, timer=call.timer,
-                               finish=call.finish)
-        return cast(T, outcome)
+        return driver.outcome
 
-    async def _do(self, step: Step, call: PreparedCall[Any]) -> Any:
-        """One step of ``attempt_flow``: the I/O, and nothing else."""
+    async def _do(self, step: Step | FailoverStep, call: PreparedCall[Any]) -> Any:
+        """One step of a flow: the I/O, and nothing else."""
         if isinstance(step, Send):
             return await self._http.send(step.request, stream=True, follow_redirects=False, auth=step.auth)
         if isinstance(step, Headers):
             return await self._auth.async_headers()
-        if isinstance(step, Turn):
-            return await await_turn(step.pacer, call)
+        if isinstance(step, Pause):
+            return await apause(step)
+        if isinstance(step, Execute):  # deployments=: one attempt through the chosen member's client
+            return await step.member.sender(self._http)._execute(step.call)
+        if isinstance(step, Sleep):
+            import asyncio  # loaded by the first async call, not at import
+
+            return await asyncio.sleep(step.seconds)
         try:
             if isinstance(step, ReadBody):
                 return await aread_body(step.response, call.timer, call.where, call.max_response_bytes)

@@ -1,33 +1,32 @@
 """One attempt of a call, without I/O: the steps both shells run (as httpx's auth flows are run).
 
-:func:`attempt_flow` is a generator. It yields each piece of I/O it needs (a pacing turn, the credential's
+:func:`attempt_flow` is a generator. It yields each piece of I/O it needs (a pacing pause, the credential's
 headers, a request to send, a redirect response to close, a body to read) and is sent the result; an
 error of that I/O is thrown into it where it asked. Everything else is written here once: the pacing
-bookkeeping, redirects that keep secrets on their origin, transport errors, reading the answer. The shells
-(``LlamaClient._attempt``, ``AsyncLlamaClient._attempt``) only do the steps: send, wait, read.
+decisions (``Pacer.admit``, run with ``yield from``), a new token after a 401, redirects that keep secrets on
+their origin, transport errors, reading the answer. The shells run it (and ``Router.flow``, a call across
+deployments) with one loop, ``_drive``, and only do the steps in ``_do``: send, wait, read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+import logging
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
 from ._core import PreparedCall, interpret, raise_transport_error, stream_chunk_type, with_auth
 from ._origins import follows_redirect, redirect_request, same_origin
-from ._pacer import sending
+from ._pacer import Pause, sending
 
 if TYPE_CHECKING:
+    from ._auth import Auth
     from ._pacer import Pacer
 
-
-@dataclass(frozen=True)
-class Turn:
-    """Wait until ``pacer`` lets the call go; the result is the call's lease."""
-
-    pacer: Pacer
+logger = logging.getLogger("llama_azure")
 
 
 @dataclass(frozen=True)
@@ -64,43 +63,61 @@ class Streamed:
 
     response: httpx.Response
     chunk_type: type[Any]
+    on_usage: Callable[[Any], None] | None = None  # told the chunk that carries the answer's ``usage``
 
 
-Step = Turn | Headers | Send | Close | ReadBody
+Step = Pause | Headers | Send | Close | ReadBody
 Flow = Generator[Step, Any, Any]
 _HEADERS = Headers()
 
 
 def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Client | httpx.AsyncClient,
-                 attempt: int) -> Flow:
-    """Attempt number ``attempt + 1`` of ``call``: returns its result, or a :class:`Streamed`."""
-    lease = (yield Turn(pacer)) if pacer is not None else None
+                 auth: Auth) -> Flow:
+    """One attempt of ``call``: returns its result, or a :class:`Streamed`.
+
+    A 401 to a cached Entra ID token is the credential's to handle, as azure-core's bearer policy does: the
+    token is dropped (``auth.invalidate()``) and the request sent once more with fresh headers, in the same
+    pacing turn (a service refuses a credential before it counts the request against the quota). It is not a
+    retry: no wait, no ``max_retries``, no ``on_retry``; ``error.attempts`` counts it as a request sent.
+    """
+    lease = (yield from pacer.admit(call)) if pacer is not None else None
     with sending(pacer, lease):
-        request = with_auth(call, (yield _HEADERS), attempt + 1)
-        try:
-            response: httpx.Response = yield from _follow_redirects(http, request)
-        except httpx.HTTPError as error:
-            raise_transport_error(error, call)
-    call.response, call.retries_taken = response, attempt
+        response: httpx.Response = yield from _send(call, http)
+        if response.status_code == 401 and auth.invalidate():
+            logger.info("%s: 401 to a cached token; sending again with a new one", call.where)
+            yield Close(response)
+            response = yield from _send(call, http)
+    call.response, call.retries_taken = response, call.sent - 1
     if pacer is not None and lease is not None:
         pacer.answered(lease, response)
     chunk_type = stream_chunk_type(call, response)
     if chunk_type is not None:
-        return Streamed(response, chunk_type)
+        settle = partial(pacer.settled, lease) if pacer is not None and lease is not None else None
+        return Streamed(response, chunk_type, settle)
     try:
         content = yield ReadBody(response)
     except httpx.HTTPError as error:
         raise_transport_error(error, call)
-    result = interpret(call, response, content)
+    result = interpret(call, response, content, auth.describe_failure() if response.status_code == 401 else None)
     if pacer is not None and lease is not None:
         pacer.settled(lease, result)
     return result
 
 
-class Driver:
-    """Runs a flow for a shell, which only does each step's I/O::
+def _send(call: PreparedCall[Any], http: httpx.Client | httpx.AsyncClient) -> Flow:
+    """One request of the call, with the credential's headers as they are now; httpx's errors become ours."""
+    request = with_auth(call, (yield _HEADERS), call.sent + 1)
+    call.sent += 1
+    try:
+        return (yield from _follow_redirects(http, request))
+    except httpx.HTTPError as error:
+        raise_transport_error(error, call)
 
-        driver = Driver(attempt_flow(call, pacer, http, attempt))
+
+class Driver:
+    """Runs a flow (this one, or ``Router.flow``) for a shell, which only does each step's I/O::
+
+        driver = Driver(attempt_flow(call, pacer, http, auth))
         for step in driver:
             try:
                 driver.done = do(step)
@@ -109,13 +126,13 @@ class Driver:
         result = driver.outcome
     """
 
-    def __init__(self, flow: Flow) -> None:
+    def __init__(self, flow: Generator[Any, Any, Any]) -> None:
         self._flow = flow
         self.done: Any = None
         self.error: BaseException | None = None
         self.outcome: Any = None
 
-    def __iter__(self) -> Iterator[Step]:
+    def __iter__(self) -> Iterator[Any]:
         try:
             step = next(self._flow)
             while True:

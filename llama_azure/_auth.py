@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from ._credential_error import CredentialError
@@ -77,11 +77,6 @@ def scope_for_endpoint(endpoint: str) -> str:
     return DEFAULT_SCOPE
 
 
-@runtime_checkable
-class _SupportsAsyncGetToken(Protocol):
-    async def get_token(self, *scopes: str) -> AccessToken: ...
-
-
 class Auth(Protocol):
     """What the shells need from a credential."""
 
@@ -92,7 +87,8 @@ class Auth(Protocol):
     async def async_headers(self) -> dict[str, str]: ...
 
     def invalidate(self) -> bool:
-        """Forget a cached token after a 401; True if there was one, so one more try makes sense."""
+        """Forget a cached token after a 401; True if there was one, so sending again with fresh headers
+        makes sense (``_attempt.attempt_flow`` does, once)."""
         ...
 
     def describe_failure(self) -> str: ...

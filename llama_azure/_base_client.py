@@ -6,23 +6,26 @@ Everything here is free of I/O; ``LlamaClient`` and ``AsyncLlamaClient`` add sen
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 import httpx
-from typing_extensions import Self
+from typing_extensions import Self, Unpack
 
-from ._auth import DEFAULT_REFRESH_MARGIN, resolve_auth
+from ._auth import DEFAULT_REFRESH_MARGIN, Auth, resolve_auth
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._core import ClientConfig, PreparedCall
-from ._deployments import CoolDown, Deployment, check_deployments, make_router
+from ._deployments import CoolDown, Deployment, Router, check_deployments, make_router
 from ._exceptions import ConfigurationError
+from ._options import ClientOptions, OptionChanges
 from ._pacer import Pacer, is_rate_limit
 from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, RetryRun
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
+    from ._deployments import Step as FailoverStep
     from ._rate_limit import RateLimit
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
@@ -70,44 +73,63 @@ class BaseClient(Generic[HttpT]):
         on_retry: Callable[[int, BaseException, float], object] | None = None,
         deployments: Sequence[Deployment] | None = None,
         cool_down: CoolDown | None = None,
+        _shared: _Shared | None = None,
     ) -> None:
-        shared = dict(api_version=api_version, max_retry_wait=max_retry_wait, timeout=timeout,
-                      stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout,
-                      default_headers=default_headers, scope=scope, token_refresh_margin=token_refresh_margin,
-                      allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes)
-        default_credential = credential
-        if deployments is not None:  # this client's own settings are the first deployment's
-            listed = check_deployments(deployments)
-            if endpoint is not None or rate_limit is not None:
-                raise ConfigurationError("with deployments=, pass endpoint= and rate_limit= on each Deployment")
-            first = listed[0]
-            endpoint, api, deployment, model = first.endpoint, first.api, first.deployment, first.model
-            credential = credential if first.credential is None else first.credential
-        self._config = ClientConfig.create(
-            endpoint, api=api, api_version=api_version, deployment=deployment,
-            default_headers=default_headers, max_retries=max_retries, max_retry_wait=max_retry_wait,
-            timeout=timeout if timeout is not None else chosen_timeout_of(http_client),
-            stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout, model=model,
-            allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes,
-        )
-        self._auth = resolve_auth(credential, endpoint=self._config.base_url, scope=scope,
-                                  refresh_margin=token_refresh_margin, is_async=self._is_async)
-        if rate_limit is not None and not is_rate_limit(rate_limit):
-            raise ConfigurationError(f"rate_limit must be a RateLimit(requests=..., tokens=...), "
-                                     f"got {type(rate_limit).__name__}")
-        self._pacer = Pacer(rate_limit, self._config) if rate_limit is not None else None
+        options = ClientOptions(
+            timeout=timeout, max_retries=max_retries, max_retry_wait=max_retry_wait,
+            stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout, default_headers=default_headers,
+            allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes, model=model,
+            on_retry=on_retry)
         if on_retry is not None and not callable(on_retry):
             raise ConfigurationError(f"on_retry must be a callable(attempt, error, wait), "
                                      f"got {type(on_retry).__name__}")
+        if _shared is None:  # a new client; a with_options copy gets its original's
+            _shared, options = self._setup(endpoint, credential, options, api=api, deployment=deployment,
+                                           api_version=api_version, http_client=http_client, scope=scope,
+                                           token_refresh_margin=token_refresh_margin, rate_limit=rate_limit,
+                                           deployments=deployments, cool_down=cool_down)
+            self._config, self._owns_http = _shared.config, http_client is None
+        else:  # closing a copy leaves the shared pool open
+            self._config, self._owns_http = _shared.config.with_options(options, _shared.default_timeout), False
+        self._shared = _shared
+        self._options = options
         self._on_retry = on_retry
-        self._owns_http = http_client is None
-        self._http: HttpT = http_client or self._http_class(  # type: ignore[assignment]
-            limits=DEFAULT_LIMITS, timeout=self._config.timeout
-        )
-        self._pool = _PoolOwner(os.getpid(), self._http if self._owns_http else None)
-        self._router = None if deployments is None else make_router(
-            type(self), deployments, default_credential, cool_down, http_client=self._http, **shared)
+        self._auth, self._pacer, self._router = _shared.auth, _shared.pacer, _shared.router
+        self._http: HttpT = _shared.http  # type: ignore[assignment]
+        self._pool = _shared.pool
         self._bind_resources()
+
+    def _setup(self, endpoint: str | None, credential: object, options: ClientOptions, *,
+               api: Literal["llama", "model-inference", "score", "openai-v1"] | None, deployment: str | None,
+               api_version: str | None, http_client: HttpT | None, scope: str | None,
+               token_refresh_margin: float, rate_limit: RateLimit | None, deployments: Sequence[Deployment] | None,
+               cool_down: CoolDown | None) -> tuple[_Shared, ClientOptions]:
+        """What a new client and its copies share (its config, credential, pool, pacer, deployments), and its
+        options (with ``deployments=``, the first one's ``model``)."""
+        default_credential = credential
+        if deployments is not None:  # this client's own settings are the first deployment's
+            first = check_deployments(deployments)[0]
+            if endpoint is not None or rate_limit is not None or options.model is not None:
+                raise ConfigurationError("with deployments=, pass endpoint=, model= and rate_limit= on each "
+                                         "Deployment")
+            endpoint, api, deployment = first.endpoint, first.api, first.deployment
+            credential = credential if first.credential is None else first.credential
+            options = replace(options, model=first.model)
+        default_timeout = chosen_timeout_of(http_client)
+        config = ClientConfig.create(endpoint, api=api, api_version=api_version, deployment=deployment,
+                                     options=options, default_timeout=default_timeout)
+        auth = resolve_auth(credential, endpoint=config.base_url, scope=scope,
+                            refresh_margin=token_refresh_margin, is_async=self._is_async)
+        if rate_limit is not None and not is_rate_limit(rate_limit):
+            raise ConfigurationError(f"rate_limit must be a RateLimit(requests=..., tokens=...), "
+                                     f"got {type(rate_limit).__name__}")
+        pacer = Pacer(rate_limit, config) if rate_limit is not None else None
+        http = http_client or self._http_class(limits=DEFAULT_LIMITS, timeout=config.timeout)
+        router = None if deployments is None else make_router(
+            type(self), deployments, default_credential, cool_down, options, http_client=http,
+            api_version=api_version, scope=scope, token_refresh_margin=token_refresh_margin)
+        pool = _PoolOwner(os.getpid(), http if http_client is None else None)
+        return _Shared(config, default_timeout, auth, pacer, http, pool, router), options
 
     def _bind_resources(self) -> None:
         """Attach ``chat`` and ``completions`` (the shells' own resource classes)."""
@@ -128,31 +150,22 @@ class BaseClient(Generic[HttpT]):
         """The route style: ``llama``, ``model-inference``, ``score`` or ``openai-v1``."""
         return self._config.api
 
-    def with_options(
-        self,
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-        max_retry_wait: float | None = None,
-        stream_idle_timeout: float | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        total_timeout: float | None = None,
-        allow_insecure_http: bool | None = None,
-        max_response_bytes: int | None = None,
-    ) -> Self:
-        """A copy with new defaults that shares this client's connections and credential.
+    def with_options(self, **changes: Unpack[OptionChanges]) -> Self:
+        """A copy with new defaults: ``client.with_options(timeout=30, max_retries=0).chat.completions.create(...)``.
 
-        ``client.with_options(timeout=30, max_retries=0).chat.completions.create(...)``
+        It takes the constructor's options, with their meaning there: ``timeout``, ``max_retries``,
+        ``max_retry_wait``, ``stream_idle_timeout``, ``total_timeout``, ``default_headers`` (added to the
+        current ones), ``allow_insecure_http``, ``max_response_bytes``, ``model`` and ``on_retry``. The options
+        not named keep their value; one named as None takes the constructor's default (``stream_idle_timeout=None``:
+        no idle limit). The copy shares this client's connection pool (closing it leaves the pool open), its
+        credential and token cache, its ``rate_limit`` budget and, with ``deployments=``, the deployments and their
+        cool-downs (whose ``model`` is each Deployment's: ``model=`` is refused there).
         """
-        copy = object.__new__(type(self))
-        copy.__dict__.update(self.__dict__)
-        copy._config = self._config.with_options(
-            timeout=timeout, max_retries=max_retries, max_retry_wait=max_retry_wait,
-            stream_idle_timeout=stream_idle_timeout, default_headers=default_headers, total_timeout=total_timeout,
-            allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes)
-        copy._owns_http = False  # closing the copy leaves the shared pool open
-        copy._bind_resources()
-        return copy
+        if "model" in changes and self._router is not None:
+            raise ConfigurationError("with deployments=, model= is each Deployment's: with_options cannot change it")
+        options = self._options.updated(changes)
+        shared = replace(self._shared, http=self._http)  # the pool renewed by a fork, if any
+        return type(self)(**options.as_kwargs(), _shared=shared)
 
     def _check_fork(self) -> None:
         """In a process forked after this client was made, use a new pool of our own.
@@ -168,12 +181,14 @@ class BaseClient(Generic[HttpT]):
         if pool.http is not None:
             self._http = pool.http  # type: ignore[assignment]
 
+    def _failover_flow(self, call: PreparedCall[Any]) -> Generator[FailoverStep, Any, Any]:
+        """With ``deployments=``: the router's flow for ``call``, which the shell drives like an attempt."""
+        assert self._router is not None
+        self._check_fork()  # the members send through this client's pool (``Member.sender``): renewed after a fork
+        return self._router.flow(call, self._config, self._on_retry)
+
     def _retry_run(self, call: PreparedCall[Any]) -> RetryRun:
-        run = RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), self._auth.invalidate,
-                       self._auth.describe_failure)
-        run.timer = call.timer
-        run.where, run.trace = call.where, call.trace
-        return run
+        return RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), call)
 
     def _before_retry_wait(self, state: RetryCallState) -> None:
         """tenacity's ``before_sleep``: tell ``on_retry`` which attempt failed, why, and how long the wait is."""
@@ -185,7 +200,25 @@ class BaseClient(Generic[HttpT]):
             self._on_retry(state.attempt_number, error, wait)
 
     def __repr__(self) -> str:
+        if self._router is not None:  # deployments=: each one by its name (no query or user info: no secret)
+            names = [member.deployment.name for member in self._router.members]
+            return f"{type(self).__name__}(deployments={names!r}, auth={self._auth.kind})"
         return f"{type(self).__name__}(endpoint={self.endpoint!r}, api={self.api!r}, auth={self._auth.kind})"
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What a client hands to its ``with_options`` copies (``BaseClient(..., _shared=)``): its endpoint's config
+    (the copy puts its own options in), the injected client's timeout, the credential's auth (and token cache),
+    the pacer (and its budget), the pool and the deployments' router."""
+
+    config: ClientConfig
+    default_timeout: httpx.Timeout | None
+    auth: Auth
+    pacer: Pacer | None
+    http: httpx.Client | httpx.AsyncClient
+    pool: _PoolOwner
+    router: Router | None
 
 
 class _PoolOwner:

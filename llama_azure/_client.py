@@ -9,17 +9,21 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 import httpx
 from typing_extensions import Self, Unpack
 
-from . import _failover, _observe
-from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed, Turn, attempt_flow
+from . import _observe
+from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed, attempt_flow
 from ._base_client import BaseClient
 from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
+from ._deployments import Execute, Sleep
 from ._exceptions import APIError
-from ._pacing_wait import wait_turn
+from ._pacer import Pause
+from ._pacing_wait import pause
 from ._raw_response import RawResponse, raw_response
-from ._retry import RetryRun
 from ._streaming import Stream, read_body
 
 if TYPE_CHECKING:  # the parameter validators and the pydantic models load at the first call
+    from collections.abc import Generator
+
+    from ._deployments import Step as FailoverStep
     from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams
     from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
     from .types.completion import Completion
@@ -179,42 +183,51 @@ class LlamaClient(BaseClient[httpx.Client]):
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
             return _observe.observer.traced(self._execute, call)
         if self._router is not None:  # deployments=: the router picks a deployment per attempt
-            return _failover.run(self, call)
+            return cast(T, self._drive(self._failover_flow(call), call))
         from tenacity import Retrying  # loaded at the first call, not at import
 
         run = self._retry_run(call)
         retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True,
                             before_sleep=self._before_retry_wait)
         try:
-            return retrying(self._attempt, call, run)
+            return retrying(self._attempt, call)
         except APIError as error:
-            raise run.annotate(error) from error.__cause__
+            raise run.final(error) from error.__cause__
 
     def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
         return raw_response(call, self._execute(call))
 
-    def _attempt(self, call: PreparedCall[T], run: RetryRun) -> T | Stream[Any, Any]:
+    def _attempt(self, call: PreparedCall[T]) -> T | Stream[Any, Any]:
         self._check_fork()
-        driver = Driver(attempt_flow(call, self._pacer, self._http, run.attempts))
+        outcome = self._drive(attempt_flow(call, self._pacer, self._http, self._auth), call)
+        if isinstance(outcome, Streamed):
+            return Stream(outcome.response, outcome.chunk_type, where=call.where, timer=call.timer,
+                          finish=call.finish, on_usage=outcome.on_usage)
+        return cast(T, outcome)
+
+    def _drive(self, flow: Generator[Step | FailoverStep, Any, Any], call: PreparedCall[Any]) -> Any:
+        """Run a flow (``attempt_flow``, or ``Router.flow`` across deployments) doing each step it yields;
+        an error of a step is thrown back into the flow where it asked."""
+        driver = Driver(flow)
         for step in driver:
             try:
                 driver.done = self._do(step, call)
             except BaseException as error:
                 driver.error = error
-        outcome = driver.outcome
-        if isinstance(outcome, Streamed):
-            return Stream(outcome.response, outcome.chunk_type, where=call.where, timer=call.timer,
-                          finish=call.finish)
-        return cast(T, outcome)
+        return driver.outcome
 
-    def _do(self, step: Step, call: PreparedCall[Any]) -> Any:
-        """One step of ``attempt_flow``: the I/O, and nothing else."""
+    def _do(self, step: Step | FailoverStep, call: PreparedCall[Any]) -> Any:
+        """One step of a flow: the I/O, and nothing else."""
         if isinstance(step, Send):
             return self._http.send(step.request, stream=True, follow_redirects=False, auth=step.auth)
         if isinstance(step, Headers):
             return self._auth.sync_headers()
-        if isinstance(step, Turn):
-            return wait_turn(step.pacer, call)
+        if isinstance(step, Pause):
+            return pause(step)
+        if isinstance(step, Execute):  # deployments=: one attempt through the chosen member's client
+            return step.member.sender(self._http)._execute(step.call)
+        if isinstance(step, Sleep):
+            return time.sleep(step.seconds)
         try:
             if isinstance(step, ReadBody):
                 return read_body(step.response, call.timer, call.where, call.max_response_bytes)

@@ -30,8 +30,8 @@ from ._exceptions import (
     make_status_error,
     request_id_of,
 )
+from ._options import DEFAULT_OPTIONS, ClientOptions
 from ._origins import SECRET_HEADER, check_plain_http
-from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
 from ._route_params import check_route_params
 from ._routes import (
     DEFAULT_API_VERSION,
@@ -154,23 +154,25 @@ def check_max_retry_wait(value: object) -> float:
     return float(value)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClientConfig:
-    """Everything a client knows besides its credential and its HTTP connection pool."""
+    """Everything a client knows besides its credential and its HTTP connection pool: the endpoint, and its
+    options (``_options.ClientOptions``) checked."""
 
     base_url: str
     api: ApiStyle
     api_version: str = DEFAULT_API_VERSION
     deployment: str | None = None
-    default_headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold a secret
-    max_retries: int = DEFAULT_MAX_RETRIES
-    max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
-    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
-    stream_idle_timeout: float | None = None
-    total_timeout: float | None = None
-    allow_insecure_http: bool = False
-    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-    model: str | None = None
+    # The options, checked (their defaults are ClientOptions'; on_retry is the shells' alone).
+    default_headers: Mapping[str, str] = field(repr=False)  # may hold a secret
+    max_retries: int
+    max_retry_wait: float
+    timeout: httpx.Timeout
+    stream_idle_timeout: float | None
+    total_timeout: float | None
+    allow_insecure_http: bool
+    max_response_bytes: int
+    model: str | None
     """The default ``model`` of the body (the deployment name on Foundry Models and ``openai-v1``)."""
 
     @classmethod
@@ -181,16 +183,11 @@ class ClientConfig:
         api: str | None,
         api_version: str | None,
         deployment: str | None,
-        default_headers: Mapping[str, str] | None,
-        max_retries: int,
-        max_retry_wait: float,
-        timeout: float | httpx.Timeout | None,
-        stream_idle_timeout: float | None,
-        total_timeout: float | None = None,
-        allow_insecure_http: bool = False,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        model: str | None = None,
+        options: ClientOptions = DEFAULT_OPTIONS,
+        default_timeout: httpx.Timeout | None = None,
     ) -> ClientConfig:
+        """The config of ``endpoint`` with ``options``; ``default_timeout`` applies when ``options.timeout``
+        is None (an injected client's own timeout), else 600 s."""
         endpoint = endpoint or os.environ.get(ENV_ENDPOINT)
         if not endpoint:
             raise ConfigurationError(
@@ -204,59 +201,32 @@ class ClientConfig:
             raise ConfigurationError(f"api_version must look like '2024-05-01-preview', got {api_version!r}")
         if deployment is not None and (not isinstance(deployment, str) or not _SENDABLE_VALUE.fullmatch(deployment)):
             raise ConfigurationError("deployment must be a deployment name (a string of printable ASCII characters)")
-        if model is not None and (not isinstance(model, str) or not model.strip()):
-            raise ConfigurationError(f"model must be a deployment name (a non-empty string), got {model!r}")
         style = check_api_style(api) if api is not None else infer_api_style(endpoint)
-        check_seconds(stream_idle_timeout, "stream_idle_timeout")
-        check_seconds(total_timeout, "total_timeout")
-        return cls(
-            base_url=base_url_for_style(endpoint, style),
-            api=style,
-            api_version=api_version,
-            deployment=deployment,
-            default_headers=check_headers(default_headers, "default_headers", ConfigurationError),
-            max_retries=check_max_retries(max_retries),
-            max_retry_wait=check_max_retry_wait(max_retry_wait),
-            timeout=to_timeout(timeout),
-            stream_idle_timeout=stream_idle_timeout,
-            total_timeout=total_timeout,
-            allow_insecure_http=check_flag(allow_insecure_http, "allow_insecure_http"),
-            max_response_bytes=check_max_response_bytes(max_response_bytes),
-            model=model,
-        )
+        return cls(base_url=base_url_for_style(endpoint, style), api=style, api_version=api_version,
+                   deployment=deployment, **_checked(options, default_timeout))
 
-    def with_options(
-        self,
-        *,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int | None,
-        max_retry_wait: float | None,
-        stream_idle_timeout: float | None,
-        default_headers: Mapping[str, str] | None,
-        total_timeout: float | None = None,
-        allow_insecure_http: bool | None = None,
-        max_response_bytes: int | None = None,
-    ) -> ClientConfig:
-        """A copy where each option that is not None replaces the current one."""
-        changes: dict[str, Any] = {}
-        if timeout is not None:
-            changes["timeout"] = to_timeout(timeout)
-        if max_retries is not None:
-            changes["max_retries"] = check_max_retries(max_retries)
-        if max_retry_wait is not None:
-            changes["max_retry_wait"] = check_max_retry_wait(max_retry_wait)
-        if stream_idle_timeout is not None:
-            changes["stream_idle_timeout"] = check_seconds(stream_idle_timeout, "stream_idle_timeout")
-        if total_timeout is not None:
-            changes["total_timeout"] = check_seconds(total_timeout, "total_timeout")
-        if default_headers is not None:
-            extra = check_headers(default_headers, "default_headers", ConfigurationError)
-            changes["default_headers"] = {**self.default_headers, **extra}
-        if allow_insecure_http is not None:
-            changes["allow_insecure_http"] = check_flag(allow_insecure_http, "allow_insecure_http")
-        if max_response_bytes is not None:
-            changes["max_response_bytes"] = check_max_response_bytes(max_response_bytes)
-        return replace(self, **changes)
+    def with_options(self, options: ClientOptions, default_timeout: httpx.Timeout | None = None) -> ClientConfig:
+        """The same endpoint with ``options`` (all of them: see ``ClientOptions.updated`` for a change)."""
+        return replace(self, **_checked(options, default_timeout))
+
+
+def _checked(options: ClientOptions, default_timeout: httpx.Timeout | None) -> dict[str, Any]:
+    """``ClientConfig``'s option fields: each of ``options`` checked (a ConfigurationError or ParameterError
+    saying what to pass)."""
+    model = options.model
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        raise ConfigurationError(f"model must be a deployment name (a non-empty string), got {model!r}")
+    return dict(
+        model=model,
+        stream_idle_timeout=check_seconds(options.stream_idle_timeout, "stream_idle_timeout"),
+        total_timeout=check_seconds(options.total_timeout, "total_timeout"),
+        default_headers=check_headers(options.default_headers, "default_headers", ConfigurationError),
+        max_retries=check_max_retries(options.max_retries),
+        max_retry_wait=check_max_retry_wait(options.max_retry_wait),
+        timeout=to_timeout(options.timeout if options.timeout is not None else default_timeout),
+        allow_insecure_http=check_flag(options.allow_insecure_http, "allow_insecure_http"),
+        max_response_bytes=check_max_response_bytes(options.max_response_bytes),
+    )
 
 
 @dataclass
@@ -286,6 +256,8 @@ class PreparedCall(Generic[T]):
     response: httpx.Response | None = None
     """The last attempt's HTTP answer (for ``with_raw_response``)."""
     retries_taken: int = 0
+    sent: int = 0
+    """HTTP requests sent so far, retries and a resend after a refreshed token included (``error.attempts``)."""
     rebuild: Callable[[ClientConfig], PreparedCall[T]] | None = field(default=None, repr=False)
     """The same call prepared for another endpoint's settings (``deployments=``: each one its own)."""
     deployment: Any = None
@@ -532,10 +504,11 @@ def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCal
     return call
 
 
-def interpret(call: PreparedCall[T], response: httpx.Response, content: bytes) -> T:
-    """A typed result for a 2xx answer, or the typed exception for an error answer."""
+def interpret(call: PreparedCall[T], response: httpx.Response, content: bytes, credential: str | None = None) -> T:
+    """A typed result for a 2xx answer, or the typed exception for an error answer (``credential``: what the
+    credential was, for a 401's message)."""
     if response.status_code >= 400:
-        raise make_status_error(response, content, where=call.where)
+        raise make_status_error(response, content, where=call.where, credential=credential)
     result = call.parse(response, content)
     result._request_id = request_id_of(response.headers)  # type: ignore[attr-defined]
     return result

@@ -2,8 +2,9 @@
 
 ``LlamaClient(deployments=[Deployment(...), ...])`` keeps one single-endpoint client per deployment (its own
 ``ClientConfig``, credential and pacer, sharing the connection pool). For each call, :meth:`Router.flow` is a
-generator that says what to do next: ``Send(member, call)`` (one attempt on one deployment, no retries of its
-own) or ``Sleep(seconds)`` (every deployment cools down); the shells drive it (``_failover.py``).
+generator that says what to do next: ``Execute(member, call)`` (one attempt on one deployment, no retries of
+its own) or ``Sleep(seconds)`` (every deployment cools down); the shells run it with the same loop as an
+attempt (``_drive``), doing each step in ``_do``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import httpx
 
 from ._core import ClientConfig, PreparedCall
 from ._exceptions import APIConnectionError, APIError, APIStatusError, ConfigurationError
+from ._options import OPTION_NAMES, ClientOptions
 from ._pacer import is_rate_limit
 from ._retry import retry_after_wait
 from ._retry_after import retry_after_seconds
@@ -146,6 +148,11 @@ class Member:
         url = httpx.URL(self.client.endpoint)
         return url.host, url.port or (443 if url.scheme == "https" else 80)
 
+    def sender(self, http: httpx.Client | httpx.AsyncClient) -> Any:
+        """Its client, sending through ``http``: the router's client's pool (renewed there after a fork)."""
+        self.client._http = http
+        return self.client
+
     def can_go_now(self) -> bool:
         """True without pacing, or when its budget has room and nobody waits in line."""
         pacer = self.client._pacer
@@ -157,8 +164,9 @@ class Member:
 
 
 @dataclass(frozen=True)
-class Send:
-    """Make one attempt of ``call`` on ``member``; send the result (or throw the error) back into the flow."""
+class Execute:
+    """Make one attempt of ``call`` on ``member`` (``member.sender(http)._execute(call)``); send the result
+    (or throw the error) back into the flow."""
 
     member: Member
     call: PreparedCall[Any]
@@ -171,7 +179,7 @@ class Sleep:
     seconds: float
 
 
-Step = Send | Sleep
+Step = Execute | Sleep
 OnMove = Callable[[int, BaseException, float], object]
 
 
@@ -228,9 +236,10 @@ class Router:
 
     def flow(self, call: PreparedCall[Any], config: ClientConfig,
              on_move: OnMove | None) -> Generator[Step, Any, Any]:
-        """One call across the deployments. A failed attempt moves at once to another deployment; only
-        when all cool down does the call sleep (the shortest cool-down, at most ``max_retries`` times, never
-        longer than ``max_retry_wait`` nor past ``total_timeout``). ``config`` is the client's."""
+        """One call across the deployments. A failed attempt (its APIError is thrown back in at the ``Execute``)
+        moves at once to another deployment; only when all cool down does the call sleep (the shortest
+        cool-down, at most ``max_retries`` times, never longer than ``max_retry_wait`` nor past
+        ``total_timeout``). ``config`` is the client's."""
         max_waits, max_wait = call.max_retries, config.max_retry_wait
         tried: set[int] = set()
         attempt = waits = 0
@@ -254,7 +263,7 @@ class Router:
             tried.add(self.members.index(member))
             one = retarget(call, member, config)
             try:
-                result = yield Send(member, one)
+                result = yield Execute(member, one)
             except APIError as error:
                 if not self.failed(member, error):
                     raise
@@ -271,9 +280,9 @@ class Router:
             return _stamped(result, member.deployment)
 
 
-# The settings every deployment takes from the client (so ``with_options`` copies change them for all).
-CLIENT_WIDE = ("default_headers", "timeout", "stream_idle_timeout", "total_timeout", "allow_insecure_http",
-               "max_response_bytes", "max_retry_wait")
+# The options every deployment takes from the client (so ``with_options`` copies change them for all); a
+# deployment's ``model`` is its own, and the router counts the retries (``call.max_retries``).
+CLIENT_WIDE = tuple(name for name in OPTION_NAMES if name not in ("model", "max_retries", "on_retry"))
 
 
 def retarget(call: PreparedCall[Any], member: Member, client_config: ClientConfig) -> PreparedCall[Any]:
@@ -304,14 +313,16 @@ def check_deployments(deployments: object) -> list[Deployment]:
 
 
 def make_router(client_class: type[Any], deployments: Sequence[Deployment], credential: object,
-                cool_down: CoolDown | None, **settings: Any) -> Router:
-    """One single-endpoint client per deployment (no retries of its own: the router moves or waits)."""
+                cool_down: CoolDown | None, options: ClientOptions, **settings: Any) -> Router:
+    """One single-endpoint client per deployment, with the client's ``options`` and ``settings`` (pool, scope,
+    api version), its own model, and no retries of its own: the router moves or waits."""
     if cool_down is not None and not isinstance(cool_down, CoolDown):
         raise ConfigurationError(f"cool_down must be a CoolDown(...), got {type(cool_down).__name__}")
     members = [
         Member(d, client_class(
             d.endpoint, d.credential if d.credential is not None else credential, api=d.api,
-            deployment=d.deployment, model=d.model, rate_limit=d.rate_limit, max_retries=0, **settings))
+            deployment=d.deployment, rate_limit=d.rate_limit, **settings,
+            **replace(options, model=d.model, max_retries=0, on_retry=None).as_kwargs()))
         for d in deployments
     ]
     return Router(members, cool_down or CoolDown())

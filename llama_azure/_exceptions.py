@@ -17,7 +17,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import httpx
 
@@ -79,20 +80,44 @@ class APIError(LlamaAzureError):
         """The message without the retry summary."""
         return self._base_message
 
-    def _record_retries(self, attempts: int, waited: float, note: str | None = None) -> None:
-        """Append how many attempts were made (and why retrying stopped) to the message."""
-        self.attempts = attempts
-        self.waited = waited
-        parts = []
-        if attempts > 1:
-            parts.append(f"after {attempts} attempts, waited {waited:.1f} s")
-        if note:
-            parts.append(note)
-        text = self._base_message + (f" ({'; '.join(parts)})" if parts else "")
-        self.args = (text,)
-
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else self._base_message
+
+
+@dataclass(frozen=True)
+class RetrySummary:
+    """How a call's retries went: HTTP requests sent, seconds waited between them, why retrying stopped."""
+
+    attempts: int = 1
+    waited: float = 0.0
+    note: str | None = None
+
+    def suffix(self) -> str:
+        """`` (after 3 attempts, waited 2.1 s; not retried: ...)``, or empty when there is nothing to say."""
+        parts = []
+        if self.attempts > 1:
+            parts.append(f"after {self.attempts} attempts, waited {self.waited:.1f} s")
+        if self.note:
+            parts.append(self.note)
+        return f" ({'; '.join(parts)})" if parts else ""
+
+
+APIErrorT = TypeVar("APIErrorT", bound=APIError)
+
+
+def after_retries(error: APIErrorT, summary: RetrySummary) -> APIErrorT:
+    """The error a call raises to its caller when its retries stop, built once here.
+
+    ``error`` is the last attempt's (raised only inside the retry loop, and left as it is). With nothing to add
+    (one attempt, no note) it is the answer; else a new exception of the same class, with the same attributes,
+    whose message ends with the summary, e.g. ``... (after 3 attempts, waited 2.1 s)``.
+    """
+    if summary == RetrySummary():
+        return error
+    final = type(error).__new__(type(error), error.message + summary.suffix())
+    final.__dict__.update(error.__dict__)  # its class's attributes (retry_after, categories, limit, ...)
+    final.attempts, final.waited = summary.attempts, summary.waited
+    return final.with_traceback(error.__traceback__)  # where the last attempt failed
 
 
 class APIStatusError(APIError):
@@ -128,25 +153,17 @@ class ContentFilterError(BadRequestError):
     endpoints' "violates Azure AI Content Safety"). ``error.categories`` lists the categories that tripped
     (``hate``, ``violence``, ...) when the service says; ``error.source`` is ``"prompt"`` or ``"completion"``."""
 
-    def __init__(self, message: str, **kwargs: Any) -> None:
+    def __init__(self, message: str, *, categories: list[str] | None = None, source: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
-        self.categories: list[str] = []
-        self.source: str | None = None
+        self.categories: list[str] = categories or []
+        self.source = source
 
 
 class AuthenticationError(APIStatusError):
     """401: the key or token was refused. The message says which credential (for Entra ID: the scope asked for)."""
 
     status_code = 401
-
-    def _explain_credential(self, hint: str) -> None:
-        """Replace the generic 401 hint by what the client's credential knows about itself."""
-        text = hint[:1].upper() + hint[1:]
-        text += "" if text.endswith(".") else "."
-        generic = _HINTS[401]
-        base = self._base_message
-        self._base_message = base.replace(generic, text) if generic in base else f"{base.rstrip('.')}. {text}"
-        self.args = (self._base_message,)
 
 
 class PermissionDeniedError(APIStatusError):
@@ -236,7 +253,7 @@ def error_class_for(status: int, code: str | None) -> type[APIStatusError]:
     return _BY_STATUS.get(status, APIStatusError)
 
 
-def _describe(status: int, info: ErrorInfo, where: str) -> str:
+def _describe(status: int, info: ErrorInfo, where: str, credential: str | None = None) -> str:
     text = f"{status} from {where}" if where else str(status)
     if info.code:
         text += f" [{info.code}]"
@@ -248,6 +265,8 @@ def _describe(status: int, info: ErrorInfo, where: str) -> str:
         hint: str | None = "Rephrase the prompt; the endpoint's content filter refused it."
     elif status == 422 and info.code not in _PASS_THROUGH_CODES:  # a bad value: extra_body would not help
         hint = "A parameter's value is not accepted here (type or range); fix the value."
+    elif status == 401 and credential:  # what the client's credential knows about itself
+        hint = credential[:1].upper() + credential[1:] + ("" if credential.endswith(".") else ".")
     else:
         hint = _HINTS.get(status)
     if hint:
@@ -271,10 +290,15 @@ def make_status_error(
     *,
     where: str = "",
     status_code: int | None = None,
+    credential: str | None = None,
 ) -> APIStatusError:
-    """Turn an error answer (status and body bytes) into the matching typed exception."""
+    """Turn an error answer (status and body bytes) into the matching typed exception.
+
+    ``credential`` says what the client's credential was (``Auth.describe_failure()``): a 401's hint.
+    """
     info, body = parse_error_bytes(raw)
-    return status_error_from_info(response, info, body, where=where, status_code=status_code)
+    return status_error_from_info(response, info, body, where=where, status_code=status_code,
+                                  credential=credential)
 
 
 def status_error_from_info(
@@ -284,6 +308,7 @@ def status_error_from_info(
     *,
     where: str = "",
     status_code: int | None = None,
+    credential: str | None = None,
 ) -> APIStatusError:
     status = status_code if status_code is not None else response.status_code
     if not info.message and not info.code:
@@ -291,22 +316,19 @@ def status_error_from_info(
     cls = error_class_for(status, info.code)
     if status == 400 and is_content_safety_refusal(info.message):
         cls = ContentFilterError
-    error = cls(_describe(status, info, where), response=response, status_code=status,
-                body=body, code=info.code, param=info.param)
-    if isinstance(error, ContentFilterError):
-        describe_filter(error, body, info)
-    return error
+    message = _describe(status, info, where, credential)
+    if not issubclass(cls, ContentFilterError):
+        return cls(message, response=response, status_code=status, body=body, code=info.code, param=info.param)
+    categories, source = filter_categories(body), filter_source(info.param, info.message)
+    return ContentFilterError(message + _filter_note(categories, source), response=response, status_code=status,
+                              body=body, code=info.code, param=info.param, categories=categories, source=source)
 
 
-def describe_filter(error: ContentFilterError, body: Any, info: ErrorInfo) -> None:
-    """Say which categories tripped and where (prompt or completion), in the attributes and the message."""
-    error.categories = filter_categories(body)
-    error.source = filter_source(info.param, info.message)
+def _filter_note(categories: list[str], source: str | None) -> str:
+    """Which categories tripped and where (prompt or completion), for a content filter error's message."""
     said = []
-    if error.categories:
-        said.append(f"filtered: {', '.join(error.categories)}")
-    if error.source:
-        said.append(f"on the {error.source}")
-    if said:
-        error._base_message = f"{error._base_message} ({'; '.join(said)})"
-        error.args = (error._base_message,)
+    if categories:
+        said.append(f"filtered: {', '.join(categories)}")
+    if source:
+        said.append(f"on the {source}")
+    return f" ({'; '.join(said)})" if said else ""

@@ -1,7 +1,9 @@
-"""What a paced call does, without I/O: wait its turn (a generator of pauses the shells sleep), then tell
-the budget when the answer started, what the service said is left, and how many tokens were really used.
+"""What a paced call does, without I/O: wait its turn (a generator of :class:`Pause` steps the shells
+perform), then tell the budget when the answer started, what the service said is left, and how many tokens
+were really used.
 
-``Pacer.admit`` is the one place a call's quota wait is decided: hook it to see quota waits.
+``Pacer.admit`` is the one place a call's quota wait is decided (and reported to tracing): hook it to see
+quota waits. ``_attempt.attempt_flow`` runs it with ``yield from``.
 """
 
 from __future__ import annotations
@@ -9,19 +11,41 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
+import time
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._core import ClientConfig, PreparedCall
 from ._exceptions import ParameterError
+from ._observe import report_quota_wait
 from ._quota_errors import QuotaTimeoutError
 from ._token_estimate import estimate_tokens
 
 if TYPE_CHECKING:  # the budget's modules load with the first RateLimit, not at import
     from ._quota_budget import Budget
     from ._rate_limit import RateLimit
+
+# The reason on a traced call's quota-wait event: short, low-cardinality, never a secret.
+WAIT_REASON = "client-side rate limit"
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Wait until ``budget`` wakes its waiting calls (``budget.waking(wake, seen)``) or ``seconds`` have
+    passed (``inf``: until woken); the result is None. ``seen`` is the budget's count of wakes read before
+    the poll that decided to wait, so a wake that came since is not lost."""
+
+    budget: Budget
+    seconds: float
+    seen: int
+
+    @property
+    def timeout(self) -> float | None:
+        """``seconds`` as a timeout argument: None for ``inf``."""
+        return None if math.isinf(self.seconds) else self.seconds
 
 
 def is_rate_limit(value: object) -> bool:
@@ -39,8 +63,8 @@ class Pacer:
         # One quota per deployment: named by the header (managed endpoints) or the body's model (Foundry, v1).
         self.budget: Budget = rate_limit.budget(f"{config.base_url}|{config.deployment or config.model or ''}")
 
-    def admit(self, call: PreparedCall[Any]) -> Generator[float, None, str]:
-        """Yields the seconds to sleep (or until woken) until the call may go; returns its lease.
+    def admit(self, call: PreparedCall[Any]) -> Generator[Pause, None, str]:
+        """Yields a :class:`Pause` until the call may go; returns its lease (and reports the wait to tracing).
 
         Fails fast with :class:`QuotaTimeoutError` when the foreseen wait is longer than the call allows.
         Closing the generator early (the call was cancelled) gives the call's place back.
@@ -54,12 +78,16 @@ class Pacer:
                 f"lower max_tokens or n, or shorten the prompt", param="max_tokens")
         budget = self.budget
         allowed = _allowed_wait(call)
-        start = budget.clock()
+        start, started = budget.clock(), time.monotonic()
         ticket = budget.enqueue(tokens)
+        paused = False
         try:
             while True:
+                seen = budget.changes  # before the poll: a wake after it is seen by the Pause
                 wait = budget.poll(ticket)
                 if ticket.lease is not None:
+                    if paused:  # a call that went at once did not wait, however slow the machine
+                        report_quota_wait(call, time.monotonic() - started, WAIT_REASON)
                     return ticket.lease
                 left = allowed - (budget.clock() - start)
                 if wait > left:
@@ -69,7 +97,8 @@ class Pacer:
                         f"total_timeout); nothing was sent. Raise the timeout, or send less at once",
                         wait=wait, limit=allowed)
                 pause = wait if wait > 0 and budget.is_first(ticket) else math.inf  # else: until woken
-                yield min(pause, left, budget.ledger.poll_interval)
+                paused = True
+                yield Pause(budget, min(pause, left, budget.ledger.poll_interval), seen)
         finally:
             if ticket.lease is None:
                 budget.cancel(ticket)

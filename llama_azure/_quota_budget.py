@@ -2,16 +2,19 @@
 
 Shared by every thread (sync) or task (async) of the clients that use the same ``RateLimit``. The lock is
 held only for bookkeeping (and, with a Redis ledger, one round trip of the queue's head); the shells sleep
-outside it and are woken (``add_waker``) whenever the budget frees something.
+outside it and are woken (``waking``) whenever the budget frees something. Each wake is counted
+(``changes``): a call that read the count before its poll, and registers its waker after, is woken at once
+when something changed in between, so no wake is lost.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ._quota_ledger import Ledger, Limits, Usage
@@ -50,6 +53,7 @@ class Budget:
         self._lock = threading.Lock()
         self._queue: deque[Ticket] = deque()
         self._wakers: set[Callable[[], None]] = set()
+        self._changes = 0  # bumped by every wake
         self._learned = not learn_first
         self._probe: str | None = None  # the lease of the first request, while its answer has not come
 
@@ -129,16 +133,30 @@ class Budget:
             held = self.ledger.usage(self.clock())
             return BudgetUsage(held.requests, held.tokens, waiting=len(self._queue))
 
-    def add_waker(self, wake: Callable[[], None]) -> None:
+    @property
+    def changes(self) -> int:
+        """How many times the budget woke its waiting calls: read it before a poll, pass it to ``waking``."""
+        with self._lock:
+            return self._changes
+
+    @contextlib.contextmanager
+    def waking(self, wake: Callable[[], None], seen: int) -> Iterator[None]:
+        """While in this block ``wake`` is called whenever the budget frees something; and at once when it
+        did since the count ``seen`` (read before the poll that decided to wait): that wake is not lost."""
         with self._lock:
             self._wakers.add(wake)
-
-    def remove_waker(self, wake: Callable[[], None]) -> None:
-        with self._lock:
-            self._wakers.discard(wake)
+            missed = self._changes != seen
+        try:
+            if missed:
+                wake()
+            yield
+        finally:
+            with self._lock:
+                self._wakers.discard(wake)
 
     def _wake(self) -> None:
         with self._lock:
+            self._changes += 1
             wakers = list(self._wakers)
         for wake in wakers:
             wake()

@@ -13,15 +13,16 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ._exceptions import APIConnectionError, APIError, APIStatusError, AuthenticationError
-from ._observe import CallTrace, error_type
+from ._exceptions import APIConnectionError, APIError, APIErrorT, APIStatusError, RetrySummary, after_retries
+from ._observe import error_type
 from ._retry_after import retry_after_seconds
-from ._timeouts import CallTimer
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
+
+    from ._core import PreparedCall
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 DEFAULT_MAX_RETRIES = 2
@@ -97,59 +98,42 @@ class RetryPolicy:
 
 @dataclass
 class RetryRun:
-    """One call's retries, as tenacity callbacks: ``retry=run.should_retry, wait=run.next_wait``.
+    """One call's retries, as tenacity callbacks: ``retry=run.should_retry, wait=run.next_wait``; when they stop,
+    ``raise run.final(error)`` gives the caller the error with its retry summary (built once, there).
 
-    On a 401 with a cached Entra token the token is dropped and the call tried once more, outside
-    the ``max_retries`` budget (the "expired token keeps being reused" trap). ``describe_auth`` says what
-    the credential was (key, or the Entra ID scope asked for) in the message of a final 401.
+    It only decides waits: a 401 to a cached token is handled inside the attempt, by the credential
+    (``_attempt.attempt_flow``).
     """
 
     policy: RetryPolicy
-    invalidate_auth: Callable[[], bool]
-    describe_auth: Callable[[], str] | None = None
+    call: PreparedCall[Any]  # its ``sent`` counts the HTTP requests made, a resend after a new token included
     waited: float = 0.0
-    attempts: int = 0
-    note: str | None = None
-    _decided: Decision = field(default_factory=lambda: Decision(False))
-    _decided_at: int = 0  # the attempt number _decided is for
-    _auth_retried: bool = field(default=False)
-    _auth_attempts: int = 0
-    timer: CallTimer | None = None  # the call's total_timeout: no retry, and no wait, past it
-    where: str = ""  # host and path, for the log line of a retry
-    trace: CallTrace | None = None  # the call's trace when tracing is on: each retry becomes a span event
+    _decisions: dict[int, Decision] = field(default_factory=dict)
 
     def should_retry(self, state: RetryCallState) -> bool:
         return self._decision(state).retry
 
     def _decision(self, state: RetryCallState) -> Decision:
-        """The decision after attempt ``state.attempt_number``, made once: ``should_retry`` and ``next_wait``
-        read the same one, whichever tenacity calls first."""
-        if self._decided_at != state.attempt_number:
-            self._decided = self._decide(state)
-            self._decided_at = state.attempt_number
-        return self._decided
+        """The decision after attempt ``state.attempt_number``, made at the first question about it (its wait
+        has jitter): ``should_retry`` and ``next_wait`` read the same one, whichever tenacity asks first."""
+        attempt = state.attempt_number
+        if attempt not in self._decisions:
+            self._decisions[attempt] = self._decide(state)
+        return self._decisions[attempt]
 
     def _decide(self, state: RetryCallState) -> Decision:
         outcome = state.outcome
-        self.attempts = state.attempt_number
-        if outcome is None or not outcome.failed:
-            return Decision(False)
-        error = outcome.exception()
+        error = outcome.exception() if outcome is not None and outcome.failed else None
         if error is None:
             return Decision(False)
-        if isinstance(error, AuthenticationError) and not self._auth_retried and self.invalidate_auth():
-            self._auth_retried = True
-            self._auth_attempts = 1
-            return Decision(True, 0.0)
-        decision = self._within_total_timeout(self.policy.decide(error, state.attempt_number - self._auth_attempts))
-        self.note = decision.note
-        return decision
+        return self._within_total_timeout(self.policy.decide(error, state.attempt_number))
 
     def _within_total_timeout(self, decision: Decision) -> Decision:
-        left = self.timer.remaining() if self.timer is not None else None
+        """No retry, and no wait, past the call's total_timeout."""
+        left = self.call.timer.remaining()
         if not decision.retry or left is None or decision.wait < left:
             return decision
-        total = self.timer.total_timeout if self.timer is not None else None
+        total = self.call.timer.total_timeout
         if left <= 0:
             return Decision(False, note=f"not retried: total_timeout={total:g} s has passed")
         return Decision(False, note=f"not retried: waiting {decision.wait:.1f} s would pass total_timeout={total:g} s")
@@ -158,14 +142,15 @@ class RetryRun:
         wait = self._decision(state).wait
         self.waited += wait
         error = state.outcome.exception() if state.outcome is not None else None
-        logger.info("%s: attempt %d failed (%s); retrying in %.2f s", self.where, state.attempt_number,
+        logger.info("%s: attempt %d failed (%s); retrying in %.2f s", self.call.where, state.attempt_number,
                     error_type(error), wait)
-        if self.trace is not None:
-            self.trace.retried(state.attempt_number, error, wait)
+        if self.call.trace is not None:  # tracing on: each retry is an event of the call's span
+            self.call.trace.retried(state.attempt_number, error, wait)
         return wait
 
-    def annotate(self, error: APIError) -> APIError:
-        if isinstance(error, AuthenticationError) and self.describe_auth is not None:
-            error._explain_credential(self.describe_auth())
-        error._record_retries(self.attempts or 1, self.waited, self.note)
-        return error
+    def final(self, error: APIErrorT) -> APIErrorT:
+        """The error the call raises: the last attempt's, saying how many requests were sent, how long was
+        waited and why it was not retried (that attempt's decision)."""
+        last = self._decisions.get(max(self._decisions, default=0))
+        note = last.note if last is not None else None
+        return after_retries(error, RetrySummary(max(self.call.sent, 1), self.waited, note))

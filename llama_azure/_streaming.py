@@ -51,9 +51,12 @@ class StreamCore(Generic[ChunkT]):
     """Decode SSE bytes into typed chunks, spot the end and errors, fold the final result."""
 
     def __init__(
-        self, response: httpx.Response, chunk_type: type[ChunkT], where: str, timer: CallTimer | None = None
+        self, response: httpx.Response, chunk_type: type[ChunkT], where: str, timer: CallTimer | None = None,
+        on_usage: Callable[[ChunkT], None] | None = None,
     ) -> None:
         self.response = response
+        # Pacing: the budget gives back what its estimate held beyond the answer's usage.
+        self._on_usage: Callable[[ChunkT], None] | None = on_usage
         self.timer = timer or CallTimer()
         self.timer.stream_opened()
         self._decoder = SSEDecoder()
@@ -145,6 +148,8 @@ class StreamCore(Generic[ChunkT]):
                 ) from None
             chunk._request_id = self._request_id
             self.accumulator.add(chunk)  # type: ignore[arg-type]
+            if self._on_usage is not None and getattr(chunk, "usage", None) is not None:
+                self._on_usage(chunk)
             out.append(chunk)
         return out
 
@@ -286,10 +291,12 @@ class _StreamBase(Generic[ChunkT, ResultT]):
         where: str,
         timer: CallTimer | None = None,
         finish: Callable[[Any], Any] | None = None,
+        on_usage: Callable[[Any], None] | None = None,
     ) -> None:
         self.response = response
         self._finish = finish  # parse(): reads the folded reply into the model
-        self._core: StreamCore[ChunkT] = StreamCore(response, chunk_type, where, timer or CallTimer())
+        self._core: StreamCore[ChunkT] = StreamCore(response, chunk_type, where, timer or CallTimer(),
+                                                    on_usage=on_usage)
         self._where = where
         self._closed = False
         self._loop = _running_loop()  # an async stream's loop, for a close after it is dropped unread

@@ -16,7 +16,7 @@ from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentity
 from cryptography.hazmat.primitives.asymmetric import rsa
 from support.closing import closing_all
 
-from llama_azure import AsyncLlamaClient, AuthenticationError, LlamaClient
+from llama_azure import AsyncLlamaClient, AuthenticationError, LlamaClient, RateLimit
 from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessageParam
 
@@ -210,6 +210,29 @@ async def test_401_on_a_cached_token_drops_it_fetches_again_and_retries_once(
         assert credential.calls == 2, "the good token is cached"
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_the_resend_with_a_new_token_is_not_a_retry_nor_a_second_pacing_turn(
+    kind: str, stream: bool, entra_server: Any, signing_key: Any
+) -> None:
+    """The credential handles its 401 inside the attempt: the refused request never reached the quota, so the
+    resend keeps the call's pacing turn (a second turn would wait out this 60 s window), and on_retry is not told."""
+    credential = ScriptedCredential(mint(new_key()), mint(signing_key[0]))  # a forged token, then a good one
+    retries: list[tuple[int, BaseException, float]] = []
+    client = make_client(kind, entra_server.url, credential, rate_limit=RateLimit(requests=1, window=60),
+                         total_timeout=20, on_retry=lambda *retry: retries.append(retry))
+    async with closing_all(client):
+        create = client.chat.completions.with_raw_response.create
+        raw = await call(create(messages=HI, max_tokens=1, stream=True) if stream
+                         else create(messages=HI, max_tokens=1))
+        if stream:
+            chunks = raw.parse()
+            assert [chunk async for chunk in chunks] if kind == "async" else list(chunks)
+    assert raw.status_code == 200 and credential.calls == 2
+    assert raw.retries_taken == 1  # two requests were sent
+    assert retries == []
+
+
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_second_401_raises_naming_the_scope_and_no_secret(kind: str, entra_server: ReferenceServer) -> None:
     forged = mint(new_key())
@@ -233,6 +256,19 @@ def test_key_401_keeps_the_key_hint(entra_server: ReferenceServer) -> None:
         client.get_model_info()
     assert "check the key" in str(caught.value).lower()
     assert "scope" not in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_with_options_copies_share_the_token_cache(kind: str, entra_server: Any, signing_key: Any) -> None:
+    credential = ScriptedCredential(mint(signing_key[0]))
+    client = make_client(kind, entra_server.url, credential, max_retries=0)
+    async with closing_all(client):
+        await call(client.get_model_info())
+        copy = client.with_options(timeout=30.0)
+        await call(copy.get_model_info())
+        await call(copy.with_options(max_retries=1, model="default").get_model_info())
+        assert copy._auth is client._auth
+    assert credential.calls == 1  # one token, fetched by the original, used by its copies
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])

@@ -24,6 +24,7 @@ from llama_azure import (
     CoolDown,
     Deployment,
     DeploymentsUnavailableError,
+    InternalServerError,
     LlamaClient,
     ParameterError,
     RateLimit,
@@ -214,6 +215,16 @@ def test_bad_deployments_are_refused_with_what_to_fix() -> None:
     assert "secret" not in repr(secretive) and "secret" not in secretive.name
 
 
+@pytest.mark.parametrize("client_class", [LlamaClient, AsyncLlamaClient])
+def test_a_deployments_client_names_every_deployment_in_its_repr_and_no_secret(client_class: Any) -> None:
+    client = client_class(deployments=[Deployment("https://a.eastus2.models.ai.azure.com"),
+                                       Deployment("https://b.westus.models.ai.azure.com/score?code=secret",
+                                                  deployment="blue")], credential="secret-key")
+    text = repr(client)  # nothing was sent: the pool was never opened, nothing to close
+    assert "a.eastus2.models.ai.azure.com" in text and "b.westus.models.ai.azure.com" in text and "blue" in text
+    assert "secret" not in text
+
+
 class _Client:
     """Just enough of a member client for the router's choice (no pacing)."""
 
@@ -259,6 +270,20 @@ async def test_with_options_copies_apply_to_every_deployment(shell_kind: str, se
             await copy.run(chat())
         assert {r.headers.get("x-team") for r in counted.requests} == {"blue"}
         assert {r.headers.get("azureml-model-deployment") for r in counted.requests} <= {"one", None}
+    finally:
+        await counted.close()
+
+
+async def test_a_with_options_copy_tells_its_own_on_retry_of_each_move(shell_kind: str, server: ReferenceServer,
+                                                                        broken: Any) -> None:
+    counted = Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(server.url)],
+                      cool_down=CoolDown(server_error=0))
+    try:
+        mine: list[tuple[int, BaseException, float]] = []
+        copy = Shell(counted.shell.client.with_options(on_retry=lambda *move: mine.append(move)))
+        await copy.run(chat())
+        assert [(attempt, type(error), wait) for attempt, error, wait in mine] == [(1, InternalServerError, 0.0)]
+        assert counted.moves == []  # the original's on_retry
     finally:
         await counted.close()
 

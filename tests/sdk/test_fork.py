@@ -121,3 +121,43 @@ def test_async_client_from_the_parent_opens_fresh_connections_in_a_child(
         loop.run_until_complete(client.close())
         loop.close()
 
+
+
+def test_sync_copies_made_before_a_fork_share_one_new_pool_in_the_child(server: Any) -> None:
+    with make(LlamaClient, server, deployments=False) as client:
+        copy = client.with_options(timeout=20.0)
+        assert copy.chat.completions.create(messages=USER_HI, max_tokens=2).content is not None
+
+        def ask_both() -> str:
+            first = copy.chat.completions.create(messages=USER_HI, max_tokens=2).content
+            second = client.with_options(max_retries=1).chat.completions.create(messages=USER_HI, max_tokens=2)
+            third = client.chat.completions.create(messages=USER_HI, max_tokens=2)
+            return f"{first}|{second.content}|{third.content}"
+
+        child = in_child(ask_both)
+        assert "error" not in child, child["error"]
+        assert child["connects"] == 1  # the copy renewed the pool; the original and a new copy use it
+        assert client.chat.completions.create(messages=USER_HI, max_tokens=2).content is not None
+
+
+def test_async_copies_made_before_a_fork_share_one_new_pool_in_the_child(server: Any) -> None:
+    client = make(AsyncLlamaClient, server, deployments=False)
+    copy = client.with_options(timeout=20.0)
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(copy.chat.completions.create(messages=USER_HI, max_tokens=2)).content
+
+        async def ask_both() -> str:
+            first = await asyncio.wait_for(copy.chat.completions.create(messages=USER_HI, max_tokens=2), 30)
+            second = await asyncio.wait_for(client.with_options(max_retries=1).chat.completions.create(
+                messages=USER_HI, max_tokens=2), 30)
+            third = await asyncio.wait_for(client.chat.completions.create(messages=USER_HI, max_tokens=2), 30)
+            return f"{first.content}|{second.content}|{third.content}"
+
+        child = in_child(lambda: asyncio.run(ask_both()))
+        assert "error" not in child, child["error"]
+        assert child["connects"] == 1
+        assert loop.run_until_complete(client.chat.completions.create(messages=USER_HI, max_tokens=2)).content
+    finally:
+        loop.run_until_complete(client.close())
+        loop.close()

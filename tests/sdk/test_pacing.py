@@ -88,6 +88,16 @@ async def test_streams_are_paced(make_shell: Any) -> None:
         assert (await shell.until_done(stream)).choices
 
 
+async def test_a_streams_usage_gives_back_what_its_estimate_held(make_shell: Any) -> None:
+    rate_limit = RateLimit(tokens=QUOTA_TPM, window=600)  # a long window: nothing leaves it during the test
+    shell = make_shell(rate_limit)
+    stream = await shell.run(chat(SHORT, stream=True))
+    estimate = rate_limit.usage().tokens  # held while the answer streams: the prompt estimated from its bytes
+    reply = await shell.until_done(stream)
+    assert reply.usage is not None and reply.usage.total_tokens < estimate
+    assert rate_limit.usage().tokens == reply.usage.total_tokens  # the last chunk's usage settled the budget
+
+
 async def test_with_options_copies_share_the_budget(make_shell: Any) -> None:
     rate_limit = RateLimit(requests=QUOTA_RPM, window=QUOTA_WINDOW)
     shell = make_shell(rate_limit)

@@ -19,11 +19,11 @@ from llama_azure._genai_attributes import (
     response_attributes,
 )
 from llama_azure._observe import error_type, report_quota_wait
+from llama_azure._options import ClientOptions
 
 # The model-inference route: the one with tools and response_format (the llama route refuses them).
 CONFIG = ClientConfig.create("https://unit.eastus2.models.ai.azure.com", api="model-inference", api_version=None,
-                             deployment="blue", default_headers=None, max_retries=0, max_retry_wait=1.0,
-                             timeout=None, stream_idle_timeout=None)
+                             deployment="blue", options=ClientOptions(max_retries=0, max_retry_wait=1.0))
 
 TOOL_TURN: list[dict[str, Any]] = [
     {"role": "system", "content": "Use the tools."},

@@ -104,3 +104,18 @@ def test_a_bad_rate_limit_says_what_to_fix(kwargs: dict[str, Any], message: str)
 def test_the_store_password_never_shows() -> None:
     text = repr(RateLimit(requests=1, store="redis://user:s3cret@localhost:6379/0"))
     assert "s3cret" not in text and "<redacted>" in text
+
+
+def test_a_waker_registered_after_a_wake_it_missed_is_woken_at_once() -> None:
+    budget, _ = make(requests=1)
+    seen = budget.changes  # read before a poll that decides to wait
+    budget.cancel(budget.enqueue(1))  # the line moved before the waiter registered: a wake nobody heard
+    woken: list[str] = []
+    with budget.waking(lambda: woken.append("missed"), seen):
+        assert woken == ["missed"]
+    with budget.waking(lambda: woken.append("current"), budget.changes):
+        assert woken == ["missed"]  # nothing changed since: it waits
+        budget.cancel(budget.enqueue(1))
+        assert woken == ["missed", "current"]
+    budget.cancel(budget.enqueue(1))  # after the block the waker is gone
+    assert woken == ["missed", "current"]
