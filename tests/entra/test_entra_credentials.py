@@ -213,7 +213,7 @@ async def test_401_on_a_cached_token_drops_it_fetches_again_and_retries_once(
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_the_resend_with_a_new_token_is_not_a_retry_nor_a_second_pacing_turn(
-    kind: str, stream: bool, entra_server: Any, signing_key: Any
+    kind: str, stream: bool, entra_server: ReferenceServer, signing_key: tuple[rsa.RSAPrivateKey, Path]
 ) -> None:
     """The credential handles its 401 inside the attempt: the refused request never reached the quota, so the
     resend keeps the call's pacing turn (a second turn would wait out this 60 s window), and on_retry is not told."""
@@ -259,7 +259,9 @@ def test_key_401_keeps_the_key_hint(entra_server: ReferenceServer) -> None:
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
-async def test_with_options_copies_share_the_token_cache(kind: str, entra_server: Any, signing_key: Any) -> None:
+async def test_with_options_copies_share_the_token_cache(
+    kind: str, entra_server: ReferenceServer, signing_key: tuple[rsa.RSAPrivateKey, Path]
+) -> None:
     credential = ScriptedCredential(mint(signing_key[0]))
     client = make_client(kind, entra_server.url, credential, max_retries=0)
     async with closing_all(client):

@@ -26,6 +26,7 @@ from llama_azure._base_client import BaseClient
 from llama_azure._core import DEFAULT_TIMEOUT, ClientConfig
 from llama_azure._options import OPTION_NAMES, ClientOptions, OptionChanges
 from llama_azure._params import RequestOptions
+from llama_azure.server.process import ReferenceServer
 
 from .shells import USER_HI, Shell, make_client
 
@@ -177,7 +178,7 @@ def test_with_options_timeout_none_is_the_injected_clients_chosen_timeout(cls: t
     assert cls(ENDPOINT, "k").with_options(timeout=None)._config.timeout == DEFAULT_TIMEOUT
 
 
-async def test_with_options_model_picks_the_foundry_deployment(shell_kind: str, server: Any) -> None:
+async def test_with_options_model_picks_the_foundry_deployment(shell_kind: str, server: ReferenceServer) -> None:
     async with Shell(make_client(shell_kind, server.url + "/models", server.api_key, max_retries=0)) as shell:
         with pytest.raises(ParameterError, match=NEEDS_MODEL):
             await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=2))
@@ -192,7 +193,7 @@ async def test_with_options_model_picks_the_foundry_deployment(shell_kind: str, 
                 lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=2))
 
 
-async def test_with_options_on_retry_is_the_copys_own(shell_kind: str, fault_server: Any) -> None:
+async def test_with_options_on_retry_is_the_copys_own(shell_kind: str, fault_server: ReferenceServer) -> None:
     seen: list[int] = []
     failing_once = {"x-llama-azure-fault": "status:503@1"}
     async with Shell(make_client(shell_kind, fault_server.url, fault_server.api_key, max_retries=1)) as shell:
@@ -208,7 +209,7 @@ async def test_with_options_on_retry_is_the_copys_own(shell_kind: str, fault_ser
         assert seen == [1]
 
 
-async def test_closing_a_copy_leaves_the_pool_open(shell_kind: str, server: Any) -> None:
+async def test_closing_a_copy_leaves_the_pool_open(shell_kind: str, server: ReferenceServer) -> None:
     async with Shell(make_client(shell_kind, server.url, server.api_key)) as shell:
         copy = Shell(shell.client.with_options(timeout=30.0))
         assert (await copy.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=2))).choices

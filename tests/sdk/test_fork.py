@@ -123,7 +123,7 @@ def test_async_client_from_the_parent_opens_fresh_connections_in_a_child(
 
 
 
-def test_sync_copies_made_before_a_fork_share_one_new_pool_in_the_child(server: Any) -> None:
+def test_sync_copies_made_before_a_fork_share_one_new_pool_in_the_child(server: ReferenceServer) -> None:
     with make(LlamaClient, server, deployments=False) as client:
         copy = client.with_options(timeout=20.0)
         assert copy.chat.completions.create(messages=USER_HI, max_tokens=2).content is not None
@@ -140,7 +140,7 @@ def test_sync_copies_made_before_a_fork_share_one_new_pool_in_the_child(server: 
         assert client.chat.completions.create(messages=USER_HI, max_tokens=2).content is not None
 
 
-def test_async_copies_made_before_a_fork_share_one_new_pool_in_the_child(server: Any) -> None:
+def test_async_copies_made_before_a_fork_share_one_new_pool_in_the_child(server: ReferenceServer) -> None:
     client = make(AsyncLlamaClient, server, deployments=False)
     copy = client.with_options(timeout=20.0)
     loop = asyncio.new_event_loop()
