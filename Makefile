@@ -28,8 +28,10 @@ typecheck: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
+# Two workers: much of the suite waits in real time (quota windows, Retry-After floors, token lifetimes), so the
+# other worker's tests run meanwhile. A file's tests stay on one worker (its module fixtures start once).
 pytest: $(STAMP)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 test: lint typecheck docs pytest
 
