@@ -76,14 +76,14 @@ def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Clien
     """One attempt of ``call``: returns its result, or a :class:`Streamed`.
 
     A 401 to a cached Entra ID token is the credential's to handle, as azure-core's bearer policy does: the
-    token is dropped (``auth.invalidate()``) and the request sent once more with fresh headers, in the same
+    token is dropped (``auth.invalidate(sent)``) and the request sent once more with fresh headers, in the same
     pacing turn (a service refuses a credential before it counts the request against the quota). It is not a
     retry: no wait, no ``max_retries``, no ``on_retry``; ``error.attempts`` counts it as a request sent.
     """
     lease = (yield from pacer.admit(call)) if pacer is not None else None
     with sending(pacer, lease):
         response: httpx.Response = yield from _send(call, http)
-        if response.status_code == 401 and auth.invalidate():
+        if response.status_code == 401 and auth.invalidate(response.request.headers.get("authorization")):
             logger.info("%s: 401 to a cached token; sending again with a new one", call.where)
             yield Close(response)
             response = yield from _send(call, http)

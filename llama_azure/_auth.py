@@ -86,9 +86,9 @@ class Auth(Protocol):
 
     async def async_headers(self) -> dict[str, str]: ...
 
-    def invalidate(self) -> bool:
-        """Forget a cached token after a 401; True if there was one, so sending again with fresh headers
-        makes sense (``_attempt.attempt_flow`` does, once)."""
+    def invalidate(self, sent: str | None) -> bool:
+        """After a 401 to a request whose ``Authorization`` header was ``sent``: forget that token if it is still
+        cached; True when sending again with fresh headers makes sense (``_attempt.attempt_flow`` does, once)."""
         ...
 
     def describe_failure(self) -> str: ...
@@ -115,7 +115,7 @@ class KeyAuth:
     async def async_headers(self) -> dict[str, str]:
         return self.sync_headers()
 
-    def invalidate(self) -> bool:
+    def invalidate(self, sent: str | None) -> bool:
         return False
 
     def describe_failure(self) -> str:
@@ -164,12 +164,14 @@ class TokenCache:
         now = self.clock()
         self.stale_at = max(token.expires_on - self.margin, now + (token.expires_on - now) / 2)
 
-    def invalidate(self) -> bool:
-        had = self.token is not None
-        if self.token is not None:
-            self.refused = self.token.token
-        self.token = None
-        return had
+    def invalidate(self, refused: str) -> bool:
+        """The service answered 401 to ``refused``: forget it if it is still the cached token. True either way:
+        when several calls sent it at once, the first forgets it and the others find it gone (or replaced);
+        each sends again with the current token instead of failing."""
+        self.refused = refused
+        if self.token is not None and self.token.token == refused:
+            self.token = None
+        return True
 
     def wait_out_refused(self, token: AccessToken) -> float:
         """Seconds to wait before asking the credential again, when it handed back the token just refused.
@@ -228,8 +230,11 @@ class _TokenAuthBase:
         """Get a new token from the credential and cache it (called under the async lock)."""
         raise NotImplementedError
 
-    def invalidate(self) -> bool:
-        return self._cache.invalidate()
+    def invalidate(self, sent: str | None) -> bool:
+        scheme, _, token = (sent or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return False  # not our token (a redirect to another origin drops it): nothing to renew
+        return self._cache.invalidate(token)
 
     def describe_failure(self) -> str:
         return (

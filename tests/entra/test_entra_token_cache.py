@@ -52,10 +52,21 @@ def test_a_refused_token_handed_back_is_waited_out_only_when_it_is_about_to_expi
     cache = TokenCache(margin=300, clock=clock)
     cache.store(AccessToken("expiring", int(clock.now) + 2))
     assert cache.wait_out_refused(AccessToken("expiring", int(clock.now) + 2)) == 0.0  # not refused yet
-    cache.invalidate()  # the service answered 401 to it
+    cache.invalidate("expiring")  # the service answered 401 to it
     assert 2.0 < cache.wait_out_refused(AccessToken("expiring", int(clock.now) + 2)) < 2.5
     assert cache.wait_out_refused(AccessToken("another", int(clock.now) + 2)) == 0.0  # a new token: send it
     assert cache.wait_out_refused(AccessToken("expiring", int(clock.now) + 3600)) == 0.0  # refused for another reason
+
+
+def test_a_401_forgets_the_refused_token_only_while_it_is_the_cached_one() -> None:
+    cache = TokenCache(margin=300, clock=FakeClock())
+    cache.store(AccessToken("a", 10**10))
+    assert cache.invalidate("a") and cache.usable() is None  # the first call that got 401 forgets it
+    assert cache.invalidate("a")  # a second call refused the same token at once: it sends again too
+    cache.store(AccessToken("b", 10**10))
+    assert cache.invalidate("a")  # a third, answered after the refresh: send again, with "b"
+    token = cache.usable()
+    assert token is not None and token.token == "b"  # "b" was not refused: it stays
 
 
 async def test_an_aio_credential_that_hands_back_the_refused_token_gets_asked_again_after_it_expires() -> None:

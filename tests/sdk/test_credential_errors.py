@@ -100,3 +100,73 @@ async def test_a_real_azure_identity_failure_is_a_credential_error(shell_kind: s
     assert isinstance(caught.value.__cause__, AzureError)
     assert str(caught.value).startswith(f"the credential could not get a token for scope {SCOPE}: ")
     assert sent == []
+
+
+class RotatingCredential:
+    """Hands out "t1", then "t2", ... (each fetch a new token), as a credential does after a refusal."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        self.calls += 1
+        return AccessToken(f"t{self.calls}", 10**10)
+
+
+CALLS_AT_ONCE = 4
+INFO = {"model_name": "m", "model_type": "chat-completions", "model_provider_name": "Meta"}
+
+
+def refused_t1(request: httpx.Request) -> httpx.Response:
+    if request.headers["authorization"] == "Bearer t1":
+        return httpx.Response(401, json={"error": {"code": "ExpiredToken", "message": "token expired"}})
+    return httpx.Response(200, json=INFO)
+
+
+def test_calls_refused_the_same_token_at_once_each_send_again_sync() -> None:
+    """Four threads send "t1" and get 401 together: the first to see it drops the token; the others find it gone
+    or replaced, and send again with the current one instead of failing (each one resend, no retry)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    together = Barrier(CALLS_AT_ONCE, timeout=10)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"] == "Bearer t1":
+            together.wait()  # every call has sent "t1" before any hears its 401
+        return refused_t1(request)
+
+    from llama_azure import LlamaClient
+
+    credential = RotatingCredential()
+    with LlamaClient("https://x.eastus2.models.ai.azure.com", credential, max_retries=0,
+                     http_client=httpx.Client(transport=httpx.MockTransport(handler))) as client, \
+            ThreadPoolExecutor(CALLS_AT_ONCE) as pool:
+        infos = list(pool.map(lambda _: client.get_model_info(), range(CALLS_AT_ONCE)))
+    assert [i.model_name for i in infos] == ["m"] * CALLS_AT_ONCE
+    assert credential.calls <= 3  # "t1", then one new token for them all (rarely two); not one per call
+
+
+async def test_calls_refused_the_same_token_at_once_each_send_again_async() -> None:
+    import asyncio
+
+    from llama_azure import AsyncLlamaClient
+
+    arrived = 0
+    everyone = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal arrived
+        if request.headers["authorization"] == "Bearer t1":
+            arrived += 1
+            if arrived == CALLS_AT_ONCE:
+                everyone.set()
+            await asyncio.wait_for(everyone.wait(), 10)  # every call has sent "t1" before any hears its 401
+        return refused_t1(request)
+
+    credential = RotatingCredential()
+    async with AsyncLlamaClient("https://x.eastus2.models.ai.azure.com", credential, max_retries=0,
+                                http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler))) as client:
+        infos = await asyncio.gather(*(client.get_model_info() for _ in range(CALLS_AT_ONCE)))
+    assert [i.model_name for i in infos] == ["m"] * CALLS_AT_ONCE
+    assert credential.calls <= 3  # "t1", then one new token for them all (rarely two); not one per call
