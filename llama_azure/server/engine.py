@@ -156,6 +156,18 @@ class Generation:
         raise RuntimeError("generation ended without a result")  # pragma: no cover
 
 
+# llama-cpp-python's JSON-schema converter lets a string hold raw control characters (its `char` rule is
+# `[^"\\]`), which JSON forbids: a model once wrote a newline inside "city" and the answer did not parse.
+# llama.cpp's own converter excludes them; so does this.
+_LOOSE_CHAR_RULE = r'char ::= [^"\\] |'
+_JSON_CHAR_RULE = r'char ::= [^"\\\x7F\x00-\x1F] |'
+
+
+def json_string_chars_only(grammar: str) -> str:
+    """The GBNF ``grammar`` with JSON strings limited to what JSON allows in them (no raw control characters)."""
+    return grammar.replace(_LOOSE_CHAR_RULE, _JSON_CHAR_RULE)
+
+
 @dataclass
 class EngineStats:
     queued: int = 0
@@ -265,8 +277,11 @@ class Engine:
 
         lib = self._llama_cpp
         try:
+            from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+            text = json_string_chars_only(json_schema_to_gbnf(json.dumps(schema)))
             grammar_class: Any = getattr(lib, "LlamaGrammar")  # noqa: B009 - not in its type stubs
-            grammar = grammar_class.from_json_schema(json.dumps(schema), verbose=False)
+            grammar = grammar_class.from_string(text, verbose=False)
         except Exception as exc:  # the converter raises many kinds for schemas it does not support
             raise ValueError(f"{type(exc).__name__}: {str(exc)[:200]}") from None
         sampler = lib.llama_sampler_init_grammar(self._vocab, grammar._grammar.encode(), grammar._root.encode())

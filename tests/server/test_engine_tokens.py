@@ -30,3 +30,11 @@ def test_the_tokens_of_a_text_give_back_the_text(engine: Engine, text: str) -> N
 def test_the_longest_token_is_measured_whole(engine: Engine) -> None:
     assert engine.max_token_bytes == 81  # "\n" and 80 spaces, in SmolLM2's vocabulary
     assert engine.max_prompt_bytes == (engine.n_ctx - 1) * 81
+
+
+def test_a_json_string_in_a_grammar_cannot_hold_a_raw_control_character(engine: Engine) -> None:
+    """JSON forbids raw control characters in strings; llama-cpp-python's converter allowed them (a newline in
+    "city" made a structured answer unparseable). The grammar llama.cpp accepts has the JSON rule."""
+    grammar = engine.grammar({"type": "object", "properties": {"city": {"type": "string", "maxLength": 16}}})
+    rules = dict(line.split(" ::= ", 1) for line in grammar._grammar.splitlines() if " ::= " in line)
+    assert rules["char"].startswith(r'[^"\\\x7F\x00-\x1F] |')
