@@ -77,7 +77,8 @@ class BaseClient(Generic[HttpT]):
     ) -> None:
         options = ClientOptions(
             timeout=timeout, max_retries=max_retries, max_retry_wait=max_retry_wait,
-            stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout, default_headers=default_headers,
+            stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout,
+            default_headers=dict(default_headers) if isinstance(default_headers, Mapping) else default_headers,
             allow_insecure_http=allow_insecure_http, max_response_bytes=max_response_bytes, model=model,
             on_retry=on_retry)
         if on_retry is not None and not callable(on_retry):
@@ -159,10 +160,16 @@ class BaseClient(Generic[HttpT]):
         not named keep their value; one named as None takes the constructor's default (``stream_idle_timeout=None``:
         no idle limit). The copy shares this client's connection pool (closing it leaves the pool open), its
         credential and token cache, its ``rate_limit`` budget and, with ``deployments=``, the deployments and their
-        cool-downs (whose ``model`` is each Deployment's: ``model=`` is refused there).
+        cool-downs (whose ``model`` is each Deployment's: ``model=`` is refused there; with ``rate_limit=`` too, as
+        the budget is the deployment's).
         """
         if "model" in changes and self._router is not None:
             raise ConfigurationError("with deployments=, model= is each Deployment's: with_options cannot change it")
+        if "model" in changes and self._pacer is not None and changes["model"] != self._options.model:
+            raise ConfigurationError(
+                "with rate_limit=, model= cannot change in a copy: the copy shares the budget of this client's "
+                f"deployment ({self._options.model!r}), and another deployment has its own quota; make a new "
+                "client with its own RateLimit")
         options = self._options.updated(changes)
         shared = replace(self._shared, http=self._http)  # the pool renewed by a fork, if any
         return type(self)(**options.as_kwargs(), _shared=shared)

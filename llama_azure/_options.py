@@ -11,7 +11,7 @@ in ``OptionChanges``, and its check in ``ClientConfig.with_options``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import httpx
@@ -47,7 +47,7 @@ class ClientOptions:
     max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
     stream_idle_timeout: float | None = None
     total_timeout: float | None = None
-    default_headers: Mapping[str, str] | None = None
+    default_headers: Mapping[str, str] | None = field(default=None, repr=False)  # may hold a subscription key
     allow_insecure_http: bool = False
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     model: str | None = None
@@ -62,11 +62,13 @@ class ClientOptions:
                 f"with_options takes no option {unknown[0]!r}: it changes {', '.join(OPTION_NAMES)}; the "
                 f"endpoint, credential, http_client, rate_limit and deployments of a copy are its original's "
                 f"(make a new client for others)")
+        # None is the constructor's default, also for an option whose default is not None (max_retries=None: 2).
+        changes = {name: getattr(DEFAULT_OPTIONS, name) if value is None else value for name, value in changes.items()}
         headers = changes.get("default_headers")
         if isinstance(headers, Mapping) and isinstance(self.default_headers, Mapping):
-            changes = {**changes, "default_headers": {**self.default_headers, **headers}}
+            changes["default_headers"] = {**self.default_headers, **headers}
         elif "default_headers" in changes and headers is None:  # None adds nothing
-            changes = {key: value for key, value in changes.items() if key != "default_headers"}
+            del changes["default_headers"]
         return replace(self, **changes)
 
     def as_kwargs(self) -> dict[str, Any]:

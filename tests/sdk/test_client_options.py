@@ -146,6 +146,36 @@ def test_with_options_refuses_what_a_copy_cannot_change(cls: type[BaseClient[Any
 
 
 @CLASSES
+def test_with_options_none_is_the_constructors_default_for_every_option(cls: type[BaseClient[Any]]) -> None:
+    client = cls(ENDPOINT, "k", max_retries=5, max_retry_wait=9.0, max_response_bytes=10, allow_insecure_http=True,
+                 total_timeout=30.0)
+    nothing: dict[str, Any] = {name: None for name in OPTION_NAMES}
+    copy = client.with_options(**nothing)
+    fresh = cls(ENDPOINT, "k")
+    for name in ("max_retries", "max_retry_wait", "max_response_bytes", "allow_insecure_http", "total_timeout",
+                 "stream_idle_timeout", "timeout", "model"):
+        assert getattr(copy._config, name) == getattr(fresh._config, name), name
+
+
+@CLASSES
+def test_a_copy_keeps_the_headers_as_given_and_no_repr_shows_them(cls: type[BaseClient[Any]]) -> None:
+    headers = {"Ocp-Apim-Subscription-Key": "sub-secret"}
+    client = cls(ENDPOINT, "k", default_headers=headers)
+    headers["x-later"] = "1"  # the caller's dict changes after the client was made
+    copy = client.with_options(max_retries=0)
+    assert copy._config.default_headers == client._config.default_headers == {"Ocp-Apim-Subscription-Key": "sub-secret"}
+    assert "sub-secret" not in repr(client._options) and "sub-secret" not in repr(copy)
+
+
+@CLASSES
+def test_a_paced_clients_copy_cannot_change_its_model(cls: type[BaseClient[Any]]) -> None:
+    client = cls(ENDPOINT + "/models", "k", model="llama-a", rate_limit=RateLimit(requests=10))
+    with pytest.raises(ConfigurationError, match="the copy shares the budget of this client's deployment"):
+        client.with_options(model="llama-b")
+    assert client.with_options(model="llama-a", max_retries=0).rate_limit is client.rate_limit
+
+
+@CLASSES
 def test_a_copy_is_built_by_the_constructor_and_shares_its_originals_resources(
         cls: type[BaseClient[Any]]) -> None:
     made: list[dict[str, Any]] = []
