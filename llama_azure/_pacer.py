@@ -9,6 +9,7 @@ quota waits. ``_attempt.attempt_flow`` runs it with ``yield from``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import sys
 import time
@@ -19,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._core import ClientConfig, PreparedCall
-from ._exceptions import ParameterError
+from ._exceptions import LlamaAzureError, ParameterError
 from ._observe import report_quota_wait
 from ._quota_errors import QuotaTimeoutError
 from ._token_estimate import estimate_tokens
+
+logger = logging.getLogger("llama_azure")
 
 if TYPE_CHECKING:  # the budget's modules load with the first RateLimit, not at import
     from ._quota_budget import Budget
@@ -87,7 +90,7 @@ class Pacer:
                 wait = budget.poll(ticket)
                 if ticket.lease is not None:
                     if paused:  # a call that went at once did not wait, however slow the machine
-                        report_quota_wait(call, time.monotonic() - started, WAIT_REASON)
+                        _report(call, time.monotonic() - started)
                     return ticket.lease
                 left = allowed - (budget.clock() - start)
                 if wait > left:
@@ -106,15 +109,27 @@ class Pacer:
     def answered(self, lease: str, response: httpx.Response) -> None:
         """The answer started: the service counted the request by now, and may say what is left."""
         headers = response.headers
-        self.budget.answered(lease, _int_header(headers, "x-ratelimit-remaining-requests"),
-                             _int_header(headers, "x-ratelimit-remaining-tokens"))
+        with _best_effort("the answer's start"):
+            self.budget.answered(lease, _int_header(headers, "x-ratelimit-remaining-requests"),
+                                 _int_header(headers, "x-ratelimit-remaining-tokens"))
 
     def settled(self, lease: str, result: object) -> None:
         """Give back what the estimate held beyond the answer's ``usage.total_tokens``."""
         usage = getattr(result, "usage", None)
         total = getattr(usage, "total_tokens", None)
         if isinstance(total, int):
-            self.budget.settle(lease, total)
+            with _best_effort("the answer's usage"):
+                self.budget.settle(lease, total)
+
+
+@contextlib.contextmanager
+def _best_effort(what: str) -> Iterator[None]:
+    """Bookkeeping after an answer came: a store that fails (Redis down) must not cost the caller the answer.
+    The budget then holds the request as sent (its estimate, for window + lease): never less than the service."""
+    try:
+        yield
+    except LlamaAzureError as error:
+        logger.warning("rate limit: could not record %s (%s); the budget keeps its estimate", what, error)
 
 
 @contextlib.contextmanager
@@ -144,3 +159,12 @@ def _int_header(headers: httpx.Headers, name: str) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
+
+
+def _report(call: PreparedCall[Any], waited: float) -> None:
+    """Tell tracing the call waited; a failing hook must not lose the lease just granted (it would never be
+    answered, and a first request's would hold up every later call)."""
+    try:
+        report_quota_wait(call, waited, WAIT_REASON)
+    except Exception:  # a tracing hook's failure is logged, never raised into the call
+        logger.exception("rate limit: reporting a quota wait failed")

@@ -108,13 +108,17 @@ class Budget:
         self._wake()
 
     def answered(self, lease: str, remaining_requests: int | None, remaining_tokens: int | None) -> None:
-        with self._lock:
-            now = self.clock()
-            self.ledger.answered(lease, now)
-            self.ledger.observe(remaining_requests, remaining_tokens, now)
-            if lease == self._probe:
-                self._learned, self._probe = True, None
-        self._wake()
+        try:
+            with self._lock:
+                try:
+                    now = self.clock()
+                    self.ledger.answered(lease, now)
+                    self.ledger.observe(remaining_requests, remaining_tokens, now)
+                finally:  # even when the store failed: the first answer came, the others may go
+                    if lease == self._probe:
+                        self._learned, self._probe = True, None
+        finally:
+            self._wake()
 
     def unanswered(self, lease: str) -> None:
         """The request got no answer (a connection error, a cancelled send): it stays held, as sent."""
@@ -124,9 +128,11 @@ class Budget:
         self._wake()
 
     def settle(self, lease: str, tokens: int) -> None:
-        with self._lock:
-            self.ledger.settle(lease, tokens)
-        self._wake()
+        try:
+            with self._lock:
+                self.ledger.settle(lease, tokens)
+        finally:
+            self._wake()
 
     def usage(self) -> BudgetUsage:
         with self._lock:

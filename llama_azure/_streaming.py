@@ -57,6 +57,7 @@ class StreamCore(Generic[ChunkT]):
         self.response = response
         # Pacing: the budget gives back what its estimate held beyond the answer's usage.
         self._on_usage: Callable[[ChunkT], None] | None = on_usage
+        self._usage_chunk: ChunkT | None = None
         self.timer = timer or CallTimer()
         self.timer.stream_opened()
         self._decoder = SSEDecoder()
@@ -126,7 +127,14 @@ class StreamCore(Generic[ChunkT]):
                 f"the answer is incomplete (connection dropped or server stopped)"
             )
         self.done = True
+        self._settle()
         return chunks
+
+    def _settle(self) -> None:
+        """At the end: the last ``usage`` seen goes to pacing, once (a gateway may send running totals)."""
+        chunk, self._usage_chunk = self._usage_chunk, None
+        if chunk is not None and self._on_usage is not None:
+            self._on_usage(chunk)
 
     def _chunks(self, events: list[ServerSentEvent]) -> list[ChunkT]:
         out: list[ChunkT] = []
@@ -148,9 +156,11 @@ class StreamCore(Generic[ChunkT]):
                 ) from None
             chunk._request_id = self._request_id
             self.accumulator.add(chunk)  # type: ignore[arg-type]
-            if self._on_usage is not None and getattr(chunk, "usage", None) is not None:
-                self._on_usage(chunk)
+            if getattr(chunk, "usage", None) is not None:
+                self._usage_chunk = chunk
             out.append(chunk)
+        if self.done:
+            self._settle()
         return out
 
     def _raise_if_error(self, data: str) -> None:

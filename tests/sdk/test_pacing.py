@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from support.wire import CHAT_OK, DONE, delta_chunk, event
 
-from llama_azure import AsyncLlamaClient, ParameterError, QuotaTimeoutError, RateLimit
+from llama_azure import AsyncLlamaClient, ParameterError, QuotaStoreError, QuotaTimeoutError, RateLimit
+from llama_azure._quota_ledger import LocalLedger
 from llama_azure.server.process import ReferenceServer
 
 from .pacing_helpers import HI, burst, count_429, unexpected
@@ -167,3 +169,42 @@ async def test_what_another_client_used_is_learned_from_the_remaining_headers(ma
     assert rate_limit.usage().requests == 3  # its own, and the 2 it did not send
     results = await burst(shell, QUOTA_RPM + 1, chat(SHORT))
     assert unexpected(results) == [] and count_429(results) == 0
+
+
+def usage(total: int) -> dict[str, int]:
+    return {"prompt_tokens": 1, "completion_tokens": total - 1, "total_tokens": total}
+
+
+def streamed(*usages: int) -> httpx.Response:
+    """A stream saying "Hello": ``streamed(40)`` has usage on its last chunk; ``streamed(7, 40)`` a running
+    total on the one before too (as some gateways send)."""
+    *running, last = usages
+    events = [event(delta_chunk("Hel", role="assistant")),
+              event(delta_chunk("lo", usage=usage(running[0])) if running else delta_chunk("lo")),
+              event(delta_chunk(None, "stop", usage=usage(last))), DONE]
+    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=b"".join(events))
+
+
+async def test_a_stream_settles_once_with_its_last_usage(shell_kind: str) -> None:
+    rate_limit = RateLimit(tokens=1000, window=600)
+    async with mock_shell(shell_kind, lambda request: streamed(7, 40), rate_limit=rate_limit) as shell:
+        reply = await shell.until_done(await shell.run(chat(SHORT, stream=True)))
+    assert reply.content == "Hello"
+    assert rate_limit.usage().tokens == 40  # not 7, the first running total
+
+
+async def test_a_store_that_fails_after_the_answer_costs_the_caller_nothing(
+        shell_kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer came: recording it (Redis down) is best effort; the budget keeps its estimate, the caller
+    gets the answer, whole."""
+    def store_down(*args: Any) -> None:
+        raise QuotaStoreError("redis://127.0.0.1:1 is unreachable")
+
+    monkeypatch.setattr(LocalLedger, "answered", store_down)
+    monkeypatch.setattr(LocalLedger, "settle", store_down)
+    answers = iter([httpx.Response(200, json={**CHAT_OK, "usage": usage(12)}), streamed(12)])
+    rate_limit = RateLimit(tokens=1000, window=600)
+    async with mock_shell(shell_kind, lambda request: next(answers), rate_limit=rate_limit) as shell:
+        assert (await shell.run(chat(SHORT))).content == "fine"
+        assert (await shell.until_done(await shell.run(chat(SHORT, stream=True)))).content == "Hello"
+    assert rate_limit.usage().tokens > 2 * 12  # the estimates, held as sent
