@@ -8,14 +8,15 @@ between the two processes. Each test really forks; the child counts the TCP conn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import select
 import signal
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 
@@ -23,6 +24,8 @@ from llama_azure import AsyncLlamaClient, Deployment, LlamaClient
 from llama_azure.server.process import ReferenceServer
 
 from .shells import USER_HI
+
+T = TypeVar("T")
 
 pytestmark = [
     pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork"),
@@ -85,6 +88,17 @@ def make(cls: Any, server: ReferenceServer, deployments: bool) -> Any:
     return cls(server.url, server.api_key, max_retries=0, timeout=30.0)
 
 
+@contextlib.contextmanager
+def parent_loop(client: AsyncLlamaClient) -> Iterator[Callable[[Awaitable[T]], T]]:
+    """The parent's own event loop for ``client`` (the child runs its own with asyncio.run); closes both."""
+    loop = asyncio.new_event_loop()
+    try:
+        yield loop.run_until_complete
+    finally:
+        loop.run_until_complete(client.close())
+        loop.close()
+
+
 BOTH_KINDS = pytest.mark.parametrize("deployments", [False, True], ids=["endpoint", "deployments"])
 
 
@@ -105,9 +119,8 @@ def test_async_client_from_the_parent_opens_fresh_connections_in_a_child(
     server: ReferenceServer, deployments: bool
 ) -> None:
     client = make(AsyncLlamaClient, server, deployments)
-    loop = asyncio.new_event_loop()
-    try:
-        assert loop.run_until_complete(client.chat.completions.create(messages=USER_HI, max_tokens=2)).content
+    with parent_loop(client) as run:
+        assert run(client.chat.completions.create(messages=USER_HI, max_tokens=2)).content
 
         async def ask_in_child() -> str:
             reply = await asyncio.wait_for(client.chat.completions.create(messages=USER_HI, max_tokens=2), 30)
@@ -116,10 +129,7 @@ def test_async_client_from_the_parent_opens_fresh_connections_in_a_child(
         child = in_child(lambda: asyncio.run(ask_in_child()))
         assert "error" not in child, child["error"]
         assert child["connects"] == 1
-        assert loop.run_until_complete(client.chat.completions.create(messages=USER_HI, max_tokens=2)).content
-    finally:
-        loop.run_until_complete(client.close())
-        loop.close()
+        assert run(client.chat.completions.create(messages=USER_HI, max_tokens=2)).content
 
 
 
@@ -143,9 +153,8 @@ def test_sync_copies_made_before_a_fork_share_one_new_pool_in_the_child(server: 
 def test_async_copies_made_before_a_fork_share_one_new_pool_in_the_child(server: ReferenceServer) -> None:
     client = make(AsyncLlamaClient, server, deployments=False)
     copy = client.with_options(timeout=20.0)
-    loop = asyncio.new_event_loop()
-    try:
-        assert loop.run_until_complete(copy.chat.completions.create(messages=USER_HI, max_tokens=2)).content
+    with parent_loop(client) as run:
+        assert run(copy.chat.completions.create(messages=USER_HI, max_tokens=2)).content
 
         async def ask_both() -> str:
             first = await asyncio.wait_for(copy.chat.completions.create(messages=USER_HI, max_tokens=2), 30)
@@ -157,7 +166,4 @@ def test_async_copies_made_before_a_fork_share_one_new_pool_in_the_child(server:
         child = in_child(lambda: asyncio.run(ask_both()))
         assert "error" not in child, child["error"]
         assert child["connects"] == 1
-        assert loop.run_until_complete(client.chat.completions.create(messages=USER_HI, max_tokens=2)).content
-    finally:
-        loop.run_until_complete(client.close())
-        loop.close()
+        assert run(client.chat.completions.create(messages=USER_HI, max_tokens=2)).content
