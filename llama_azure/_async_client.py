@@ -14,7 +14,7 @@ from ._base_client import BaseClient
 from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
 from ._deployments import Execute, Sleep
 from ._exceptions import APIError
-from ._pacer import Pause
+from ._pacer import Pause, Store
 from ._pacing_wait import apause
 from ._raw_response import RawResponse, raw_response
 from ._streaming import AsyncStream, aread_body
@@ -227,6 +227,10 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
             return await self._auth.async_headers()
         if isinstance(step, Pause):
             return await apause(step)
+        if isinstance(step, Store):  # a Redis round trip: in a worker thread, never on the event loop
+            import asyncio
+
+            return await asyncio.to_thread(step.call)
         if isinstance(step, Execute):  # deployments=: one attempt through the chosen member's client
             return await step.member.sender(self._http)._execute(step.call)
         if isinstance(step, Sleep):

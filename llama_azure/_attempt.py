@@ -20,7 +20,7 @@ import httpx
 
 from ._core import PreparedCall, interpret, raise_transport_error, stream_chunk_type, with_auth
 from ._origins import follows_redirect, redirect_request, same_origin
-from ._pacer import Pause, sending
+from ._pacer import Pause, Store, sending
 
 if TYPE_CHECKING:
     from ._auth import Auth
@@ -66,7 +66,7 @@ class Streamed:
     on_usage: Callable[[Any], None] | None = None  # told the chunk that carries the answer's ``usage``
 
 
-Step = Pause | Headers | Send | Close | ReadBody
+Step = Pause | Store | Headers | Send | Close | ReadBody
 Flow = Generator[Step, Any, Any]
 _HEADERS = Headers()
 
@@ -89,7 +89,13 @@ def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Clien
             response = yield from _send(call, http)
     call.response, call.retries_taken = response, call.sent - 1
     if pacer is not None and lease is not None:
-        pacer.answered(lease, response)
+        try:
+            yield from pacer.record(partial(pacer.answered, lease, response))
+        except GeneratorExit:
+            raise
+        except BaseException:  # cancelled while the store recorded it: the unread answer is closed
+            yield Close(response)
+            raise
     chunk_type = stream_chunk_type(call, response)
     if chunk_type is not None:
         settle = partial(pacer.settled, lease) if pacer is not None and lease is not None else None
@@ -100,7 +106,7 @@ def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Clien
         raise_transport_error(error, call)
     result = interpret(call, response, content, auth.describe_failure() if response.status_code == 401 else None)
     if pacer is not None and lease is not None:
-        pacer.settled(lease, result)
+        yield from pacer.record(partial(pacer.settled, lease, result))
     return result
 
 

@@ -15,7 +15,7 @@ from ._base_client import BaseClient
 from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
 from ._deployments import Execute, Sleep
 from ._exceptions import APIError
-from ._pacer import Pause
+from ._pacer import Pause, Store
 from ._pacing_wait import pause
 from ._raw_response import RawResponse, raw_response
 from ._streaming import Stream, read_body
@@ -224,6 +224,8 @@ class LlamaClient(BaseClient[httpx.Client]):
             return self._auth.sync_headers()
         if isinstance(step, Pause):
             return pause(step)
+        if isinstance(step, Store):
+            return step.call()
         if isinstance(step, Execute):  # deployments=: one attempt through the chosen member's client
             return step.member.sender(self._http)._execute(step.call)
         if isinstance(step, Sleep):

@@ -13,8 +13,9 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -51,6 +52,14 @@ class Pause:
         return None if math.isinf(self.seconds) else self.seconds
 
 
+@dataclass(frozen=True)
+class Store:
+    """Run ``call()``, a budget operation that is a round trip to its store (Redis); the result is its value.
+    The sync shell calls it; the async shell runs it in a worker thread, so the event loop never waits on it."""
+
+    call: Callable[[], Any]
+
+
 def is_rate_limit(value: object) -> bool:
     """``isinstance(value, RateLimit)`` without loading the budget's modules: a RateLimit exists only once
     its module is loaded."""
@@ -66,7 +75,7 @@ class Pacer:
         # One quota per deployment: named by the header (managed endpoints) or the body's model (Foundry, v1).
         self.budget: Budget = rate_limit.budget(f"{config.base_url}|{config.deployment or config.model or ''}")
 
-    def admit(self, call: PreparedCall[Any]) -> Generator[Pause, None, str]:
+    def admit(self, call: PreparedCall[Any]) -> Generator[Pause | Store, Any, str]:
         """Yields a :class:`Pause` until the call may go; returns its lease (and reports the wait to tracing).
 
         Fails fast with :class:`QuotaTimeoutError` when the foreseen wait is longer than the call allows.
@@ -87,7 +96,7 @@ class Pacer:
         try:
             while True:
                 seen = budget.changes  # before the poll: a wake after it is seen by the Pause
-                wait = budget.poll(ticket)
+                wait = (yield Store(partial(budget.poll, ticket))) if self.does_io else budget.poll(ticket)
                 if ticket.lease is not None:
                     if paused:  # a call that went at once did not wait, however slow the machine
                         _report(call, time.monotonic() - started)
@@ -105,6 +114,19 @@ class Pacer:
         finally:
             if ticket.lease is None:
                 budget.cancel(ticket)
+
+    @property
+    def does_io(self) -> bool:
+        """The budget's operations are round trips to a store (``RateLimit(store="redis://...")``)."""
+        return self.budget.ledger.does_io
+
+    def record(self, operation: Callable[[], None]) -> Generator[Store, Any, None]:
+        """Run a bookkeeping ``operation`` (``partial(pacer.answered, ...)``), as a :class:`Store` step when it is
+        a round trip to the store."""
+        if self.does_io:
+            yield Store(operation)
+        else:
+            operation()
 
     def answered(self, lease: str, response: httpx.Response) -> None:
         """The answer started: the service counted the request by now, and may say what is left."""

@@ -46,6 +46,9 @@ class Ledger(Protocol):
     poll_interval: float
     """How often a waiting call looks again without being woken (others' entries change unseen)."""
 
+    does_io: bool
+    """Each operation is a round trip to a store (Redis): the async shell runs it off the event loop."""
+
     def try_acquire(self, entry_id: str, tokens: int, now: float) -> float:
         """Write the entry and return 0.0 when it fits now; else the seconds until it may (nothing written)."""
 
@@ -84,6 +87,7 @@ class LocalLedger:
     """
 
     poll_interval = float("inf")  # every change happens here, and wakes the waiting calls
+    does_io = False
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits

@@ -98,6 +98,7 @@ class RedisLedger:
 
         self.limits = limits
         self.poll_interval = min(0.25, limits.window / 20)
+        self.does_io = True
         self._shown_url = _without_password(url)
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,32 @@ async def test_one_client_paced_through_redis_gets_no_429(
         results = await burst(shell, 2 * quota_limits.rpm + 1,
                               lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
     assert unexpected(results) == [] and count_429(results) == 0
+
+
+async def test_redis_round_trips_never_wait_on_the_event_loop(
+    shell_kind: str, quota_server: ReferenceServer, quota_deployment: str, quota_limits: Any, redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An async client runs each Redis step in a worker thread (its loop serves other tasks meanwhile); a sync
+    client runs them in the calling thread."""
+    ran_on: list[tuple[str, int]] = []
+    for name in ("try_acquire", "answered", "settle"):
+        original = getattr(RedisLedger, name)
+
+        def recorded(self: RedisLedger, *args: Any, _original: Any = original, _name: str = name) -> Any:
+            ran_on.append((_name, threading.get_ident()))
+            return _original(self, *args)
+
+        monkeypatch.setattr(RedisLedger, name, recorded)
+    rate_limit = RateLimit(requests=quota_limits.rpm, window=quota_limits.window, store=redis_url,
+                           key=f"off-the-loop-{quota_deployment}")
+    async with Shell(make_client(shell_kind, quota_server.url, quota_server.api_key, deployment=quota_deployment,
+                                 max_retries=0, rate_limit=rate_limit)) as shell:
+        reply = await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
+    assert reply.choices
+    assert sorted({name for name, _ in ran_on}) == ["answered", "settle", "try_acquire"]
+    this_thread = threading.get_ident()
+    assert all((ident != this_thread) == (shell_kind == "async") for _, ident in ran_on), ran_on
 
 
 async def test_an_unreachable_redis_is_a_clear_error_and_nothing_is_sent(
