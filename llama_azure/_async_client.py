@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
@@ -204,8 +205,11 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         self._check_fork()
         outcome = await self._drive(attempt_flow(call, self._pacer, self._http, self._auth), call)
         if isinstance(outcome, Streamed):
+            on_usage = outcome.on_usage
+            if on_usage is not None and self._pacer is not None and self._pacer.does_io:
+                on_usage = _in_a_worker_thread(on_usage)  # a Redis round trip: not on the event loop
             return AsyncStream(outcome.response, outcome.chunk_type, where=call.where, timer=call.timer,
-                               finish=call.finish, on_usage=outcome.on_usage)
+                               finish=call.finish, on_usage=on_usage)
         return cast(T, outcome)
 
     async def _drive(self, flow: Generator[Step | FailoverStep, Any, Any], call: PreparedCall[Any]) -> Any:
@@ -257,3 +261,15 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
     ) -> None:
         await self.close()
 
+
+def _in_a_worker_thread(record: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``record(chunk)`` handed to the loop's default executor, not awaited: the stream goes on at once, and a
+    failure is ``Pacer.settled``'s to log (it keeps the budget's estimate)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+
+    def submit(chunk: Any) -> None:
+        loop.run_in_executor(None, record, chunk)
+
+    return submit

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.waiting import eventually
 
 from llama_azure import QuotaStoreError, RateLimit
 from llama_azure._quota_ledger import Limits
@@ -65,12 +66,8 @@ async def test_one_client_paced_through_redis_gets_no_429(
     assert unexpected(results) == [] and count_429(results) == 0
 
 
-async def test_redis_round_trips_never_wait_on_the_event_loop(
-    shell_kind: str, quota_server: ReferenceServer, quota_deployment: str, quota_limits: Any, redis_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """An async client runs each Redis step in a worker thread (its loop serves other tasks meanwhile); a sync
-    client runs them in the calling thread."""
+def record_threads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Which thread runs each Redis step: ``(operation, thread id)`` in the order they ran."""
     ran_on: list[tuple[str, int]] = []
     for name in ("try_acquire", "answered", "settle"):
         original = getattr(RedisLedger, name)
@@ -80,13 +77,32 @@ async def test_redis_round_trips_never_wait_on_the_event_loop(
             return _original(self, *args)
 
         monkeypatch.setattr(RedisLedger, name, recorded)
+    return ran_on
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["answer", "stream"])
+async def test_redis_round_trips_never_wait_on_the_event_loop(
+    shell_kind: str, stream: bool, quota_server: ReferenceServer, quota_deployment: str, quota_limits: Any,
+    redis_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An async client runs each Redis step in a worker thread (its loop serves other tasks meanwhile); a sync
+    client runs them in the calling thread. A stream's usage is recorded when it ends."""
+    ran_on = record_threads(monkeypatch)
     rate_limit = RateLimit(requests=quota_limits.rpm, window=quota_limits.window, store=redis_url,
-                           key=f"off-the-loop-{quota_deployment}")
+                           key=f"off-the-loop-{stream}-{quota_deployment}")
     async with Shell(make_client(shell_kind, quota_server.url, quota_server.api_key, deployment=quota_deployment,
                                  max_retries=0, rate_limit=rate_limit)) as shell:
-        reply = await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
+        if stream:
+            streamed = await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=1, stream=True))
+            reply = await shell.until_done(streamed)
+        else:
+            reply = await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
+
+        async def all_recorded() -> bool:  # an async stream hands its usage to a worker thread, not awaited
+            return sorted({name for name, _ in ran_on}) == ["answered", "settle", "try_acquire"]
+
+        await eventually(all_recorded, what="the three Redis steps")
     assert reply.choices
-    assert sorted({name for name, _ in ran_on}) == ["answered", "settle", "try_acquire"]
     this_thread = threading.get_ident()
     assert all((ident != this_thread) == (shell_kind == "async") for _, ident in ran_on), ran_on
 
