@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 
@@ -27,6 +27,7 @@ from ._quota_errors import QuotaTimeoutError
 from ._token_estimate import estimate_tokens
 
 logger = logging.getLogger("llama_azure")
+T = TypeVar("T")
 
 if TYPE_CHECKING:  # the budget's modules load with the first RateLimit, not at import
     from ._quota_budget import Budget
@@ -96,7 +97,7 @@ class Pacer:
         try:
             while True:
                 seen = budget.changes  # before the poll: a wake after it is seen by the Pause
-                wait = (yield Store(partial(budget.poll, ticket))) if self.does_io else budget.poll(ticket)
+                wait = yield from self.through_store(partial(budget.poll, ticket))
                 if ticket.lease is not None:
                     if paused:  # a call that went at once did not wait, however slow the machine
                         _report(call, time.monotonic() - started)
@@ -120,13 +121,12 @@ class Pacer:
         """The budget's operations are round trips to a store (``RateLimit(store="redis://...")``)."""
         return self.budget.ledger.does_io
 
-    def record(self, operation: Callable[[], None]) -> Generator[Store, Any, None]:
-        """Run a bookkeeping ``operation`` (``partial(pacer.answered, ...)``), as a :class:`Store` step when it is
-        a round trip to the store."""
+    def through_store(self, operation: Callable[[], T]) -> Generator[Store, Any, T]:
+        """``operation()``'s value (a budget operation: a poll, ``partial(pacer.answered, ...)``), as a
+        :class:`Store` step when it is a round trip to the store, else called here."""
         if self.does_io:
-            yield Store(operation)
-        else:
-            operation()
+            return cast(T, (yield Store(operation)))
+        return operation()
 
     def answered(self, lease: str, response: httpx.Response) -> None:
         """The answer started: the service counted the request by now, and may say what is left."""

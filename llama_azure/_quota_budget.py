@@ -110,13 +110,11 @@ class Budget:
     def answered(self, lease: str, remaining_requests: int | None, remaining_tokens: int | None) -> None:
         try:
             with self._lock:
-                try:
-                    now = self.clock()
-                    self.ledger.answered(lease, now)
-                    self.ledger.observe(remaining_requests, remaining_tokens, now)
-                finally:  # even when the store failed: the first answer came, the others may go
-                    if lease == self._probe:
-                        self._learned, self._probe = True, None
+                if lease == self._probe:  # the first answer came (even if the store fails to record it)
+                    self._learned, self._probe = True, None
+                now = self.clock()
+                self.ledger.answered(lease, now)
+                self.ledger.observe(remaining_requests, remaining_tokens, now)
         finally:
             self._wake()
 

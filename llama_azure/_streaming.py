@@ -52,12 +52,11 @@ class StreamCore(Generic[ChunkT]):
 
     def __init__(
         self, response: httpx.Response, chunk_type: type[ChunkT], where: str, timer: CallTimer | None = None,
-        on_usage: Callable[[ChunkT], None] | None = None,
+        on_usage: Callable[[Any], None] | None = None,
     ) -> None:
         self.response = response
-        # Pacing: the budget gives back what its estimate held beyond the answer's usage.
-        self._on_usage: Callable[[ChunkT], None] | None = on_usage
-        self._usage_chunk: ChunkT | None = None
+        # Pacing: told, once, at the end, of the accumulator (its ``usage``: the last the stream sent).
+        self._on_usage = on_usage
         self.timer = timer or CallTimer()
         self.timer.stream_opened()
         self._decoder = SSEDecoder()
@@ -132,9 +131,9 @@ class StreamCore(Generic[ChunkT]):
 
     def _settle(self) -> None:
         """At the end: the last ``usage`` seen goes to pacing, once (a gateway may send running totals)."""
-        chunk, self._usage_chunk = self._usage_chunk, None
-        if chunk is not None and self._on_usage is not None:
-            self._on_usage(chunk)
+        on_usage, self._on_usage = self._on_usage, None
+        if on_usage is not None and self.accumulator.usage is not None:
+            on_usage(self.accumulator)
 
     def _chunks(self, events: list[ServerSentEvent]) -> list[ChunkT]:
         out: list[ChunkT] = []
@@ -156,8 +155,6 @@ class StreamCore(Generic[ChunkT]):
                 ) from None
             chunk._request_id = self._request_id
             self.accumulator.add(chunk)  # type: ignore[arg-type]
-            if getattr(chunk, "usage", None) is not None:
-                self._usage_chunk = chunk
             out.append(chunk)
         if self.done:
             self._settle()
