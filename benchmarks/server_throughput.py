@@ -9,6 +9,11 @@ evaluates the prompt each time (no KV cache reuse), as the server does to keep t
 bit-identical. Reported: median tokens/s of each side, their ratio (server / in-process), and median
 time to first token; then the latency of back-to-back requests on one kept-alive connection (``GET /info``
 and a non-streamed 4-token completion), where a server without ``TCP_NODELAY`` adds a delayed ACK (~40 ms).
+
+    .venv/bin/python benchmarks/server_throughput.py --compare-repack [--tokens 256] [--rounds 5]
+
+compares instead, in-process and alternately round after round, the model loaded with llama.cpp's repacked
+weights (``--weight-repack on``) and without them (``off``, what ``auto`` chooses where the AMX path could run).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 import httpx
 
 from llama_azure.server.cli import default_threads
+from llama_azure.server.loading import load_llama
 from llama_azure.server.model_path import bundled_model_path
 from llama_azure.server.process import ReferenceServer
 
@@ -80,6 +86,28 @@ def kept_alive_latency(client: httpx.Client, repeats: int = 30) -> tuple[float, 
     return statistics.median(info) * 1000, statistics.median(completion) * 1000
 
 
+def compare_repack(model: Path, threads: int, tokens: int, rounds: int) -> None:
+    """Tokens/s in-process with repacked weights and without, alternately, on the same prompt."""
+    import llama_cpp
+
+    loaded = {choice: load_llama(llama_cpp, model, n_ctx=2048, n_threads=threads, repack=choice)[0]
+              for choice in ("on", "off")}
+    runs: dict[str, list[tuple[float, float, int]]] = {"on": [], "off": []}
+    for llm in loaded.values():
+        in_process(llm, 8)  # warm up
+    for _ in range(rounds):
+        for choice, llm in loaded.items():
+            runs[choice].append(in_process(llm, tokens))
+    print(f"model: {model.name}, {threads} threads, {tokens} tokens x {rounds} rounds, in-process")
+    for choice, results in runs.items():
+        tps = statistics.median(r[0] for r in results)
+        ttft = statistics.median(r[1] for r in results) * 1000
+        print(f"weight repacking {choice:3}: {tps:7.1f} tokens/s, first token {ttft:6.1f} ms "
+              f"(rounds: {', '.join(f'{r[0]:.1f}' for r in results)})")
+    for llm in loaded.values():
+        llm.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tokens", type=int, default=256)
@@ -88,11 +116,15 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=default_threads(), help="llama.cpp threads on both sides (server default)"
     )
+    parser.add_argument("--compare-repack", action="store_true", help="weights repacked or not, in-process")
     args = parser.parse_args()
+    model = args.model or bundled_model_path()
+    if args.compare_repack:
+        compare_repack(model, args.threads, args.tokens, args.rounds)
+        return
 
     import llama_cpp
 
-    model = args.model or bundled_model_path()
     llm = llama_cpp.Llama(
         model_path=str(model), n_ctx=2048, n_threads=args.threads, n_threads_batch=args.threads, verbose=False
     )

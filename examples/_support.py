@@ -28,7 +28,7 @@ def endpoint(server_args: Sequence[str] = (), *, force_local: bool = False) -> I
     if configured and key and not force_local:
         yield Target(configured, key, local=False)
         return
-    from llama_azure.server.process import ReferenceServer, ReferenceServerError
+    from llama_azure.server.process import ReferenceServer, ReferenceServerCrashed, ReferenceServerError
 
     why = "this example needs it" if force_local else "LLAMA_AZURE_ENDPOINT / LLAMA_AZURE_API_KEY are not set"
     print(f"(starting the bundled reference server: {why})", file=sys.stderr, flush=True)
@@ -40,4 +40,7 @@ def endpoint(server_args: Sequence[str] = (), *, force_local: bool = False) -> I
     try:
         yield Target(server.url, server.api_key, local=True)
     finally:
-        server.stop()
+        try:
+            server.stop()
+        except ReferenceServerCrashed as crash:  # the real cause of whatever the example saw (connection refused)
+            raise SystemExit(f"error: {crash}") from None

@@ -74,6 +74,8 @@ class APIError(LlamaAzureError):
         self.code = code
         self.attempts = 1
         self.waited = 0.0
+        self.attempt_errors: tuple[APIError, ...] = ()
+        """The error of each failed attempt, first to last, when the call made more than one (else empty)."""
 
     @property
     def message(self) -> str:
@@ -91,15 +93,46 @@ class RetrySummary:
     attempts: int = 1
     waited: float = 0.0
     note: str | None = None
+    errors: tuple[APIError, ...] = ()
+    """Every failed attempt's error, the last one included."""
 
     def suffix(self) -> str:
-        """`` (after 3 attempts, waited 2.1 s; not retried: ...)``, or empty when there is nothing to say."""
+        """`` (after 3 attempts, waited 2.1 s; attempt 1: ...; not retried: ...)``, or empty with nothing to say."""
         parts = []
         if self.attempts > 1:
             parts.append(f"after {self.attempts} attempts, waited {self.waited:.1f} s")
+        parts.extend(earlier_causes(self.errors))
         if self.note:
             parts.append(self.note)
         return f" ({'; '.join(parts)})" if parts else ""
+
+
+_CAUSE_CHARS = 200
+
+
+def cause_of(error: APIError) -> str:
+    """One line saying why an attempt failed: ``APIConnectionError: server disconnected ...``."""
+    text = " ".join(error.message.split())
+    if len(text) > _CAUSE_CHARS:
+        text = text[: _CAUSE_CHARS - 3] + "..."
+    return f"{type(error).__name__}: {text}"
+
+
+def earlier_causes(errors: tuple[APIError, ...]) -> list[str]:
+    """What the attempts before the last failed with, when it differs from the last's cause (which the message
+    already says), runs of the same cause told once: ``["attempt 1: APIConnectionError: server disconnected"]``.
+    """
+    causes = [cause_of(error) for error in errors]
+    while causes and causes[-1] == cause_of(errors[-1]):
+        causes.pop()
+    told: list[str] = []
+    first = 0
+    for i in range(1, len(causes) + 1):
+        if i == len(causes) or causes[i] != causes[first]:
+            which = f"attempt {first + 1}" if i - first == 1 else f"attempts {first + 1}-{i}"
+            told.append(f"{which}: {causes[first]}")
+            first = i
+    return told
 
 
 APIErrorT = TypeVar("APIErrorT", bound=APIError)
@@ -112,11 +145,12 @@ def after_retries(error: APIErrorT, summary: RetrySummary) -> APIErrorT:
     (one attempt, no note) it is the answer; else a new exception of the same class, with the same attributes,
     whose message ends with the summary, e.g. ``... (after 3 attempts, waited 2.1 s)``.
     """
-    if summary == RetrySummary():
+    if summary.attempts == 1 and summary.note is None:
         return error
     final = type(error).__new__(type(error), error.message + summary.suffix())
     final.__dict__.update(error.__dict__)  # its class's attributes (retry_after, categories, limit, ...)
     final.attempts, final.waited = summary.attempts, summary.waited
+    final.attempt_errors = summary.errors if len(summary.errors) > 1 else ()
     return final.with_traceback(error.__traceback__)  # where the last attempt failed
 
 

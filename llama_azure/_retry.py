@@ -109,6 +109,7 @@ class RetryRun:
     call: PreparedCall[Any]  # its ``sent`` counts the HTTP requests made, a resend after a new token included
     waited: float = 0.0
     _decisions: dict[int, Decision] = field(default_factory=dict)
+    _errors: list[APIError] = field(default_factory=list)  # each failed attempt's, in order
 
     def should_retry(self, state: RetryCallState) -> bool:
         return self._decision(state).retry
@@ -126,6 +127,8 @@ class RetryRun:
         error = outcome.exception() if outcome is not None and outcome.failed else None
         if error is None:
             return Decision(False)
+        if isinstance(error, APIError):
+            self._errors.append(error)
         return self._within_total_timeout(self.policy.decide(error, state.attempt_number))
 
     def _within_total_timeout(self, decision: Decision) -> Decision:
@@ -150,7 +153,10 @@ class RetryRun:
 
     def final(self, error: APIErrorT) -> APIErrorT:
         """The error the call raises: the last attempt's, saying how many requests were sent, how long was
-        waited and why it was not retried (that attempt's decision)."""
+        waited, what the earlier attempts failed with and why it was not retried (that attempt's decision)."""
         last = self._decisions.get(max(self._decisions, default=0))
         note = last.note if last is not None else None
-        return after_retries(error, RetrySummary(max(self.call.sent, 1), self.waited, note))
+        errors: tuple[APIError, ...] = tuple(self._errors)
+        if not errors or errors[-1] is not error:
+            errors += (error,)
+        return after_retries(error, RetrySummary(max(self.call.sent, 1), self.waited, note, errors))

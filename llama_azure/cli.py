@@ -122,7 +122,7 @@ def _endpoint(args: argparse.Namespace) -> Iterator[tuple[str | None, str | None
         yield args.endpoint, args.api_key
         return
     try:
-        from .server.process import ReferenceServer, ReferenceServerError
+        from .server.process import ReferenceServer, ReferenceServerCrashed, ReferenceServerError
     except ImportError as exc:  # pragma: no cover - the module is stdlib-only
         raise CLIError(f"--local needs the server extra: pip install 'llama-azure[server]' ({exc})") from None
     server_args = [arg for name in ([args.deployment] if args.deployment else []) for arg in ("--deployment", name)]
@@ -130,13 +130,17 @@ def _endpoint(args: argparse.Namespace) -> Iterator[tuple[str | None, str | None
     server = ReferenceServer(api_key=secrets.token_urlsafe(16), args=server_args)
     try:
         server.start()
-    except ReferenceServerError as exc:
-        last = exc.args[0].strip().splitlines()[-1] if exc.args else "unknown error"
-        raise CLIError(f"the reference server did not start: {last}") from None
+    except ReferenceServerError as exc:  # its message quotes the server's last lines: print them whole
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        raise CLIError("the bundled reference server did not start (its report is above)") from None
     try:
         yield server.url, server.api_key
     finally:
-        server.stop()
+        try:
+            server.stop()
+        except ReferenceServerCrashed as crash:  # the real cause of a call's "connection refused"
+            print(f"{PROG}: {crash}", file=sys.stderr)
+            raise CLIError("the bundled reference server crashed (its report is above)") from None
 
 
 def _chat(args: argparse.Namespace) -> int:

@@ -25,6 +25,16 @@ def pytest_unconfigure() -> None:
 BLOCKED_WORD = "forbiddenword"
 
 
+@pytest.fixture(autouse=True)
+def _servers_still_alive(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test, a reference server it used that died on its own fails that test with the crash report
+    (signal, last lines of output), not the next test with "connection refused"."""
+    yield
+    for value in request.node.funcargs.values():
+        if isinstance(value, ReferenceServer):
+            value.check()
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[ReferenceServer]:
     """A reference server with api key "test-key", `--blocklist forbiddenword` and default quotas."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import logging
 import os
 import secrets
@@ -116,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"a request's body must arrive within SECONDS of its head, or it is answered 408 "
         f"(default {BODY_TIMEOUT_S:g})",
     )
+    parser.add_argument(
+        "--weight-repack",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="load weights into llama.cpp's repacked buffer types (its --no-repack is 'off'); auto turns them off "
+        "where llama.cpp's AMX kernels, which crash, could run (default auto; see docs/server.md)",
+    )
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     parser.add_argument(
         "--faults",
@@ -138,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     if args_list[:1] == ["serve"]:
         args_list = args_list[1:]
     args = build_parser().parse_args(args_list)
+    # A native crash in llama.cpp (SIGSEGV, SIGILL, ...) then prints every thread's Python stack on stderr.
+    faulthandler.enable()
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
 
     server: Any = None
@@ -156,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             from .connections import deadline_protocol, listening_socket
             from .engine import Engine
             from .identity import TOKEN_PATH, EntraIdentity, load_or_create_key
+            from .loading import EngineStartError
             from .model_path import bundled_model_path, model_name_from_path
         except ImportError as exc:
             print(
@@ -185,7 +196,13 @@ def main(argv: list[str] | None = None) -> int:
                 token_lifetime=args.token_lifetime,
                 key=signing_key,
             )
-        engine = Engine(model_path, n_ctx=args.n_ctx, n_threads=args.threads)
+        try:
+            engine = Engine(model_path, n_ctx=args.n_ctx, n_threads=args.threads, weight_repack=args.weight_repack)
+        except EngineStartError as exc:
+            print(f"llama-azure serve: {exc}", file=sys.stderr)
+            return 3
+        if "off" in engine.weights:
+            print(f"llama-azure: {engine.weights}", file=sys.stderr, flush=True)
         config = ServerConfig(
             api_keys=keys,
             model_name=args.model_name or model_name_from_path(model_path),

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, cast
 
 from .content_filter import TextScanner
+from .cpu import RepackChoice
+from .loading import load_llama, self_check
 
 log = logging.getLogger("llama_azure.server")
 
@@ -199,18 +201,18 @@ class Engine:
     >>> done = await gen.result()                       # doctest: +SKIP
     """
 
-    def __init__(self, model_path: Path, *, n_ctx: int = 2048, n_threads: int = 2) -> None:
+    def __init__(
+        self, model_path: Path, *, n_ctx: int = 2048, n_threads: int = 2, weight_repack: RepackChoice = "auto"
+    ) -> None:
         import llama_cpp
 
         self.model_path = model_path
         self._llama_cpp = llama_cpp
-        self.llm: Any = llama_cpp.Llama(
-            model_path=str(model_path),
-            n_ctx=n_ctx,
-            n_threads=n_threads,
-            n_threads_batch=n_threads,
-            verbose=False,
+        self.llm: Any
+        self.llm, self.weights = load_llama(
+            llama_cpp, model_path, n_ctx=n_ctx, n_threads=n_threads, repack=weight_repack
         )
+        self_check(self.llm, llama_cpp)  # EngineStartError: fail now, not at the first real prompt
         self.n_ctx: int = int(self.llm.n_ctx())
         self.n_vocab: int = int(self.llm.n_vocab())
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)

@@ -6,16 +6,19 @@ import importlib.util
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from support.broken_engine import broken_engine_env
 
 # find_spec, not importorskip: importing llama_cpp here would leave its /dev/null handle open at exit.
 if importlib.util.find_spec("llama_cpp") is None:
     pytest.skip("the CLI's --local mode needs the server extra", allow_module_level=True)
 
 
-def run(*args: str, timeout: float = 100) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMA_AZURE_")}
+def run(*args: str, timeout: float = 100, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMA_AZURE_")}
     return subprocess.run([sys.executable, "-m", "llama_azure", *args], capture_output=True, text=True,
                           timeout=timeout, env=env, check=False)
 
@@ -92,3 +95,18 @@ def test_model_option_on_the_v1_surface(server: object) -> None:
     assert missing.returncode == 1
     lines = missing.stderr.strip().splitlines()
     assert len(lines) == 1 and "ParameterError" in lines[0] and "deployment name" in lines[0], missing.stderr
+
+
+def test_chat_local_names_a_server_that_crashed_natively(tmp_path: Path) -> None:
+    result = run("chat", "--local", "--max-tokens", "4", "Hi", env=broken_engine_env(tmp_path, "segv"))
+    assert result.returncode != 0
+    assert "was killed by SIGSEGV" in result.stderr and "before it was ready" in result.stderr
+    assert "Fatal Python error: Segmentation fault" in result.stderr  # the server's faulthandler trace
+    assert "did not start (its report is above)" in result.stderr
+
+
+def test_serve_refuses_to_start_an_engine_that_cannot_evaluate_a_batch(tmp_path: Path) -> None:
+    result = run("serve", "--port", "0", "--api-key", "k", env=broken_engine_env(tmp_path, "raise"))
+    assert result.returncode == 3
+    assert "could not evaluate a" in result.stderr and "GGML_NATIVE=OFF" in result.stderr
+    assert "listening on" not in result.stdout

@@ -161,3 +161,24 @@ async def test_a_dribbling_json_answer_trips_the_total_timeout(fault_shell: Shel
     # About 6 kB sent 16 bytes every 20 ms: some 8 s of body, each read well within httpx's timeout.
     with pytest.raises(APITimeoutError, match=r"total_timeout=3 s"):
         await chat(fault_shell, "huge:3000,dribble:0.02", total_timeout=3.0, max_retries=3)
+
+
+async def test_a_call_whose_attempts_failed_differently_reports_each_cause(fault_shell: Shell) -> None:
+    """Issue 18: the first attempt's real cause (a reset) is not lost behind the last attempt's 503."""
+    with pytest.raises(APIStatusError) as info:
+        await chat(fault_shell, "reset-before@1,status:503", max_retries=2)
+    error = info.value
+    assert error.status_code == 503 and error.attempts == 3
+    kinds = [type(e) for e in error.attempt_errors]
+    assert kinds[0] is APIConnectionError and all(issubclass(k, APIStatusError) for k in kinds[1:])
+    assert len(kinds) == 3 and error.attempt_errors[-1].message == error.message.split(" (after")[0]
+    message = str(error)
+    assert "after 3 attempts" in message
+    assert "attempt 1: APIConnectionError: " in message and "disconnected" in message
+    assert "attempts 2-3" not in message  # the last attempt's cause is the message itself, said once
+
+
+async def test_a_call_that_failed_once_has_no_attempt_errors(fault_shell: Shell) -> None:
+    with pytest.raises(APIStatusError) as info:
+        await chat(fault_shell, "status:503", max_retries=0)
+    assert info.value.attempt_errors == () and "attempt 1" not in str(info.value)
