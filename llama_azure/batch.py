@@ -9,8 +9,9 @@ Each answer is appended to the output as one line and flushed at once::
 or, when the call failed, ``"error": {"code": ..., "message": ...}`` (with the error answer's status and body
 in ``response`` when the service sent one). Running again with the same output resumes: the custom_ids
 already answered are skipped, failed ones are asked again. A line that is not a valid request gets an error
-record and the others go on. The engine behind ``llama-azure batch``; pace it with the client's
-``rate_limit=``::
+record and the others go on. An output that is the input, or that holds a line which is not a batch record
+(a file given as ``-o`` by mistake), is refused with :class:`BatchFileError` before anything is written. The
+engine behind ``llama-azure batch``; pace it with the client's ``rate_limit=``::
 
     summary = await run_batch(client, "requests.jsonl", "answers.jsonl", concurrency=16)
 """
@@ -29,6 +30,10 @@ from typing import Any, Protocol, cast
 
 from ._async_client import AsyncLlamaClient
 from ._exceptions import APIStatusError, LlamaAzureError
+
+
+class BatchFileError(LlamaAzureError, ValueError):
+    """The output cannot be used: it is the input, or it holds lines that are not batch records."""
 
 
 class BatchProgress(Protocol):
@@ -82,8 +87,9 @@ async def run_batch(
         raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
     started = time.monotonic()
     source, target = Path(input_path), Path(output_path)
-    answered = _answered_ids(target)
+    _check_not_the_input(source, target)
     lines = list(_read_lines(source))
+    answered = _answered_ids(target)
     summary = BatchSummary(total=len(lines))
     pending: asyncio.Queue[_Line] = asyncio.Queue()
     seen: set[str] = set()
@@ -207,23 +213,33 @@ def _custom_id_of(text: str) -> str | None:
     return custom_id if isinstance(custom_id, str) else None
 
 
+def _check_not_the_input(source: Path, target: Path) -> None:
+    if source.exists() and target.exists() and os.path.samefile(source, target):  # also through a link
+        raise BatchFileError(f"the output {str(target)!r} is the input {str(source)!r}: give -o another file")
+
+
 def _answered_ids(path: Path) -> set[str]:
     """The custom_ids answered in an existing output. Error records are dropped (they are asked again), and
-    so is a last line cut short by a crash; the file is rewritten only when something is dropped."""
+    so is a last line cut short by a crash; the file is rewritten only when something is dropped. A line that
+    is not a record is never dropped: the file was not written by a batch, and it is refused untouched."""
     if not path.exists():
         return set()
     kept: list[str] = []
     answered: set[str] = set()
     dropped = False
     with path.open(encoding="utf-8", errors="replace") as existing:
-        for text in existing:
-            try:
-                record = json.loads(text)
-            except ValueError:
-                dropped = True
-                continue
-            custom_id = record.get("custom_id") if isinstance(record, dict) else None
-            if isinstance(custom_id, str) and record.get("error") is None and custom_id not in answered:
+        for number, text in enumerate(existing, start=1):
+            record = _record_of(text)
+            if record is None:
+                if not text.strip() or _cut_short(text):
+                    dropped = True
+                    continue
+                raise BatchFileError(
+                    f"the output {str(path)!r} is not a batch output: line {number} is not a batch record "
+                    f"({text.strip()[:40]!r}); nothing was changed: give -o a new file, or the output of an "
+                    f"earlier run of this batch")
+            custom_id = record["custom_id"]
+            if isinstance(custom_id, str) and record["error"] is None and custom_id not in answered:
                 answered.add(custom_id)
                 kept.append(text if text.endswith("\n") else text + "\n")
             else:
@@ -234,3 +250,23 @@ def _answered_ids(path: Path) -> set[str]:
         partial.replace(path)
     return answered
 
+
+_RECORD_KEYS = frozenset({"id", "custom_id", "response", "error"})
+_RECORD_START = '{"id":"batch_req_'  # how each record this module writes begins
+
+
+def _record_of(text: str) -> dict[str, Any] | None:
+    """The batch record a line holds, or None when it holds something else."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or not value.keys() >= _RECORD_KEYS:
+        return None
+    return cast(dict[str, Any], value)
+
+
+def _cut_short(text: str) -> bool:
+    """A last line (no newline) that began as a record: a write a crash interrupted."""
+    start = text.lstrip()[:len(_RECORD_START)]
+    return not text.endswith("\n") and bool(start) and _RECORD_START.startswith(start)

@@ -79,6 +79,21 @@ def _raised_through(stream: Any, error: BaseException) -> bool:
     return False
 
 
+def _description(error: BaseException, capture_content: bool) -> str:
+    """The span status description of a failed call.
+
+    An error's message may quote the answer or the prompt (a ``StructuredOutputError``'s raw content, a
+    malformed chunk's data, a service's error message echoing a parameter), so it is used only when content
+    capture is on; otherwise the description is built from the class and HTTP status alone.
+    """
+    if capture_content:
+        return str(error) or type(error).__name__
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int) and not isinstance(status, bool):
+        return f"{type(error).__name__} (HTTP {status})"
+    return type(error).__name__
+
+
 class _CallSpan:
     """One call's span and metrics: told about retries, quota waits and, for a stream, its end."""
 
@@ -154,7 +169,7 @@ class _CallSpan:
             if telemetry.capture_content and result is not None and error is None:
                 span.set_attribute("gen_ai.output.messages", output_messages(result))
             if error is not None:
-                span.set_status(Status(StatusCode.ERROR, str(error) or type(error).__name__))
+                span.set_status(Status(StatusCode.ERROR, _description(error, telemetry.capture_content)))
         span.end()
         metric_attrs = dict(self._metric_attrs)
         if "gen_ai.response.model" in attrs:

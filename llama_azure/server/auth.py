@@ -1,7 +1,8 @@
 """Who may call the server: API keys, and pluggable token validators (Entra ID, ``--entra``).
 
 Accepted forms, as on the real endpoints: ``Authorization: Bearer KEY``, ``api-key: KEY`` and the raw key in
-``Authorization`` without a scheme (an old Meta notebook sends that). ``--entra`` adds
+``Authorization`` without a scheme (an old Meta notebook sends that; ``/openai/v1`` refuses it, see
+``openai_v1.check_credential_headers``). ``--entra`` adds
 :class:`~llama_azure.server.identity.EntraIdentity`, a :class:`TokenValidator` that checks a JWT bearer
 token; it plugs into :class:`Authenticator` next to the key check. Tokens go in ``Authorization`` only.
 """

@@ -25,7 +25,9 @@ from typing import Any, cast
 
 from .content_filter import TextScanner
 from .cpu import RepackChoice
+from .limits import MAX_GRAMMAR_BYTES
 from .loading import load_llama, self_check
+from .schema_limits import SchemaTooLarge
 
 log = logging.getLogger("llama_azure.server")
 
@@ -282,8 +284,13 @@ class Engine:
             from llama_cpp.llama_grammar import json_schema_to_gbnf
 
             text = json_string_chars_only(json_schema_to_gbnf(json.dumps(schema)))
+            if len(text) > MAX_GRAMMAR_BYTES:  # before llama.cpp parses it: large enums, many long constants
+                raise SchemaTooLarge(f"the grammar built from it has {len(text)} bytes, over this server's limit "
+                                     f"of {MAX_GRAMMAR_BYTES}")
             grammar_class: Any = getattr(lib, "LlamaGrammar")  # noqa: B009 - not in its type stubs
             grammar = grammar_class.from_string(text, verbose=False)
+        except SchemaTooLarge:
+            raise
         except Exception as exc:  # the converter raises many kinds for schemas it does not support
             raise ValueError(f"{type(exc).__name__}: {str(exc)[:200]}") from None
         sampler = lib.llama_sampler_init_grammar(self._vocab, grammar._grammar.encode(), grammar._root.encode())

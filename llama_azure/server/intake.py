@@ -21,6 +21,7 @@ from .content_filter import Blocklist
 from .engine import Engine, SamplingParams
 from .errors import ApiError
 from .limits import BODY_TIMEOUT_S, MAX_BODY_BYTES
+from .schema_limits import SchemaTooLarge
 from .schemas import (
     ChatCompletionRequest,
     ChatMessage,
@@ -262,10 +263,13 @@ def check_token_budget(candidates: int, max_tokens: int, what: str, loc: Sequenc
 def _grammar(engine: Engine, plan: Plan) -> object:
     if plan.schema is None:
         return None
+    param = "tools" if plan.tools else "response_format"
     try:
         return engine.grammar(plan.schema)
+    except SchemaTooLarge as exc:
+        raise errors.bad_request(f"The JSON schema is too large for this server: {exc}.", param=param,
+                                 code="SchemaTooLarge") from None
     except ValueError as exc:
-        param = "tools" if plan.tools else "response_format"
         raise errors.bad_request(f"This server cannot constrain the answer to the given JSON schema ({exc}); "
                                  "simplify the schema.", param=param) from None
 

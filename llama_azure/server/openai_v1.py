@@ -6,7 +6,7 @@ What differs from the other routes, as on Azure:
 - no ``api-version`` (one in the query is ignored);
 - the body's ``model`` is the deployment name: missing, it is ``400 "you must provide a model parameter"``;
   unknown, ``404 DeploymentNotFound``;
-- credentials only as ``api-key: KEY`` or ``Authorization: Bearer KEY-or-token`` (no bare key);
+- credentials only as ``api-key: KEY`` or ``Authorization: Bearer KEY-or-token`` (a bare key: 401 saying so);
 - every error in the OpenAI shape ``{"error": {"message", "type", "param", "code"}}``, and never a 422:
   what the other routes answer 422 is a 400 here;
 - chat ``temperature`` in 0..2 (default 1), as in the OpenAI API.
@@ -76,12 +76,23 @@ def in_openai_shape(handler: Handler) -> Handler:
 
 
 def check_credential_headers(headers: Mapping[str, str]) -> None:
-    """This surface reads ``api-key`` or a ``Bearer`` authorization; a bare key in Authorization is refused."""
-    if headers.get("api-key"):
+    """This surface reads ``api-key`` or a ``Bearer`` authorization; a bare key in Authorization is refused.
+
+    An ``Authorization`` header that is not ``Bearer <key>`` is refused even beside an ``api-key``: the
+    authenticator (shared with the routes that take a bare key) would otherwise try it as a key.
+    """
+    authorization = headers.get("authorization")
+    if authorization is not None:
+        scheme, _, credential = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            raise errors.nested(
+                401, "Unauthorized",
+                "The Authorization header of /openai/v1 takes 'Bearer <key>' (or an access token as "
+                "'Bearer <token>'); a bare key is not accepted here. Send 'Authorization: Bearer <key>' or "
+                "'api-key: <key>'.", headers={"www-authenticate": 'Bearer realm="llama-azure"'})
         return
-    if headers.get("authorization", "").strip().lower().startswith("bearer "):
-        return
-    raise errors.unauthorized()
+    if not headers.get("api-key"):
+        raise errors.unauthorized()
 
 
 def deployment_for(known: tuple[str, ...], body: Mapping[str, Any]) -> str:

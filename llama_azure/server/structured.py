@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import errors
+from .schema_limits import SchemaTooLarge, check_schemas
 from .schemas import ChatCompletionRequest, ChatMessage, InferenceChatCompletionRequest, Tool
 
 _ANY_OBJECT: dict[str, Any] = {"type": "object"}
@@ -82,6 +83,8 @@ def plan_for(parsed: ChatCompletionRequest) -> Plan:
                 raise errors.bad_request(
                     f"tool_choice names the function '{choice.function.name[:64]}', which is not among the "
                     f"tools ({names}).", param="tool_choice")
+        _check_limits([(f"tools.{i}.function.parameters", t.function.parameters) for i, t in enumerate(tools)
+                       if any(t is c for c in chosen)], "tools")
         options = [_tool_call_schema(t) for t in chosen]
         if choice in (None, "auto"):
             options.append({"type": "object", "properties": {"content": {"type": "string"}},
@@ -94,7 +97,17 @@ def plan_for(parsed: ChatCompletionRequest) -> Plan:
     if fmt.type == "json_object":
         return Plan(schema=_SMALL_OBJECT, system_note="Answer with a JSON object.")
     schema = (fmt.json_schema.schema_ if fmt.json_schema is not None else None) or _ANY_OBJECT
+    _check_limits([("response_format.json_schema.schema", schema)], "response_format")
     return Plan(schema=schema, system_note="Answer with JSON valid for this schema: " + json.dumps(schema))
+
+
+def _check_limits(schemas: list[tuple[str, Any]], param: str) -> None:
+    """400 naming the limit for schemas whose grammar would be too large to build (server/schema_limits.py)."""
+    try:
+        check_schemas(schemas)
+    except SchemaTooLarge as exc:
+        raise errors.bad_request(f"The JSON schema is too large for this server: {exc}.", param=param,
+                                 code="SchemaTooLarge") from None
 
 
 def render(messages: Sequence[ChatMessage], plan: Plan) -> list[dict[str, str]]:

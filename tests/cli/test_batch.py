@@ -22,7 +22,7 @@ import pytest
 from support.waiting import wait_until
 
 from llama_azure import AsyncLlamaClient, RateLimit
-from llama_azure.batch import BatchSummary, run_batch
+from llama_azure.batch import BatchFileError, BatchSummary, run_batch
 from llama_azure.server.process import ReferenceServer
 
 
@@ -158,3 +158,67 @@ def test_progress_is_a_bar_on_a_terminal_and_one_final_line_otherwise(
     text = shown.decode(errors="replace")
     assert process.returncode == 0, text
     assert "3/3" in text and "req/s" in text and "429s=0" in text
+
+
+# The refusals come before any call: a deployment the server does not have would make any call fail.
+NO_CALL = "refused-before-any-call"
+
+
+@pytest.mark.parametrize("spelling", ["same path", "symlink", "other spelling"])
+async def test_an_output_that_is_the_input_is_refused_and_the_input_kept(
+        tmp_path: Path, quota_server: ReferenceServer, spelling: str) -> None:
+    source = tmp_path / "in.jsonl"
+    write_input(source, 2)
+    before = source.read_bytes()
+    target = {"same path": source, "other spelling": tmp_path / "." / ".." / tmp_path.name / "in.jsonl"}.get(
+        spelling, tmp_path / "link.jsonl")
+    if spelling == "symlink":
+        target.symlink_to(source)
+    async with AsyncLlamaClient(quota_server.url, quota_server.api_key, deployment=NO_CALL,
+                                max_retries=0) as client:
+        with pytest.raises(BatchFileError, match="is the input"):
+            await run_batch(client, source, target)
+    assert source.read_bytes() == before
+
+
+def test_the_command_refuses_an_output_that_is_the_input(
+        tmp_path: Path, quota_server: ReferenceServer) -> None:
+    source = tmp_path / "in.jsonl"
+    write_input(source, 2)
+    before = source.read_bytes()
+    result = subprocess.run(batch_command(quota_server, NO_CALL, str(source), "-o", str(source)),
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1, result.stderr
+    assert "BatchFileError" in result.stderr and str(source) in result.stderr and "Traceback" not in result.stderr
+    assert source.read_bytes() == before
+
+
+def test_an_output_holding_lines_that_are_not_records_is_refused_untouched(
+        tmp_path: Path, quota_server: ReferenceServer) -> None:
+    source, notes = tmp_path / "in.jsonl", tmp_path / "notes.txt"
+    write_input(source, 2)
+    answered = json.dumps({"id": "batch_req_1", "custom_id": "req-0", "response": {"status_code": 200},
+                           "error": None})
+    failed = json.dumps({"id": "batch_req_2", "custom_id": "req-1", "response": None,
+                         "error": {"code": "x", "message": "y"}})
+    notes.write_text(f"{answered}\n{failed}\nbuy milk\n{{\"custom_id\": \"req-1\"}}\n", encoding="utf-8")
+    before = notes.read_bytes()
+    result = subprocess.run(batch_command(quota_server, NO_CALL, str(source), "-o", str(notes)),
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1, result.stderr
+    assert str(notes) in result.stderr and "line 3" in result.stderr and "buy milk" in result.stderr
+    assert notes.read_bytes() == before  # not even the error record was dropped
+
+
+async def test_a_last_record_cut_short_by_a_crash_is_still_dropped_on_resume(
+        tmp_path: Path, quota_server: ReferenceServer, quota_deployment: str) -> None:
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_input(source, 2)
+    answered = json.dumps({"id": "batch_req_1", "custom_id": "req-0", "response": {"status_code": 200},
+                           "error": None}, separators=(",", ":"))
+    target.write_text(f"{answered}\n{answered[:30]}", encoding="utf-8")
+    async with AsyncLlamaClient(quota_server.url, quota_server.api_key, deployment=quota_deployment,
+                                max_retries=0) as client:
+        summary = await run_batch(client, source, target)
+    assert (summary.skipped, summary.answered, summary.failed) == (1, 1, 0)
+    assert sorted(r["custom_id"] for r in records(target)) == ["req-0", "req-1"]

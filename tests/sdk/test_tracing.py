@@ -24,8 +24,9 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from pydantic import BaseModel
 
-from llama_azure import APIConnectionError, AsyncStream, AuthenticationError, RateLimit
+from llama_azure import APIConnectionError, AsyncStream, AuthenticationError, RateLimit, StructuredOutputError
 from llama_azure.server.process import ReferenceServer
 from llama_azure.tracing import CAPTURE_CONTENT_ENV, LlamaAzureInstrumentor
 from llama_azure.types import ChatMessageParam
@@ -274,6 +275,52 @@ async def test_message_content_only_when_asked(
     assert output["parts"] == [{"type": "text", "content": streamed.text}]
     for span in (chat_span, stream_span):
         assert server.api_key not in span.to_json()  # content yes, the key never
+
+
+class Forecast(BaseModel):
+    city: str
+    forecast: str
+
+
+def recorded_text(span: ReadableSpan) -> str:
+    """Every string a span holds beside its name: status description, attributes, events."""
+    values = [span.status.description or "", *map(str, attrs(span).values())]
+    for event in span.events:
+        values += [event.name, *map(str, dict(event.attributes or {}).values())]
+    return "\n".join(values)
+
+
+async def test_without_content_capture_no_error_puts_the_answer_on_the_span(
+    shell_factory: ShellFactory, server: ReferenceServer, fault_shell: Shell, telemetry: Telemetry
+) -> None:
+    question = "Weather in Paris as JSON, please."
+    ask: list[ChatMessageParam] = [{"role": "user", "content": question}]
+    inference = shell_factory(server.url, server.api_key, api="model-inference")
+    with pytest.raises(StructuredOutputError) as cut:  # four tokens cannot hold the object
+        await inference.run(lambda c: c.chat.completions.parse(messages=ask, response_format=Forecast, max_tokens=4))
+    stream = await fault_shell.run(lambda c: c.chat.completions.create(
+        messages=HI, max_tokens=12, stream=True, extra_headers={"x-llama-azure-fault": "bad-json:2"}))
+    with pytest.raises(APIConnectionError, match="oops"):  # the malformed event's text is in the message
+        await fault_shell.chunks(stream)
+    parsed_span, stream_span = telemetry.spans()
+    assert "raw content" in str(cut.value) and cut.value.content and len(cut.value.content) > 2
+    for span, kind in ((parsed_span, "StructuredOutputError"), (stream_span, "APIConnectionError")):
+        assert span.status.status_code is StatusCode.ERROR and span.status.description == kind
+        text = recorded_text(span)
+        for content in (cut.value.content, "oops", question, "Say hello in three words."):
+            assert content not in text
+
+
+async def test_with_content_capture_the_status_has_the_whole_message(
+    fault_shell: Shell, telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CAPTURE_CONTENT_ENV, "true")
+    telemetry.instrument()
+    stream = await fault_shell.run(lambda c: c.chat.completions.create(
+        messages=HI, max_tokens=12, stream=True, extra_headers={"x-llama-azure-fault": "bad-json:2"}))
+    with pytest.raises(APIConnectionError) as broken:
+        await fault_shell.chunks(stream)
+    assert telemetry.only_span().status.description == str(broken.value)
 
 
 async def test_the_score_route_reports_its_parameters(

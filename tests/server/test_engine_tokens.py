@@ -11,7 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from llama_azure.server.engine import Engine
+from llama_azure.server.limits import MAX_GRAMMAR_BYTES
 from llama_azure.server.model_path import bundled_model_path
+from llama_azure.server.schema_limits import SchemaTooLarge
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +40,11 @@ def test_a_json_string_in_a_grammar_cannot_hold_a_raw_control_character(engine: 
     grammar = engine.grammar({"type": "object", "properties": {"city": {"type": "string", "maxLength": 16}}})
     rules = dict(line.split(" ::= ", 1) for line in grammar._grammar.splitlines() if " ::= " in line)
     assert rules["char"].startswith(r'[^"\\\x7F\x00-\x1F] |')
+
+
+def test_a_grammar_over_the_size_limit_is_refused_before_llama_cpp_parses_it(engine: Engine) -> None:
+    # Optional properties with long names: the converter writes a rule per suffix of them (~580 KB here).
+    objects = {f"o{k}": {"type": "object", "properties": {f"{'x' * 200}_{k}_{i}": {"type": "string"}
+                                                          for i in range(32)}} for k in range(12)}
+    with pytest.raises(SchemaTooLarge, match=f"over this server's limit of {MAX_GRAMMAR_BYTES}"):
+        engine.grammar({"type": "object", "properties": objects, "required": list(objects)})

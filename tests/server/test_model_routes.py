@@ -112,6 +112,19 @@ def test_v1_reads_api_key_or_bearer_but_not_a_bare_key(server: ReferenceServer) 
         assert server.api_key not in refused.text
 
 
+@pytest.mark.parametrize("path", ["/openai/v1/completions", "/openai/v1/models"])
+def test_v1_refuses_a_bare_key_in_authorization_saying_to_use_bearer(server: ReferenceServer, path: str) -> None:
+    body = {"prompt": "Hi", "model": DEPLOYMENT, "max_tokens": 2}
+    for headers in ({"authorization": server.api_key},
+                    {"authorization": server.api_key, "api-key": "wrong"},  # the api-key fails, the bare key not tried
+                    {"authorization": f"Basic {server.api_key}"}, {"authorization": "Bearer"}):
+        refused = httpx.request("GET" if path.endswith("models") else "POST", f"{server.url}{path}",
+                                headers=headers, json=body, timeout=30)
+        assert refused.status_code == 401, headers
+        assert "Bearer <key>" in refused.json()["error"]["message"]
+        assert server.api_key not in refused.text
+
+
 def test_v1_models_lists_the_deployments(client: httpx.Client, server: ReferenceServer) -> None:
     listing = client.get("/openai/v1/models")
     assert listing.status_code == 200

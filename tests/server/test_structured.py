@@ -130,3 +130,32 @@ def test_tool_call_streamer_decodes_a_plain_answer_as_it_comes() -> None:
     assert len(deltas) > 3  # in pieces, not all at the end
     last, reason = streamer.finish("stop")
     assert reason == "stop" and "".join(d["content"] for d in deltas + last) == 'Hi "there" été\n!'
+
+
+def test_a_schema_with_a_huge_repetition_count_is_refused_at_once_naming_the_limit(client: httpx.Client) -> None:
+    huge = {"type": "string", "minLength": 20_000_000}
+    body = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4,
+            "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": huge}}}
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    assert len(raw) < 240  # a small body, that once cost seconds and hundreds of MB on the prompt thread
+    r = client.post("/chat/completions", params=API, content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["code"] == "SchemaTooLarge" and error["param"] == "response_format"
+    assert "minLength 20000000" in error["message"] and "limit of 1000" in error["message"]
+    assert "response_format.json_schema.schema" in error["message"]
+
+    tool = {"type": "function", "function": {"name": "f", "parameters": {
+        "type": "object", "properties": {"a": {"type": "array", "items": {"type": "string"}, "maxItems": 10**9}}}}}
+    r = chat(client, tools=[WEATHER, tool])
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["code"] == "SchemaTooLarge" and error["param"] == "tools"
+    assert "maxItems 1000000000 at tools.1.function.parameters.properties.a" in error["message"]
+
+
+def test_a_schema_at_the_limits_is_accepted(client: httpx.Client) -> None:
+    fine = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 1000}}, "required": ["city"]}
+    r = chat(client, max_tokens=8,
+             response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": fine}})
+    assert r.status_code == 200, r.text
