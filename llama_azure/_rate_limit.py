@@ -6,7 +6,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from ._exceptions import ConfigurationError
 from ._quota_budget import Budget, BudgetUsage
@@ -96,10 +96,14 @@ def _limit(value: object, name: str) -> int | None:
 
 
 def _without_password(url: str) -> str:
-    """A store URL for messages and repr: a password in it is a secret."""
+    """A store URL for messages and repr: a password in it (``user:pw@``, or ``?password=``) is a secret."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:<redacted>@{host}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
+    if parts.password is not None:
+        host = parts.hostname or ""
+        netloc = f"{parts.username or ''}:<redacted>@{host}" + (f":{parts.port}" if parts.port else "")
+        parts = parts._replace(netloc=netloc)
+    if parts.query:  # redis-py reads every query argument, ``password`` included
+        query = [(name, "<redacted>" if name.lower() == "password" else value)
+                 for name, value in parse_qsl(parts.query, keep_blank_values=True)]
+        parts = parts._replace(query="&".join(f"{name}={value}" for name, value in query))
+    return parts.geturl()

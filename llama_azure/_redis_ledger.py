@@ -85,6 +85,12 @@ return {hr, ht}
 """
 
 
+# What a failed step means for the call: taking room comes before sending; recording comes after the answer.
+_AFTER_ANSWER = "; the answer had come, and the budget holds the request as sent until it expires"
+_WHAT_FAILED = {"acquire": "; nothing was sent", "wait": "; nothing was sent", "answered": _AFTER_ANSWER,
+                "settle": _AFTER_ANSWER, "observe": _AFTER_ANSWER}
+
+
 class RedisLedger:
     """``RedisLedger("redis://localhost:6379/0", "my-deployment", limits)``: one budget for every process."""
 
@@ -120,7 +126,8 @@ class RedisLedger:
             detail = str(error).splitlines()[0][:200] if str(error) else ""
             raise QuotaStoreError(
                 f"the rate limit's Redis store {self._shown_url} could not be used ({type(error).__name__}: "
-                f"{detail}); nothing was sent. Start Redis there, or drop store= to pace in this process only"
+                f"{detail}){_WHAT_FAILED.get(op, '')}. Start Redis there, or drop store= to pace in this process "
+                f"only"
             ) from None
 
     def try_acquire(self, entry_id: str, tokens: int, now: float) -> float:

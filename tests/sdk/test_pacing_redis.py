@@ -3,7 +3,9 @@ client, and by several processes, against a real server with a small quota (4 re
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import subprocess
 import sys
 import threading
@@ -11,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from support.waiting import eventually
 
@@ -18,6 +21,7 @@ from llama_azure import QuotaStoreError, RateLimit
 from llama_azure._quota_ledger import Limits
 from llama_azure._redis_ledger import RedisLedger
 from llama_azure.server.process import ReferenceServer
+from llama_azure.server.redis_process import RedisServer
 
 from .pacing_helpers import HI, burst, count_429, unexpected
 from .shells import Shell, make_client
@@ -119,6 +123,42 @@ async def test_an_unreachable_redis_is_a_clear_error_and_nothing_is_sent(
     assert "s3cret" not in str(info.value)
 
 
+def test_a_store_error_shows_no_password_given_in_the_query() -> None:
+    ledger = RedisLedger("redis://127.0.0.1:1/0?password=s3cret", "dead", Limits(1, None, 1.0))
+    with pytest.raises(QuotaStoreError, match=r"redis://127.0.0.1:1/0\?password=<redacted>.*nothing was sent") as info:
+        ledger.try_acquire("a", 1, 0.0)
+    assert "s3cret" not in str(info.value)
+
+
+async def test_a_store_failing_after_the_answer_came_says_so_and_keeps_the_answer(
+    shell_kind: str, quota_server: ReferenceServer, quota_deployment: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis stops while the answer is on its way: the call returns the answer, and the warning does not
+    claim that nothing was sent."""
+    redis = RedisServer().start()
+    rate_limit = RateLimit(requests=10, window=3, store=redis.url, key=f"after-answer-{quota_deployment}")
+
+    def stop_redis(response: httpx.Response) -> None:
+        redis.stop()
+
+    async def stop_redis_async(response: httpx.Response) -> None:
+        redis.stop()
+
+    http: Any = (httpx.AsyncClient(event_hooks={"response": [stop_redis_async]}) if shell_kind == "async"
+                 else httpx.Client(event_hooks={"response": [stop_redis]}))
+    try:
+        async with Shell(make_client(shell_kind, quota_server.url, quota_server.api_key, deployment=quota_deployment,
+                                     max_retries=0, rate_limit=rate_limit, http_client=http)) as shell:
+            with caplog.at_level(logging.WARNING, logger="llama_azure"):
+                reply = await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
+    finally:
+        redis.stop()
+        await (http.aclose() if shell_kind == "async" else asyncio.to_thread(http.close))
+    assert reply.choices
+    assert "could not record the answer's start" in caplog.text
+    assert "the answer had come" in caplog.text and "nothing was sent" not in caplog.text
+
+
 def test_the_entries_of_a_process_that_died_expire(redis_url: str) -> None:
     limits = Limits(requests=1, tokens=None, window=0.5, lease=0.5)
     dead = RedisLedger(redis_url, "died", limits)
@@ -128,3 +168,4 @@ def test_the_entries_of_a_process_that_died_expire(redis_url: str) -> None:
     assert 0.5 < wait <= 1.1  # held for window + lease, not forever
     time.sleep(wait)  # let the lease run out (Redis's clock decides)
     assert survivor.try_acquire("next", 1, 0.0) == 0.0
+

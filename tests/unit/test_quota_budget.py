@@ -101,8 +101,14 @@ def test_a_bad_rate_limit_says_what_to_fix(kwargs: dict[str, Any], message: str)
         RateLimit(**kwargs)
 
 
-def test_the_store_password_never_shows() -> None:
-    text = repr(RateLimit(requests=1, store="redis://user:s3cret@localhost:6379/0"))
+@pytest.mark.parametrize("store", [
+    "redis://user:s3cret@localhost:6379/0",
+    "redis://localhost:6379/0?password=s3cret",
+    "rediss://localhost/0?db=1&Password=s3cret&socket_timeout=2",
+    "unix:///run/redis.sock?db=0&password=s3cret",
+])
+def test_the_store_password_never_shows(store: str) -> None:
+    text = repr(RateLimit(requests=1, store=store))
     assert "s3cret" not in text and "<redacted>" in text
 
 
