@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from support.clock import FakeClock
 from llama_azure import ConfigurationError, RateLimit
 from llama_azure._quota_budget import Budget
 from llama_azure._quota_ledger import MARGIN, Limits, LocalLedger
-from llama_azure._token_estimate import estimate_tokens
+from llama_azure._token_estimate import IMAGE_TOKENS, estimate_tokens
 
 
 def make(requests: int | None = None, tokens: int | None = None, window: float = 10.0,
@@ -86,6 +87,18 @@ def test_the_estimate_never_counts_fewer_tokens_than_the_text_has_bytes() -> Non
     assert estimate_tokens(body) >= len("été".encode()) + 10 * 2
     assert estimate_tokens(b'{"input_data":{"input_string":["a","b"],"parameters":{"max_new_tokens":5}}}') >= 12
     assert estimate_tokens(b'{"prompt":"Hi"}') >= 2 + 16  # the documented default max_tokens
+
+
+def test_an_image_part_counts_a_bounded_cost_whatever_its_size() -> None:
+    def body(*images: int) -> bytes:
+        parts: list[Any] = [{"type": "text", "text": "What is this?"}]
+        parts += [{"type": "image_url", "image_url": {"url": "data:image/png;base64," + "A" * size}}
+                  for size in images]
+        return json.dumps({"messages": [{"role": "user", "content": parts}], "max_tokens": 10}).encode()
+
+    text_only = estimate_tokens(body())
+    assert estimate_tokens(body(400_000)) == estimate_tokens(body(10)) == text_only + IMAGE_TOKENS
+    assert estimate_tokens(body(400_000, 400_000)) == text_only + 2 * IMAGE_TOKENS
 
 
 @pytest.mark.parametrize("kwargs, message", [
