@@ -15,47 +15,75 @@ from ._exceptions import ConfigurationError
 from ._quota_errors import QuotaStoreError
 from ._quota_ledger import MARGIN, Limits, Usage
 
-# KEYS: expiries (zset id -> expiry), tokens (hash id -> tokens), requests (hash id -> requests).
-# ARGV: op, window, lease, max requests (-1: none), max tokens (-1: none), then the op's own arguments.
+# Each step costs O(log n) in the entries held, never O(n): Redis runs one script at a time, and every client of
+# that Redis waits behind it. Held sums are kept as they change; for the wait, entries fall into time buckets
+# (expiries rounded up to 1/100 of window + lease, so at most ~101 buckets live), each with its own sums.
+# KEYS: entries (zset id -> expiry: its bucket's end), entry (hash id -> "requests tokens bucket"),
+#       buckets (zset bucket -> end), sums (hash "r"/"t": held; "r<bucket>"/"t<bucket>": the bucket's).
+# ARGV: op, window, lease, max requests (-1: none), max tokens (-1: none), margin, then the op's own arguments.
 _SCRIPT = """
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local op, window, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_r, max_t, margin = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  redis.call('HDEL', KEYS[3], id)
+local E, D, B, S = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local width = (window + lease) / 100
+local function int(x)  -- an integer argument as Redis reads it ('-0' is not one)
+  if x == 0 then return '0' end
+  return string.format('%.0f', x)
 end
+-- forget what has expired: each entry once (amortised O(1)), then its bucket and the bucket's sums
+local gone = redis.call('ZRANGEBYSCORE', E, '-inf', now)
+if #gone > 0 then
+  redis.call('ZREMRANGEBYSCORE', E, '-inf', now)
+  for i = 1, #gone, 1000 do redis.call('HDEL', D, unpack(gone, i, math.min(i + 999, #gone))) end
+end
+for _, b in ipairs(redis.call('ZRANGEBYSCORE', B, '-inf', now)) do
+  redis.call('HINCRBY', S, 'r', int(-tonumber(redis.call('HGET', S, 'r' .. b) or '0')))
+  redis.call('HINCRBY', S, 't', int(-tonumber(redis.call('HGET', S, 't' .. b) or '0')))
+  redis.call('HDEL', S, 'r' .. b, 't' .. b)
+end
+redis.call('ZREMRANGEBYSCORE', B, '-inf', now)
 local function held()
-  local flat = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-  local entries, hr, ht = {}, 0, 0
-  for i = 1, #flat, 2 do
-    local r = tonumber(redis.call('HGET', KEYS[3], flat[i]) or '1')
-    local tk = tonumber(redis.call('HGET', KEYS[2], flat[i]) or '0')
-    entries[#entries + 1] = {tonumber(flat[i + 1]), r, tk}
-    hr, ht = hr + r, ht + tk
-  end
-  return entries, hr, ht
+  return tonumber(redis.call('HGET', S, 'r') or '0'), tonumber(redis.call('HGET', S, 't') or '0')
+end
+local function put(b, r, tk)  -- r requests and tk tokens more (or fewer) in bucket b
+  redis.call('HINCRBY', S, 'r' .. b, int(r)); redis.call('HINCRBY', S, 'r', int(r))
+  redis.call('HINCRBY', S, 't' .. b, int(tk)); redis.call('HINCRBY', S, 't', int(tk))
+end
+local function entry(id)
+  local v = redis.call('HGET', D, id)
+  if not v then return nil end
+  local r, tk, b = string.match(v, '^(%S+) (%S+) (%S+)$')
+  return tonumber(r), tonumber(tk), b
 end
 local function fits(hr, ht, r, tk)
   return (max_r < 0 or hr + r <= max_r) and (max_t < 0 or ht + tk <= max_t)
 end
 local function wait_for(r, tk)
-  local entries, hr, ht = held()
+  local hr, ht = held()
   if fits(hr, ht, r, tk) then return 0 end
-  for _, e in ipairs(entries) do
-    hr, ht = hr - e[2], ht - e[3]
-    if fits(hr, ht, r, tk) then return math.max(0, e[1] - now) end
+  local flat = redis.call('ZRANGE', B, 0, -1, 'WITHSCORES')
+  for i = 1, #flat, 2 do
+    hr = hr - tonumber(redis.call('HGET', S, 'r' .. flat[i]) or '0')
+    ht = ht - tonumber(redis.call('HGET', S, 't' .. flat[i]) or '0')
+    if fits(hr, ht, r, tk) then return math.max(0, tonumber(flat[i + 1]) - now) end
   end
   return window
 end
+local function place(id, r, tk, expires)  -- the entry, in the bucket that ends at or after expires
+  local idx = math.ceil(expires / width)
+  local b, ends = int(idx), idx * width
+  redis.call('ZADD', E, ends, id)
+  redis.call('ZADD', B, ends, b)
+  redis.call('HSET', D, id, int(r) .. ' ' .. int(tk) .. ' ' .. b)
+  put(b, r, tk)
+  return ends
+end
 local function add(id, r, tk, expires)
-  redis.call('ZADD', KEYS[1], expires, id)
-  redis.call('HSET', KEYS[2], id, tk)
-  redis.call('HSET', KEYS[3], id, r)
-  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], math.ceil((window + lease + 1) * 1000)) end
+  place(id, r, tk, expires)
+  for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], math.ceil((window + lease + 1) * 1000)) end
 end
 if op == 'acquire' then
   local w = wait_for(1, tonumber(ARGV[8]))
@@ -64,15 +92,23 @@ if op == 'acquire' then
 elseif op == 'wait' then
   return tostring(wait_for(tonumber(ARGV[8]), tonumber(ARGV[9])))
 elseif op == 'answered' then
-  local score = redis.call('ZSCORE', KEYS[1], ARGV[7])
-  if score then redis.call('ZADD', KEYS[1], 'XX', math.min(tonumber(score), now + window + margin), ARGV[7]) end
+  local r, tk, b = entry(ARGV[7])
+  local ends = tonumber(redis.call('ZSCORE', E, ARGV[7]) or '0')
+  if r and math.ceil((now + window + margin) / width) * width < ends then  -- a sooner bucket: move there
+    put(b, -r, -tk)
+    place(ARGV[7], r, tk, now + window + margin)
+  end
   return '0'
 elseif op == 'settle' then
-  local old = redis.call('HGET', KEYS[2], ARGV[7])
-  if old then redis.call('HSET', KEYS[2], ARGV[7], math.max(0, math.min(tonumber(old), tonumber(ARGV[8])))) end
+  local r, tk, b = entry(ARGV[7])
+  if r then
+    local settled = math.max(0, math.min(tk, tonumber(ARGV[8])))
+    put(b, 0, settled - tk)
+    redis.call('HSET', D, ARGV[7], int(r) .. ' ' .. int(settled) .. ' ' .. b)
+  end
   return '0'
 elseif op == 'observe' then
-  local _, hr, ht = held()
+  local hr, ht = held()
   local rem_r, rem_t = tonumber(ARGV[8]), tonumber(ARGV[9])
   local ur, ut = 0, 0
   if max_r >= 0 and rem_r >= 0 then ur = math.max(0, (max_r - rem_r) - hr) end
@@ -80,7 +116,7 @@ elseif op == 'observe' then
   if ur > 0 or ut > 0 then add(ARGV[7], ur, ut, now + window + margin) end
   return '0'
 end
-local _, hr, ht = held()
+local hr, ht = held()
 return {hr, ht}
 """
 
@@ -114,7 +150,7 @@ class RedisLedger:
                                      f"{type(error).__name__}") from None
         self._script = self._client.register_script(_SCRIPT)
         prefix = f"llama-azure:quota:{{{key}}}"
-        self._keys = [f"{prefix}:expires", f"{prefix}:tokens", f"{prefix}:requests"]
+        self._keys = [f"{prefix}:entries", f"{prefix}:entry", f"{prefix}:buckets", f"{prefix}:sums"]
 
     def _run(self, op: str, *args: str | int | float) -> Any:
         limits = self.limits

@@ -10,15 +10,17 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import redis
 from support.waiting import eventually
 
 from llama_azure import QuotaStoreError, RateLimit
-from llama_azure._quota_ledger import Limits
+from llama_azure._quota_ledger import Limits, Usage
 from llama_azure._redis_ledger import RedisLedger
 from llama_azure.server.process import ReferenceServer
 from llama_azure.server.redis_process import RedisServer
@@ -169,3 +171,42 @@ def test_the_entries_of_a_process_that_died_expire(redis_url: str) -> None:
     time.sleep(wait)  # let the lease run out (Redis's clock decides)
     assert survivor.try_acquire("next", 1, 0.0) == 0.0
 
+
+def test_redis_ledger_moves_an_answered_entry_and_gives_back_settled_tokens(redis_url: str) -> None:
+    ledger = RedisLedger(redis_url, "moves", Limits(requests=3, tokens=100, window=2.0, lease=2.0))
+    assert ledger.try_acquire("a", 80, 0.0) == ledger.try_acquire("small", 1, 0.0) == 0.0
+    assert 3.9 < ledger.wait_for(1, 50, 0.0) <= 4.1  # a holds 80 tokens for window + lease
+    ledger.settle("a", 10)  # a used 10 tokens: 89 free
+    assert ledger.usage(0.0) == Usage(2, 11)
+    assert ledger.wait_for(1, 50, 0.0) == ledger.try_acquire("b", 1, 0.0) == 0.0
+    assert 3.9 < ledger.try_acquire("c", 1, 0.0) <= 4.1  # 3 requests held: c waits for a
+    ledger.answered("a", 0.0)  # a's answer started: it leaves the window 2 s from now, not 4
+    assert 1.9 < ledger.try_acquire("c", 1, 0.0) <= 2.1
+    ledger.observe(0, None, 0.0)  # the service counts 3 requests, as we do: nothing unseen
+    assert ledger.usage(0.0) == Usage(3, 12)
+    ledger.observe(0, 50, 0.0)  # it counts 50 tokens, we 12: 38 more are held for a window
+    assert ledger.usage(0.0) == Usage(3, 50)
+
+
+def commands_run(client: Any, step: Any) -> int:
+    """How many Redis commands ``step()`` ran (each command of a Lua script counts)."""
+    client.config_resetstat()
+    step()
+    stats = client.info("commandstats")
+    return sum(v["calls"] for k, v in stats.items() if k not in ("cmdstat_info", "cmdstat_config"))
+
+
+def test_a_redis_step_does_not_do_more_work_when_more_entries_are_held(redis_url: str) -> None:
+    """Redis runs one script at a time: a step that walked every entry held stalled every client of that
+    Redis (15-25 ms at 10k entries). benchmarks/quota.py --ledger-entries times it; here, the work is counted."""
+    work = {}
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    for held in (10, 1000):
+        ledger = RedisLedger(redis_url, f"work-{held}", Limits(requests=held, tokens=None, window=600.0))
+        for i in range(held):
+            ledger.try_acquire(f"e{i}", 5, 0.0)
+        work[held] = [commands_run(client, step) for step in (
+            partial(ledger.try_acquire, "one-more", 1, 0.0), partial(ledger.wait_for, 2, 1, 0.0),
+            partial(ledger.usage, 0.0), partial(ledger.answered, "e1", 0.0), partial(ledger.settle, "e2", 1))]
+    client.close()
+    assert all(many <= few + 2 for few, many in zip(work[10], work[1000], strict=True)), work
