@@ -19,15 +19,18 @@ from ._quota_ledger import MARGIN, Limits, Usage
 # that Redis waits behind it. Held sums are kept as they change; for the wait, entries fall into time buckets
 # (expiries rounded up to 1/100 of window + lease, so at most ~101 buckets live), each with its own sums.
 # KEYS: entries (zset id -> expiry: its bucket's end), entry (hash id -> "requests tokens bucket"),
-#       buckets (zset bucket -> end), sums (hash "r"/"t": held; "r<bucket>"/"t<bucket>": the bucket's).
-# ARGV: op, window, lease, max requests (-1: none), max tokens (-1: none), margin, then the op's own arguments.
+#       buckets (zset bucket -> end), sums (hash "r"/"t": held; "r<bucket>"/"t<bucket>": the bucket's),
+#       epoch (hash: "id", "born"; never expires, so that a store that lost it is noticed).
+# ARGV: op, window, lease, max requests (-1: none), max tokens (-1: none), margin, the epoch this process last
+#       saw ("" if none), a new epoch id (used if the store has none), then the op's own arguments.
+# Returns {epoch, the op's result...}.
 _SCRIPT = """
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local op, window, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_r, max_t, margin = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local E, D, B, S = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local E, D, B, S, K = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local width = (window + lease) / 100
 local function int(x)  -- an integer argument as Redis reads it ('-0' is not one)
   if x == 0 then return '0' end
@@ -85,39 +88,56 @@ local function add(id, r, tk, expires)
   place(id, r, tk, expires)
   for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], math.ceil((window + lease + 1) * 1000)) end
 end
+-- The epoch names this life of the store. A process that saw another one knows the store lost what it held
+-- (restarted without persistence, flushed, evicted): what was sent before may still count at the service, so
+-- the whole budget is held until window + lease after the new epoch began. Placed once, by whoever sees it first.
+local epoch = redis.call('HGET', K, 'id')
+local born = tonumber(redis.call('HGET', K, 'born') or '0')
+if not epoch then
+  epoch, born = ARGV[8], now
+  redis.call('HSET', K, 'id', epoch, 'born', tostring(now))
+end
+local a1, a2, a3 = ARGV[9], ARGV[10], ARGV[11]
+if ARGV[7] ~= '' and ARGV[7] ~= epoch and born + window + lease + margin > now
+    and not redis.call('ZSCORE', E, 'restart-' .. epoch) then
+  add('restart-' .. epoch, math.max(max_r, 0), math.max(max_t, 0), born + window + lease + margin)
+end
+local result
 if op == 'acquire' then
-  local w = wait_for(1, tonumber(ARGV[8]))
-  if w == 0 then add(ARGV[7], 1, tonumber(ARGV[8]), now + window + lease + margin) end
-  return tostring(w)
+  local w = wait_for(1, tonumber(a2))
+  if w == 0 then add(a1, 1, tonumber(a2), now + window + lease + margin) end
+  result = {tostring(w)}
 elseif op == 'wait' then
-  return tostring(wait_for(tonumber(ARGV[8]), tonumber(ARGV[9])))
+  result = {tostring(wait_for(tonumber(a2), tonumber(a3)))}
 elseif op == 'answered' then
-  local r, tk, b = entry(ARGV[7])
-  local ends = tonumber(redis.call('ZSCORE', E, ARGV[7]) or '0')
+  local r, tk, b = entry(a1)
+  local ends = tonumber(redis.call('ZSCORE', E, a1) or '0')
   if r and math.ceil((now + window + margin) / width) * width < ends then  -- a sooner bucket: move there
     put(b, -r, -tk)
-    place(ARGV[7], r, tk, now + window + margin)
+    place(a1, r, tk, now + window + margin)
   end
-  return '0'
+  result = {'0'}
 elseif op == 'settle' then
-  local r, tk, b = entry(ARGV[7])
+  local r, tk, b = entry(a1)
   if r then
-    local settled = math.max(0, math.min(tk, tonumber(ARGV[8])))
+    local settled = math.max(0, math.min(tk, tonumber(a2)))
     put(b, 0, settled - tk)
-    redis.call('HSET', D, ARGV[7], int(r) .. ' ' .. int(settled) .. ' ' .. b)
+    redis.call('HSET', D, a1, int(r) .. ' ' .. int(settled) .. ' ' .. b)
   end
-  return '0'
+  result = {'0'}
 elseif op == 'observe' then
   local hr, ht = held()
-  local rem_r, rem_t = tonumber(ARGV[8]), tonumber(ARGV[9])
+  local rem_r, rem_t = tonumber(a2), tonumber(a3)
   local ur, ut = 0, 0
   if max_r >= 0 and rem_r >= 0 then ur = math.max(0, (max_r - rem_r) - hr) end
   if max_t >= 0 and rem_t >= 0 then ut = math.max(0, (max_t - rem_t) - ht) end
-  if ur > 0 or ut > 0 then add(ARGV[7], ur, ut, now + window + margin) end
-  return '0'
+  if ur > 0 or ut > 0 then add(a1, ur, ut, now + window + margin) end
+  result = {'0'}
+else
+  local hr, ht = held()
+  result = {hr, ht}
 end
-local hr, ht = held()
-return {hr, ht}
+return {epoch, unpack(result)}
 """
 
 
@@ -150,14 +170,17 @@ class RedisLedger:
                                      f"{type(error).__name__}") from None
         self._script = self._client.register_script(_SCRIPT)
         prefix = f"llama-azure:quota:{{{key}}}"
-        self._keys = [f"{prefix}:entries", f"{prefix}:entry", f"{prefix}:buckets", f"{prefix}:sums"]
+        self._keys = [f"{prefix}:entries", f"{prefix}:entry", f"{prefix}:buckets", f"{prefix}:sums", f"{prefix}:epoch"]
+        self._epoch = ""  # the store's epoch this process last saw: a change means the store lost its entries
 
     def _run(self, op: str, *args: str | int | float) -> Any:
         limits = self.limits
         head: list[str | int | float] = [op, limits.window, limits.lease, _or_minus_one(limits.requests),
-                                         _or_minus_one(limits.tokens), MARGIN]
+                                         _or_minus_one(limits.tokens), MARGIN, self._epoch, uuid.uuid4().hex]
         try:
-            return self._script(keys=self._keys, args=[*head, *args])
+            epoch, *result = self._script(keys=self._keys, args=[*head, *args])
+            self._epoch = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
+            return result[0] if len(result) == 1 else result
         except self._errors as error:
             detail = str(error).splitlines()[0][:200] if str(error) else ""
             raise QuotaStoreError(

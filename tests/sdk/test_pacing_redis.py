@@ -210,3 +210,35 @@ def test_a_redis_step_does_not_do_more_work_when_more_entries_are_held(redis_url
             partial(ledger.usage, 0.0), partial(ledger.answered, "e1", 0.0), partial(ledger.settle, "e2", 1))]
     client.close()
     assert all(many <= few + 2 for few, many in zip(work[10], work[1000], strict=True)), work
+
+
+def test_a_redis_restart_mid_window_holds_the_whole_budget_until_the_window_passes() -> None:
+    """The restarted store forgot what was sent: a process that saw it before notices and holds the budget full
+    for window + lease from the restart; a process started after the restart sees that too."""
+    limits = Limits(requests=2, tokens=None, window=2.0, lease=0.5)
+    with RedisServer() as redis_server:
+        running = RedisLedger(redis_server.url, "restart", limits)
+        assert running.try_acquire("before", 1, 0.0) == 0.0
+        redis_server.stop()
+        redis_server.start()  # the same port, nothing kept
+        assert 2.0 < running.try_acquire("after", 1, 0.0) <= 2.6
+        started_after = RedisLedger(redis_server.url, "restart", limits)
+        assert 2.0 < started_after.try_acquire("after", 1, 0.0) <= 2.6
+        assert running.usage(0.0) == Usage(2, 0)  # the whole budget, once, however many processes noticed
+        time.sleep(running.wait_for(1, 0, 0.0))  # Redis's clock decides when the window has passed
+        assert started_after.try_acquire("after", 1, 0.0) == 0.0
+
+
+async def test_a_paced_client_sends_no_more_than_the_quota_across_a_redis_restart(
+    shell_kind: str, quota_server: ReferenceServer, quota_deployment: str, quota_limits: Any
+) -> None:
+    with RedisServer() as redis_server:
+        rate_limit = RateLimit(requests=quota_limits.rpm, window=quota_limits.window, store=redis_server.url,
+                               key=f"restart-{quota_deployment}")
+        async with Shell(make_client(shell_kind, quota_server.url, quota_server.api_key, deployment=quota_deployment,
+                                     max_retries=0, rate_limit=rate_limit)) as shell:
+            first = await burst(shell, quota_limits.rpm, lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
+            redis_server.stop()
+            redis_server.start()  # mid-window: the quota is spent, the new store does not know it
+            then = await burst(shell, quota_limits.rpm, lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
+    assert unexpected(first + then) == [] and count_429(first + then) == 0
