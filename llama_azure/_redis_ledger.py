@@ -1,8 +1,10 @@
 """The quota ledger kept in Redis, for a budget shared by many processes (``RateLimit(store="redis://...")``).
 
 The same rules as :class:`~llama_azure._quota_ledger.LocalLedger`, run by one Lua script so that each step is
-atomic across processes and uses one clock (Redis's ``TIME``). An entry of a process that died before its
-answer came expires after ``window + lease`` seconds, like any other. An unreachable Redis raises
+atomic across processes and uses one clock (Redis's ``TIME``); expiries are rounded up to a time bucket (1/100 of
+``window + lease``) so that no step walks the entries held. An entry of a process that died before its answer
+came expires after ``window + lease`` seconds, like any other. A store that lost its entries (a restart) is
+noticed by its epoch, and the whole budget is held until the window has passed. An unreachable Redis raises
 :class:`~llama_azure.QuotaStoreError`: there is no silent fallback to pacing alone.
 """
 
