@@ -98,12 +98,15 @@ def _limit(value: object, name: str) -> int | None:
 def _without_password(url: str) -> str:
     """A store URL for messages and repr: a password in it (``user:pw@``, or ``?password=``) is a secret."""
     parts = urlsplit(url)
+    shown = url
     if parts.password is not None:
         host = parts.hostname or ""
         netloc = f"{parts.username or ''}:<redacted>@{host}" + (f":{parts.port}" if parts.port else "")
-        parts = parts._replace(netloc=netloc)
-    if parts.query:  # redis-py reads every query argument, ``password`` included
-        query = [(name, "<redacted>" if name.lower() == "password" else value)
-                 for name, value in parse_qsl(parts.query, keep_blank_values=True)]
-        parts = parts._replace(query="&".join(f"{name}={value}" for name, value in query))
-    return parts.geturl()
+        shown = parts._replace(netloc=netloc).geturl()
+    base, mark, rest = shown.partition("?")  # the query rewritten in place: unix:/// keeps its slashes
+    if mark:  # redis-py reads every query argument, ``password`` included
+        query, hash_mark, fragment = rest.partition("#")
+        pairs = [f"{name}={'<redacted>' if name.lower() == 'password' else value}"
+                 for name, value in parse_qsl(query, keep_blank_values=True)]
+        shown = f"{base}?{'&'.join(pairs)}{hash_mark}{fragment}"
+    return shown

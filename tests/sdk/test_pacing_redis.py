@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import subprocess
 import sys
 import threading
@@ -125,11 +126,18 @@ async def test_an_unreachable_redis_is_a_clear_error_and_nothing_is_sent(
     assert "s3cret" not in str(info.value)
 
 
-def test_a_store_error_shows_no_password_given_in_the_query() -> None:
-    ledger = RedisLedger("redis://127.0.0.1:1/0?password=s3cret", "dead", Limits(1, None, 1.0))
-    with pytest.raises(QuotaStoreError, match=r"redis://127.0.0.1:1/0\?password=<redacted>.*nothing was sent") as info:
+@pytest.mark.parametrize("store, shown", [
+    ("redis://127.0.0.1:1/0?password=s3cret", "redis://127.0.0.1:1/0?password=<redacted>"),
+    ("unix:///nonexistent/redis.sock?db=0&password=s3cret", "unix:///nonexistent/redis.sock?db=0&password=<redacted>"),
+])
+def test_a_store_error_shows_no_password_given_in_the_query(store: str, shown: str) -> None:
+    ledger = RedisLedger(store, "dead", Limits(1, None, 1.0))
+    with pytest.raises(QuotaStoreError, match=re.escape(shown) + ".*nothing was sent") as info:
         ledger.try_acquire("a", 1, 0.0)
     assert "s3cret" not in str(info.value)
+    with pytest.raises(QuotaStoreError, match="the answer had come") as info:
+        ledger.answered("a", 0.0)
+    assert "s3cret" not in str(info.value) and "nothing was sent" not in str(info.value)
 
 
 async def test_a_store_failing_after_the_answer_came_says_so_and_keeps_the_answer(
