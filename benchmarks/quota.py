@@ -13,6 +13,13 @@ another's window; ``max_retries=2`` everywhere, as a user would leave it:
 Printed per phase: answered, 429 answers received, retries, when the last request was sent against the
 quota's ideal (the last window's requests cannot go before ``(ceil(prompts / rpm) - 1) * window`` seconds),
 and when the last answer came. Nothing is timed as pass/fail.
+
+    .venv/bin/python benchmarks/quota.py --ledger-entries 10000
+
+measures the Redis ledger alone instead: it fills one budget with that many entries held at once (a long
+window), then times each step (one Lua script, one round trip) against it: the median and 99th percentile of
+``--repeat`` runs, in milliseconds. Redis runs one script at a time, so this is how long every other client of
+that Redis waits behind each step.
 """
 
 from __future__ import annotations
@@ -117,6 +124,40 @@ def run_processes(url: str, deployment: str, args: argparse.Namespace, store: st
     return total
 
 
+def time_ledger(entries: int, repeat: int) -> None:
+    """Each ledger step against a budget holding ``entries`` entries (see the module docstring)."""
+    from llama_azure._quota_ledger import Limits
+    from llama_azure._redis_ledger import RedisLedger
+
+    with RedisServer() as redis:
+        # Every entry fits (requests=entries), the tokens limit makes a step that does not fit walk the entries.
+        ledger = RedisLedger(redis.url, "bench-ledger", Limits(requests=entries, tokens=entries * 10, window=3600))
+        started = time.perf_counter()
+        for i in range(entries):
+            ledger.try_acquire(f"held-{i}", 5 + i % 7, 0.0)
+        filled = time.perf_counter() - started
+        print(f"ledger in Redis, {entries} entries held: filled in {filled:.1f} s "
+              f"({filled / entries * 1000:.2f} ms per entry on average)")
+        steps: list[tuple[str, Any]] = [
+            ("usage", lambda i: ledger.usage(0.0)),
+            ("acquire, does not fit", lambda i: ledger.try_acquire("one-more", 1, 0.0)),
+            ("wait (what a queued call asks)", lambda i: ledger.wait_for(2, 20, 0.0)),
+            ("answered", lambda i: ledger.answered(f"held-{i}", 0.0)),
+            ("settle", lambda i: ledger.settle(f"held-{i}", 4)),
+            ("observe (remaining headers)", lambda i: ledger.observe(0, None, 0.0)),
+        ]
+        print(f"{'step':<32} {'median':>8} {'p99':>8}")
+        for label, step in steps:
+            times = []
+            for i in range(repeat):
+                began = time.perf_counter()
+                step(i)
+                times.append(time.perf_counter() - began)
+            times.sort()
+            print(f"{label:<32} {times[len(times) // 2] * 1000:>6.2f}ms {times[int(len(times) * 0.99)] * 1000:>6.2f}ms",
+                  flush=True)
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--worker"]:
         worker_main(sys.argv[2:])
@@ -128,7 +169,13 @@ def main() -> None:
     parser.add_argument("--tpm", type=int, default=6000)
     parser.add_argument("--window", type=float, default=10.0)
     parser.add_argument("--max-tokens", type=int, default=8)
+    parser.add_argument("--ledger-entries", type=int, default=0,
+                        help="only time the Redis ledger's steps with this many entries held")
+    parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
+    if args.ledger_entries:
+        time_ledger(args.ledger_entries, args.repeat)
+        return
     ideal = (math.ceil(args.prompts / args.rpm) - 1) * args.window
     server_args = ["--rpm", str(args.rpm), "--tpm", str(args.tpm), "--quota-window", str(args.window)]
     for name in ("unpaced", "paced", "redis"):

@@ -6,7 +6,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from ._exceptions import ConfigurationError
 from ._quota_budget import Budget, BudgetUsage
@@ -96,10 +96,17 @@ def _limit(value: object, name: str) -> int | None:
 
 
 def _without_password(url: str) -> str:
-    """A store URL for messages and repr: a password in it is a secret."""
+    """A store URL for messages and repr: a password in it (``user:pw@``, or ``?password=``) is a secret."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:<redacted>@{host}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
+    shown = url
+    if parts.password is not None:
+        host = parts.hostname or ""
+        netloc = f"{parts.username or ''}:<redacted>@{host}" + (f":{parts.port}" if parts.port else "")
+        shown = parts._replace(netloc=netloc).geturl()
+    base, mark, rest = shown.partition("?")  # the query rewritten in place: unix:/// keeps its slashes
+    if mark:  # redis-py reads every query argument, ``password`` included
+        query, hash_mark, fragment = rest.partition("#")
+        pairs = [f"{name}={'<redacted>' if name.lower() == 'password' else value}"
+                 for name, value in parse_qsl(query, keep_blank_values=True)]
+        shown = f"{base}?{'&'.join(pairs)}{hash_mark}{fragment}"
+    return shown

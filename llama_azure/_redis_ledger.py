@@ -1,8 +1,10 @@
 """The quota ledger kept in Redis, for a budget shared by many processes (``RateLimit(store="redis://...")``).
 
 The same rules as :class:`~llama_azure._quota_ledger.LocalLedger`, run by one Lua script so that each step is
-atomic across processes and uses one clock (Redis's ``TIME``). An entry of a process that died before its
-answer came expires after ``window + lease`` seconds, like any other. An unreachable Redis raises
+atomic across processes and uses one clock (Redis's ``TIME``); expiries are rounded up to a time bucket (1/100 of
+``window + lease``) so that no step walks the entries held. An entry of a process that died before its answer
+came expires after ``window + lease`` seconds, like any other. A store that lost its entries (a restart) is
+noticed by its epoch, and the whole budget is held until the window has passed. An unreachable Redis raises
 :class:`~llama_azure.QuotaStoreError`: there is no silent fallback to pacing alone.
 """
 
@@ -15,74 +17,136 @@ from ._exceptions import ConfigurationError
 from ._quota_errors import QuotaStoreError
 from ._quota_ledger import MARGIN, Limits, Usage
 
-# KEYS: expiries (zset id -> expiry), tokens (hash id -> tokens), requests (hash id -> requests).
-# ARGV: op, window, lease, max requests (-1: none), max tokens (-1: none), then the op's own arguments.
+# Each step costs O(log n) in the entries held, never O(n): Redis runs one script at a time, and every client of
+# that Redis waits behind it. Held sums are kept as they change; for the wait, entries fall into time buckets
+# (expiries rounded up to 1/100 of window + lease, so at most ~101 buckets live), each with its own sums.
+# KEYS: entries (zset id -> expiry: its bucket's end), entry (hash id -> "requests tokens bucket"),
+#       buckets (zset bucket -> end), sums (hash "r"/"t": held; "r<bucket>"/"t<bucket>": the bucket's),
+#       epoch (hash: "id", "born"; never expires, so that a store that lost it is noticed).
+# ARGV: op, window, lease, max requests (-1: none), max tokens (-1: none), margin, the epoch this process last
+#       saw ("" if none), a new epoch id (used if the store has none), then the op's own arguments.
+# Returns {epoch, the op's result...}.
 _SCRIPT = """
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local op, window, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_r, max_t, margin = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  redis.call('HDEL', KEYS[3], id)
+local E, D, B, S, K = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local width = (window + lease) / 100
+local function int(x)  -- an integer argument as Redis reads it ('-0' is not one)
+  if x == 0 then return '0' end
+  return string.format('%.0f', x)
 end
+-- forget what has expired: each entry once (amortised O(1)), then its bucket and the bucket's sums
+local gone = redis.call('ZRANGEBYSCORE', E, '-inf', now)
+if #gone > 0 then
+  redis.call('ZREMRANGEBYSCORE', E, '-inf', now)
+  for i = 1, #gone, 1000 do redis.call('HDEL', D, unpack(gone, i, math.min(i + 999, #gone))) end
+end
+for _, b in ipairs(redis.call('ZRANGEBYSCORE', B, '-inf', now)) do
+  redis.call('HINCRBY', S, 'r', int(-tonumber(redis.call('HGET', S, 'r' .. b) or '0')))
+  redis.call('HINCRBY', S, 't', int(-tonumber(redis.call('HGET', S, 't' .. b) or '0')))
+  redis.call('HDEL', S, 'r' .. b, 't' .. b)
+end
+redis.call('ZREMRANGEBYSCORE', B, '-inf', now)
 local function held()
-  local flat = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-  local entries, hr, ht = {}, 0, 0
-  for i = 1, #flat, 2 do
-    local r = tonumber(redis.call('HGET', KEYS[3], flat[i]) or '1')
-    local tk = tonumber(redis.call('HGET', KEYS[2], flat[i]) or '0')
-    entries[#entries + 1] = {tonumber(flat[i + 1]), r, tk}
-    hr, ht = hr + r, ht + tk
-  end
-  return entries, hr, ht
+  return tonumber(redis.call('HGET', S, 'r') or '0'), tonumber(redis.call('HGET', S, 't') or '0')
+end
+local function put(b, r, tk)  -- r requests and tk tokens more (or fewer) in bucket b
+  redis.call('HINCRBY', S, 'r' .. b, int(r)); redis.call('HINCRBY', S, 'r', int(r))
+  redis.call('HINCRBY', S, 't' .. b, int(tk)); redis.call('HINCRBY', S, 't', int(tk))
+end
+local function entry(id)
+  local v = redis.call('HGET', D, id)
+  if not v then return nil end
+  local r, tk, b = string.match(v, '^(%S+) (%S+) (%S+)$')
+  return tonumber(r), tonumber(tk), b
 end
 local function fits(hr, ht, r, tk)
   return (max_r < 0 or hr + r <= max_r) and (max_t < 0 or ht + tk <= max_t)
 end
 local function wait_for(r, tk)
-  local entries, hr, ht = held()
+  local hr, ht = held()
   if fits(hr, ht, r, tk) then return 0 end
-  for _, e in ipairs(entries) do
-    hr, ht = hr - e[2], ht - e[3]
-    if fits(hr, ht, r, tk) then return math.max(0, e[1] - now) end
+  local flat = redis.call('ZRANGE', B, 0, -1, 'WITHSCORES')
+  for i = 1, #flat, 2 do
+    hr = hr - tonumber(redis.call('HGET', S, 'r' .. flat[i]) or '0')
+    ht = ht - tonumber(redis.call('HGET', S, 't' .. flat[i]) or '0')
+    if fits(hr, ht, r, tk) then return math.max(0, tonumber(flat[i + 1]) - now) end
   end
   return window
 end
-local function add(id, r, tk, expires)
-  redis.call('ZADD', KEYS[1], expires, id)
-  redis.call('HSET', KEYS[2], id, tk)
-  redis.call('HSET', KEYS[3], id, r)
-  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], math.ceil((window + lease + 1) * 1000)) end
+local function place(id, r, tk, expires)  -- the entry, in the bucket that ends at or after expires
+  local idx = math.ceil(expires / width)
+  local b, ends = int(idx), idx * width
+  redis.call('ZADD', E, ends, id)
+  redis.call('ZADD', B, ends, b)
+  redis.call('HSET', D, id, int(r) .. ' ' .. int(tk) .. ' ' .. b)
+  put(b, r, tk)
+  return ends
 end
+local function add(id, r, tk, expires)
+  place(id, r, tk, expires)
+  for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], math.ceil((window + lease + 1) * 1000)) end
+end
+-- The epoch names this life of the store. A process that saw another one knows the store lost what it held
+-- (restarted without persistence, flushed, evicted): what was sent before may still count at the service, so
+-- the whole budget is held until window + lease after the new epoch began. Placed once, by whoever sees it first.
+local epoch = redis.call('HGET', K, 'id')
+local born = tonumber(redis.call('HGET', K, 'born') or '0')
+if not epoch then
+  epoch, born = ARGV[8], now
+  redis.call('HSET', K, 'id', epoch, 'born', tostring(now))
+end
+local a1, a2, a3 = ARGV[9], ARGV[10], ARGV[11]
+if ARGV[7] ~= '' and ARGV[7] ~= epoch and born + window + lease + margin > now
+    and not redis.call('ZSCORE', E, 'restart-' .. epoch) then
+  add('restart-' .. epoch, math.max(max_r, 0), math.max(max_t, 0), born + window + lease + margin)
+end
+local result
 if op == 'acquire' then
-  local w = wait_for(1, tonumber(ARGV[8]))
-  if w == 0 then add(ARGV[7], 1, tonumber(ARGV[8]), now + window + lease + margin) end
-  return tostring(w)
+  local w = wait_for(1, tonumber(a2))
+  if w == 0 then add(a1, 1, tonumber(a2), now + window + lease + margin) end
+  result = {tostring(w)}
 elseif op == 'wait' then
-  return tostring(wait_for(tonumber(ARGV[8]), tonumber(ARGV[9])))
+  result = {tostring(wait_for(tonumber(a2), tonumber(a3)))}
 elseif op == 'answered' then
-  local score = redis.call('ZSCORE', KEYS[1], ARGV[7])
-  if score then redis.call('ZADD', KEYS[1], 'XX', math.min(tonumber(score), now + window + margin), ARGV[7]) end
-  return '0'
+  local r, tk, b = entry(a1)
+  local ends = tonumber(redis.call('ZSCORE', E, a1) or '0')
+  if r and math.ceil((now + window + margin) / width) * width < ends then  -- a sooner bucket: move there
+    put(b, -r, -tk)
+    place(a1, r, tk, now + window + margin)
+  end
+  result = {'0'}
 elseif op == 'settle' then
-  local old = redis.call('HGET', KEYS[2], ARGV[7])
-  if old then redis.call('HSET', KEYS[2], ARGV[7], math.max(0, math.min(tonumber(old), tonumber(ARGV[8])))) end
-  return '0'
+  local r, tk, b = entry(a1)
+  if r then
+    local settled = math.max(0, math.min(tk, tonumber(a2)))
+    put(b, 0, settled - tk)
+    redis.call('HSET', D, a1, int(r) .. ' ' .. int(settled) .. ' ' .. b)
+  end
+  result = {'0'}
 elseif op == 'observe' then
-  local _, hr, ht = held()
-  local rem_r, rem_t = tonumber(ARGV[8]), tonumber(ARGV[9])
+  local hr, ht = held()
+  local rem_r, rem_t = tonumber(a2), tonumber(a3)
   local ur, ut = 0, 0
   if max_r >= 0 and rem_r >= 0 then ur = math.max(0, (max_r - rem_r) - hr) end
   if max_t >= 0 and rem_t >= 0 then ut = math.max(0, (max_t - rem_t) - ht) end
-  if ur > 0 or ut > 0 then add(ARGV[7], ur, ut, now + window + margin) end
-  return '0'
+  if ur > 0 or ut > 0 then add(a1, ur, ut, now + window + margin) end
+  result = {'0'}
+else
+  local hr, ht = held()
+  result = {hr, ht}
 end
-local _, hr, ht = held()
-return {hr, ht}
+return {epoch, unpack(result)}
 """
+
+
+# What a failed step means for the call: taking room comes before sending; recording comes after the answer.
+_AFTER_ANSWER = "; the answer had come, and the budget holds the request as sent until it expires"
+_WHAT_FAILED = {"acquire": "; nothing was sent", "wait": "; nothing was sent", "answered": _AFTER_ANSWER,
+                "settle": _AFTER_ANSWER, "observe": _AFTER_ANSWER}
 
 
 class RedisLedger:
@@ -108,19 +172,23 @@ class RedisLedger:
                                      f"{type(error).__name__}") from None
         self._script = self._client.register_script(_SCRIPT)
         prefix = f"llama-azure:quota:{{{key}}}"
-        self._keys = [f"{prefix}:expires", f"{prefix}:tokens", f"{prefix}:requests"]
+        self._keys = [f"{prefix}:entries", f"{prefix}:entry", f"{prefix}:buckets", f"{prefix}:sums", f"{prefix}:epoch"]
+        self._epoch = ""  # the store's epoch this process last saw: a change means the store lost its entries
 
     def _run(self, op: str, *args: str | int | float) -> Any:
         limits = self.limits
         head: list[str | int | float] = [op, limits.window, limits.lease, _or_minus_one(limits.requests),
-                                         _or_minus_one(limits.tokens), MARGIN]
+                                         _or_minus_one(limits.tokens), MARGIN, self._epoch, uuid.uuid4().hex]
         try:
-            return self._script(keys=self._keys, args=[*head, *args])
+            epoch, *result = self._script(keys=self._keys, args=[*head, *args])
+            self._epoch = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
+            return result[0] if len(result) == 1 else result
         except self._errors as error:
             detail = str(error).splitlines()[0][:200] if str(error) else ""
             raise QuotaStoreError(
                 f"the rate limit's Redis store {self._shown_url} could not be used ({type(error).__name__}: "
-                f"{detail}); nothing was sent. Start Redis there, or drop store= to pace in this process only"
+                f"{detail}){_WHAT_FAILED.get(op, '')}. Start Redis there, or drop store= to pace in this process "
+                f"only"
             ) from None
 
     def try_acquire(self, entry_id: str, tokens: int, now: float) -> float:

@@ -2,8 +2,9 @@
 
 The service reserves ``prompt tokens + max_tokens x candidates`` when it admits a request. The prompt is
 counted as one token per UTF-8 byte of its text (a token of a byte-level or byte-fallback tokenizer covers at
-least one byte) plus the chat template's markers: never fewer than the service counts. The surplus is given
-back once the answer's ``usage`` says what was really used.
+least one byte) plus the chat template's markers: never fewer than the service counts. An image part counts
+``IMAGE_TOKENS`` whatever its size: a model sees an image as a bounded number of tiles, never its bytes. The
+surplus is given back once the answer's ``usage`` says what was really used.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ DEFAULT_MAX_TOKENS = 16
 # (Llama 3.1: "Cutting Knowledge Date..."; SmolLM2: "You are a helpful AI assistant named SmolLM...").
 PER_MESSAGE = 8
 PER_PROMPT = 48
+# The most a Llama model counts for one image: Llama 3.2 Vision cuts it into at most 4 tiles of 560 x 560 pixels,
+# each 1,601 tokens (40 x 40 patches of 14 pixels + 1); Llama 4 at most 16 tiles + 1 overview of 144 tokens each.
+IMAGE_TOKENS = 4 * 1601
+_IMAGE_PARTS = frozenset({"image_url", "input_image", "image"})
 
 
 def estimate_tokens(content: bytes | None) -> int:
@@ -49,10 +54,13 @@ def _int(value: Any, default: int = DEFAULT_MAX_TOKENS) -> int:
 
 
 def _text_bytes(value: Any) -> int:
-    """UTF-8 bytes of every string inside ``value`` (message contents, names, tool-call arguments)."""
+    """UTF-8 bytes of every string inside ``value`` (message contents, names, tool-call arguments); an image
+    part (``{"type": "image_url", ...}``, often a base64 data URI) counts ``IMAGE_TOKENS``."""
     if isinstance(value, str):
         return len(value.encode("utf-8", errors="replace"))
     if isinstance(value, dict):
+        if value.get("type") in _IMAGE_PARTS:
+            return IMAGE_TOKENS
         return sum(_text_bytes(v) for v in value.values())
     if isinstance(value, Iterable) and not isinstance(value, (bytes, bytearray)):
         return sum(_text_bytes(v) for v in value)

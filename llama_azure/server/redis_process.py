@@ -38,9 +38,11 @@ class RedisServer:
         self._process: subprocess.Popen[str] | None = None
 
     def start(self) -> RedisServer:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        """Start redis-server; again after ``stop()``, on the same port (a restart that forgot everything)."""
+        if not self.port:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = probe.getsockname()[1]
         self._process = process = subprocess.Popen(
             [redis_server_path(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no"],

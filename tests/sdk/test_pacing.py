@@ -7,13 +7,14 @@ that; with pacing and ``max_retries=0`` no call sees a 429, without pacing the s
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any
 
 import httpx
 import pytest
 from support.wire import CHAT_OK, DONE, delta_chunk, event
 
-from llama_azure import AsyncLlamaClient, ParameterError, QuotaStoreError, QuotaTimeoutError, RateLimit
+from llama_azure import AsyncLlamaClient, BadRequestError, ParameterError, QuotaStoreError, QuotaTimeoutError, RateLimit
 from llama_azure._quota_ledger import LocalLedger
 from llama_azure.server.process import ReferenceServer
 
@@ -48,6 +49,18 @@ def chat(max_tokens: int, stream: bool = False) -> Any:
         return client.chat.completions.create(messages=HI, max_tokens=max_tokens, stream=stream,
                                               ignore_eos=True, temperature=0)
     return call
+
+
+async def test_an_image_costs_a_bounded_estimate_not_its_base64_length(shell_kind: str,
+                                                                       server: ReferenceServer) -> None:
+    """A 300 KB image fits a 200k-token budget: it is sent (and this text-only model answers 400 for it)."""
+    image = "data:image/png;base64," + base64.b64encode(bytes(300_000)).decode()
+    messages: Any = [{"role": "user", "content": [{"type": "text", "text": "What is this?"},
+                                                  {"type": "image_url", "image_url": {"url": image}}]}]
+    async with Shell(make_client(shell_kind, server.url, server.api_key, max_retries=0,
+                                 rate_limit=RateLimit(tokens=200_000))) as shell:
+        with pytest.raises(BadRequestError, match="images are not supported"):
+            await shell.run(lambda c: c.chat.completions.create(messages=messages, max_tokens=1))
 
 
 async def test_burst_over_the_request_quota_gets_no_429_when_paced(make_shell: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from support.clock import FakeClock
 from llama_azure import ConfigurationError, RateLimit
 from llama_azure._quota_budget import Budget
 from llama_azure._quota_ledger import MARGIN, Limits, LocalLedger
-from llama_azure._token_estimate import estimate_tokens
+from llama_azure._token_estimate import IMAGE_TOKENS, estimate_tokens
 
 
 def make(requests: int | None = None, tokens: int | None = None, window: float = 10.0,
@@ -88,6 +89,18 @@ def test_the_estimate_never_counts_fewer_tokens_than_the_text_has_bytes() -> Non
     assert estimate_tokens(b'{"prompt":"Hi"}') >= 2 + 16  # the documented default max_tokens
 
 
+def test_an_image_part_counts_a_bounded_cost_whatever_its_size() -> None:
+    def body(*images: int) -> bytes:
+        parts: list[Any] = [{"type": "text", "text": "What is this?"}]
+        parts += [{"type": "image_url", "image_url": {"url": "data:image/png;base64," + "A" * size}}
+                  for size in images]
+        return json.dumps({"messages": [{"role": "user", "content": parts}], "max_tokens": 10}).encode()
+
+    text_only = estimate_tokens(body())
+    assert estimate_tokens(body(400_000)) == estimate_tokens(body(10)) == text_only + IMAGE_TOKENS
+    assert estimate_tokens(body(400_000, 400_000)) == text_only + 2 * IMAGE_TOKENS
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({}, "requests= or tokens="),
     ({"requests": 0}, "requests must be an int >= 1"),
@@ -101,8 +114,14 @@ def test_a_bad_rate_limit_says_what_to_fix(kwargs: dict[str, Any], message: str)
         RateLimit(**kwargs)
 
 
-def test_the_store_password_never_shows() -> None:
-    text = repr(RateLimit(requests=1, store="redis://user:s3cret@localhost:6379/0"))
+@pytest.mark.parametrize("store", [
+    "redis://user:s3cret@localhost:6379/0",
+    "redis://localhost:6379/0?password=s3cret",
+    "rediss://localhost/0?db=1&Password=s3cret&socket_timeout=2",
+    "unix:///run/redis.sock?db=0&password=s3cret",
+])
+def test_the_store_password_never_shows(store: str) -> None:
+    text = repr(RateLimit(requests=1, store=store))
     assert "s3cret" not in text and "<redacted>" in text
 
 
