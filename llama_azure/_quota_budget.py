@@ -1,7 +1,9 @@
 """One quota budget, without I/O: calls wait their turn in arrival order, and the ledger says when each fits.
 
 Shared by every thread (sync) or task (async) of the clients that use the same ``RateLimit``. The lock is
-held only for bookkeeping (and, with a Redis ledger, one round trip of the queue's head); the shells sleep
+held only for bookkeeping, never across a round trip to a store (Redis): the event loop takes it too (``enqueue``,
+``changes``, ``cancel``), and a stalled store must not stall the loop. A local ledger, not locked itself, is
+used under the lock (no I/O); a store's steps are atomic in the store, and run without it. The shells sleep
 outside it and are woken (``waking``) whenever the budget frees something. Each wake is counted
 (``changes``): a call that read the count before its poll, and registers its waker after, is woken at once
 when something changed in between, so no wake is lost.
@@ -57,6 +59,11 @@ class Budget:
         self._learned = not learn_first
         self._probe: str | None = None  # the lease of the first request, while its answer has not come
 
+    def _at_ledger(self) -> contextlib.AbstractContextManager[object]:
+        """Around a ledger operation: the budget's lock for a local ledger (CPU only), none for a store's round
+        trip (atomic in the store; holding the lock across it would make every caller wait on the store)."""
+        return contextlib.nullcontext() if self.ledger.does_io else self._lock
+
     def enqueue(self, tokens: int) -> Ticket:
         ticket = Ticket(tokens)
         with self._lock:
@@ -78,23 +85,26 @@ class Budget:
                     break
                 ahead += 1
                 tokens += queued.tokens
-            if ahead == 0:
-                if not self._learned and self._probe is not None:
-                    return 0.0  # the first answer is coming: it says what the service already counts
+            if ahead == 0 and not self._learned and self._probe is not None:
+                return 0.0  # the first answer is coming: it says what the service already counts
+        # Only this ticket's own call moves it to the head or out of the line: ``ahead`` stays true meanwhile.
+        if ahead == 0:
+            with self._at_ledger():
                 wait = self.ledger.try_acquire(ticket.id, ticket.tokens, self.clock())
-                if wait > 0:
-                    return wait
-                self._queue.popleft()
+            if wait > 0:
+                return wait
+            with self._lock:
+                self._queue.remove(ticket)
                 ticket.lease = ticket.id
                 if not self._learned:
                     self._probe = ticket.id
-            else:
-                now = self.clock()
-                if ticket.ready_at is None or ticket.ready_at <= now:
-                    ticket.ready_at = now + self.ledger.wait_for(ahead + 1, tokens + ticket.tokens, now)
-                return max(ticket.ready_at - now, 0.0)
-        self._wake()
-        return 0.0
+            self._wake()
+            return 0.0
+        now = self.clock()
+        if ticket.ready_at is None or ticket.ready_at <= now:
+            with self._at_ledger():
+                ticket.ready_at = now + self.ledger.wait_for(ahead + 1, tokens + ticket.tokens, now)
+        return max(ticket.ready_at - now, 0.0)
 
     def is_first(self, ticket: Ticket) -> bool:
         with self._lock:
@@ -112,6 +122,7 @@ class Budget:
             with self._lock:
                 if lease == self._probe:  # the first answer came (even if the store fails to record it)
                     self._learned, self._probe = True, None
+            with self._at_ledger():
                 now = self.clock()
                 self.ledger.answered(lease, now)
                 self.ledger.observe(remaining_requests, remaining_tokens, now)
@@ -127,14 +138,15 @@ class Budget:
 
     def settle(self, lease: str, tokens: int) -> None:
         try:
-            with self._lock:
+            with self._at_ledger():
                 self.ledger.settle(lease, tokens)
         finally:
             self._wake()
 
     def usage(self) -> BudgetUsage:
-        with self._lock:
+        with self._at_ledger():
             held = self.ledger.usage(self.clock())
+        with self._lock:
             return BudgetUsage(held.requests, held.tokens, waiting=len(self._queue))
 
     @property
