@@ -255,7 +255,7 @@ class Router:
         while True:
             free = self.free(tried)
             if any(m.client._pacer is not None and m.client._pacer.does_io for m in free):
-                ready = yield Store(partial(_ready_now, free))  # Redis round trips: never on the event loop
+                ready = yield Store.within(call, partial(_ready_now, free))  # Redis: never on the event loop
             else:
                 ready = _ready_now(free)
             member = self.pick(ready or free)
