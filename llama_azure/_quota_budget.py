@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from ._fork_reset import reset_after_fork
 from ._quota_ledger import Ledger, Limits, Usage
 
 
@@ -58,6 +59,15 @@ class Budget:
         self._changes = 0  # bumped by every wake
         self._learned = not learn_first
         self._probe: str | None = None  # the lease of the first request, while its answer has not come
+        reset_after_fork(self)
+
+    def _forked(self) -> None:
+        """In a forked child: the parent's calls in line, their wakers and its first request in flight are not
+        this process's (they would wait for answers that never come here); nor is a lock one of them held."""
+        self._lock = threading.Lock()
+        self._queue = deque()
+        self._wakers = set()
+        self._probe = None  # not learned yet: the child's next request goes alone in its place
 
     def _at_ledger(self) -> contextlib.AbstractContextManager[object]:
         """Around a ledger operation: the budget's lock for a local ledger (CPU only), none for a store's round
@@ -85,6 +95,8 @@ class Budget:
                     break
                 ahead += 1
                 tokens += queued.tokens
+            else:  # a fork dropped the parent's line: this process's own call joins the child's again
+                self._queue.append(ticket)
             if ahead == 0 and not self._learned and self._probe is not None:
                 return 0.0  # the first answer is coming: it says what the service already counts
         # Only this ticket's own call moves it to the head or out of the line: ``ahead`` stays true meanwhile.
