@@ -109,12 +109,13 @@ class Pacer:
                         _report(call, time.monotonic() - started)
                     return ticket.lease
                 left = allowed - (budget.clock() - start)
-                if wait > left:
+                earliest = ticket.earliest  # counting what the answers out may give back: no outcome is sooner
+                if earliest > left or left <= 0:
                     raise QuotaTimeoutError(
                         f"{call.request.method} {call.where}: the rate limit's budget frees room for this call in "
-                        f"{wait:.1f} s at the earliest, but the call allows {max(left, 0):.1f} s more (timeout or "
-                        f"total_timeout); nothing was sent. Raise the timeout, or send less at once",
-                        wait=wait, limit=allowed)
+                        f"{earliest:.1f} s at the earliest, but the call allows {max(left, 0):.1f} s more (timeout "
+                        f"or total_timeout); nothing was sent. Raise the timeout, or send less at once",
+                        wait=earliest, limit=allowed)
                 pause = wait if wait > 0 and budget.is_first(ticket) else math.inf  # else: until woken
                 paused = True
                 yield Pause(budget, min(pause, left, budget.ledger.poll_interval), seen)
