@@ -9,7 +9,6 @@ answer came expires after ``window + lease`` seconds, like any other. An unreach
 from __future__ import annotations
 
 import math
-import threading
 import uuid
 from typing import Any
 
@@ -110,27 +109,26 @@ class RedisLedger:
         self._timeouts: tuple[type[BaseException], ...] = (redis.TimeoutError, TimeoutError)
         self._url = url
         self._scripts: dict[float, Any] = {}  # socket timeout -> the script on a client with that timeout
-        self._scripts_lock = threading.Lock()
         self._script_within(SOCKET_TIMEOUT)  # a bad URL is refused here, not at the first call
         prefix = f"llama-azure:quota:{{{key}}}"
         self._keys = [f"{prefix}:expires", f"{prefix}:tokens", f"{prefix}:requests"]
 
     def _script_within(self, timeout: float) -> Any:
         """The script on a client whose socket waits at most ``timeout`` seconds (one client per timeout, made
-        on first use: redis-py sets a socket's timeout per client)."""
-        with self._scripts_lock:
-            script = self._scripts.get(timeout)
-            if script is None:
-                import redis
+        on first use: redis-py sets a socket's timeout per client). No lock: two threads making the same one at
+        once keep either (a client connects on first use), and a fork can never find one held."""
+        script = self._scripts.get(timeout)
+        if script is None:
+            import redis
 
-                refused: tuple[type[BaseException], ...] = (ValueError, *self._errors)
-                try:
-                    client = redis.Redis.from_url(self._url, socket_timeout=timeout, socket_connect_timeout=timeout)
-                except refused as error:
-                    raise ConfigurationError(f"RateLimit store {self._shown_url!r} is not a usable Redis URL: "
-                                             f"{type(error).__name__}") from None
-                script = self._scripts[timeout] = client.register_script(_SCRIPT)
-            return script
+            refused: tuple[type[BaseException], ...] = (ValueError, *self._errors)
+            try:
+                client = redis.Redis.from_url(self._url, socket_timeout=timeout, socket_connect_timeout=timeout)
+            except refused as error:
+                raise ConfigurationError(f"RateLimit store {self._shown_url!r} is not a usable Redis URL: "
+                                         f"{type(error).__name__}") from None
+            script = self._scripts.setdefault(timeout, client.register_script(_SCRIPT))
+        return script
 
     def _run(self, op: str, *args: str | int | float) -> Any:
         limits = self.limits
