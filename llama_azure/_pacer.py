@@ -110,7 +110,13 @@ class Pacer:
                     return ticket.lease
                 left = allowed - (budget.clock() - start)
                 earliest = ticket.earliest  # counting what the answers out may give back: no outcome is sooner
-                if earliest > left or left <= 0:
+                if left <= 0 and paused:  # room could have come in time (answers out giving back), and did not
+                    raise QuotaTimeoutError(
+                        f"{call.request.method} {call.where}: the rate limit's budget had no room for this call "
+                        f"within the {allowed:.1f} s it allows (timeout or total_timeout): the calls ahead or out "
+                        f"did not free enough in time; nothing was sent. Raise the timeout, or send less at once",
+                        wait=wait, limit=allowed)
+                if earliest > left:
                     raise QuotaTimeoutError(
                         f"{call.request.method} {call.where}: the rate limit's budget frees room for this call in "
                         f"{earliest:.1f} s at the earliest, but the call allows {max(left, 0):.1f} s more (timeout "

@@ -248,3 +248,14 @@ async def test_a_call_waits_for_what_an_answer_out_gives_back_instead_of_failing
         reply = await second
     assert used is not None and (used.total_tokens or estimate) < estimate // 2  # what made room
     assert reply.choices
+
+
+async def test_a_call_that_waited_for_room_in_vain_says_so_when_its_time_is_up(
+        shell_kind: str, server: ReferenceServer) -> None:
+    """The first call's usage could have made room in time (so the second waits), but its stream is not read."""
+    rate_limit = RateLimit(tokens=1000)
+    async with Shell(make_client(shell_kind, server.url, server.api_key, rate_limit=rate_limit)) as shell:
+        first = await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=600, stream=True))
+        with pytest.raises(QuotaTimeoutError, match=r"had no room for this call within the 0\.5 s it allows"):
+            await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=600, total_timeout=0.5))
+        await shell.close(first)
