@@ -90,7 +90,7 @@ def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Clien
     call.response, call.retries_taken = response, call.sent - 1
     if pacer is not None and lease is not None:
         try:
-            yield from pacer.through_store(partial(pacer.answered, lease, response))
+            yield from pacer.through_store(call, partial(pacer.answered, lease, response))
         except GeneratorExit:
             raise
         except BaseException:  # cancelled while the store recorded it: the unread answer is closed
@@ -98,7 +98,7 @@ def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Clien
             raise
     chunk_type = stream_chunk_type(call, response)
     if chunk_type is not None:
-        settle = partial(pacer.settled, lease) if pacer is not None and lease is not None else None
+        settle = pacer.settling(call, lease) if pacer is not None and lease is not None else None
         return Streamed(response, chunk_type, settle)
     try:
         content = yield ReadBody(response)
@@ -106,7 +106,7 @@ def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Clien
         raise_transport_error(error, call)
     result = interpret(call, response, content, auth.describe_failure() if response.status_code == 401 else None)
     if pacer is not None and lease is not None:
-        yield from pacer.through_store(partial(pacer.settled, lease, result))
+        yield from pacer.through_store(call, partial(pacer.settled, lease, result))
     return result
 
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
@@ -23,7 +24,7 @@ import httpx
 from ._core import ClientConfig, PreparedCall
 from ._exceptions import APIConnectionError, APIError, APIStatusError, ConfigurationError
 from ._options import OPTION_NAMES, ClientOptions
-from ._pacer import is_rate_limit
+from ._pacer import Store, is_rate_limit
 from ._retry import retry_after_wait
 from ._retry_after import retry_after_seconds
 
@@ -179,7 +180,7 @@ class Sleep:
     seconds: float
 
 
-Step = Execute | Sleep
+Step = Execute | Sleep | Store
 OnMove = Callable[[int, BaseException, float], object]
 
 
@@ -199,19 +200,27 @@ class Router:
 
     def choose(self, tried: set[int]) -> Member | None:
         """A deployment for the next attempt: not cooling down, not tried yet by this call; by weight among
-        those whose pacing budget lets the call go now (else among all of them). None when there is none."""
+        those whose pacing budget lets the call go now (else among all of them). None when there is none.
+        It may ask a store (Redis) what a budget holds: :meth:`flow` asks it in a :class:`Store` step."""
+        free = self.free(tried)
+        return self.pick(_ready_now(free) or free)
+
+    def free(self, tried: set[int]) -> list[Member]:
+        """The deployments not cooling down and not tried yet by this call."""
         now = self.clock()
         with self._lock:
-            free = [m for i, m in enumerate(self.members) if i not in tried and m.cool_until <= now]
-        ready = [m for m in free if m.can_go_now()] or free
-        if not ready:
+            return [m for i, m in enumerate(self.members) if i not in tried and m.cool_until <= now]
+
+    def pick(self, members: list[Member]) -> Member | None:
+        """One of ``members`` by weight; None when there is none."""
+        if not members:
             return None
-        point = self.rng() * sum(m.deployment.weight for m in ready)
-        for member in ready:
+        point = self.rng() * sum(m.deployment.weight for m in members)
+        for member in members:
             point -= member.deployment.weight
             if point < 0:
                 return member
-        return ready[-1]
+        return members[-1]
 
     def failed(self, member: Member, error: APIError) -> bool:
         """Cool ``member`` down for ``error``; False when the error is the call's own (it reaches the caller)."""
@@ -244,7 +253,12 @@ class Router:
         tried: set[int] = set()
         attempt = waits = 0
         while True:
-            member = self.choose(tried)
+            free = self.free(tried)
+            if any(m.client._pacer is not None and m.client._pacer.does_io for m in free):
+                ready = yield Store.within(call, partial(_ready_now, free))  # Redis: never on the event loop
+            else:
+                ready = _ready_now(free)
+            member = self.pick(ready or free)
             if member is None:
                 wait = self.shortest_cool_down()
                 left = call.timer.remaining()
@@ -293,6 +307,11 @@ def retarget(call: PreparedCall[Any], member: Member, client_config: ClientConfi
     one = call.rebuild(config)
     return replace(one, max_retries=0, timer=call.timer, timeout=call.timeout, trace=call.trace,
                    max_response_bytes=call.max_response_bytes)
+
+
+def _ready_now(members: list[Member]) -> list[Member]:
+    """Those of ``members`` whose pacing budget lets a call go now."""
+    return [m for m in members if m.can_go_now()]
 
 
 def _stamped(result: Any, deployment: Deployment) -> Any:

@@ -24,6 +24,7 @@ from ._core import ClientConfig, PreparedCall
 from ._exceptions import LlamaAzureError, ParameterError
 from ._observe import report_quota_wait
 from ._quota_errors import QuotaTimeoutError
+from ._store_deadline import by
 from ._token_estimate import estimate_tokens
 
 logger = logging.getLogger("llama_azure")
@@ -59,6 +60,11 @@ class Store:
     The sync shell calls it; the async shell runs it in a worker thread, so the event loop never waits on it."""
 
     call: Callable[[], Any]
+
+    @classmethod
+    def within(cls, call: PreparedCall[Any], operation: Callable[[], Any]) -> Store:
+        """``operation`` for ``call``: its round trips to the store end within the time the call allows."""
+        return cls(partial(by, time.monotonic() + _allowed_wait(call), operation))
 
 
 def is_rate_limit(value: object) -> bool:
@@ -97,18 +103,25 @@ class Pacer:
         try:
             while True:
                 seen = budget.changes  # before the poll: a wake after it is seen by the Pause
-                wait = yield from self.through_store(partial(budget.poll, ticket))
+                wait = yield from self.through_store(call, partial(budget.poll, ticket))
                 if ticket.lease is not None:
                     if paused:  # a call that went at once did not wait, however slow the machine
                         _report(call, time.monotonic() - started)
                     return ticket.lease
                 left = allowed - (budget.clock() - start)
-                if wait > left:
+                earliest = ticket.earliest  # counting what the answers out may give back: no outcome is sooner
+                if left <= 0 and paused:  # room could have come in time (answers out giving back), and did not
+                    raise QuotaTimeoutError(
+                        f"{call.request.method} {call.where}: the rate limit's budget had no room for this call "
+                        f"within the {allowed:.1f} s it allows (timeout or total_timeout): the calls ahead or out "
+                        f"did not free enough in time; nothing was sent. Raise the timeout, or send less at once",
+                        wait=wait, limit=allowed)
+                if earliest > left:
                     raise QuotaTimeoutError(
                         f"{call.request.method} {call.where}: the rate limit's budget frees room for this call in "
-                        f"{wait:.1f} s at the earliest, but the call allows {max(left, 0):.1f} s more (timeout or "
-                        f"total_timeout); nothing was sent. Raise the timeout, or send less at once",
-                        wait=wait, limit=allowed)
+                        f"{earliest:.1f} s at the earliest, but the call allows {max(left, 0):.1f} s more (timeout "
+                        f"or total_timeout); nothing was sent. Raise the timeout, or send less at once",
+                        wait=earliest, limit=allowed)
                 pause = wait if wait > 0 and budget.is_first(ticket) else math.inf  # else: until woken
                 paused = True
                 yield Pause(budget, min(pause, left, budget.ledger.poll_interval), seen)
@@ -121,11 +134,11 @@ class Pacer:
         """The budget's operations are round trips to a store (``RateLimit(store="redis://...")``)."""
         return self.budget.ledger.does_io
 
-    def through_store(self, operation: Callable[[], T]) -> Generator[Store, Any, T]:
-        """``operation()``'s value (a budget operation: a poll, ``partial(pacer.answered, ...)``), as a
-        :class:`Store` step when it is a round trip to the store, else called here."""
+    def through_store(self, call: PreparedCall[Any], operation: Callable[[], T]) -> Generator[Store, Any, T]:
+        """``operation()``'s value (a budget operation for ``call``: a poll, ``partial(pacer.answered, ...)``),
+        as a :class:`Store` step within the call's time when it is a round trip to the store, else called here."""
         if self.does_io:
-            return cast(T, (yield Store(operation)))
+            return cast(T, (yield Store.within(call, operation)))
         return operation()
 
     def answered(self, lease: str, response: httpx.Response) -> None:
@@ -134,6 +147,12 @@ class Pacer:
         with _best_effort("the answer's start"):
             self.budget.answered(lease, _int_header(headers, "x-ratelimit-remaining-requests"),
                                  _int_header(headers, "x-ratelimit-remaining-tokens"))
+
+    def settling(self, call: PreparedCall[Any], lease: str) -> Callable[[object], None]:
+        """``settled(lease, result)`` for a stream, told its usage when it ends: within the call's time then."""
+        def settle(result: object) -> None:
+            by(time.monotonic() + _allowed_wait(call), partial(self.settled, lease, result))
+        return settle
 
     def settled(self, lease: str, result: object) -> None:
         """Give back what the estimate held beyond the answer's ``usage.total_tokens``."""

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from ._exceptions import ConfigurationError
+from ._fork_reset import reset_after_fork
 from ._quota_budget import Budget, BudgetUsage
 from ._quota_ledger import DEFAULT_LEASE, Ledger, Limits, LocalLedger
 
@@ -52,6 +53,11 @@ class RateLimit:
         self._lock = threading.Lock()
         self._budget: Budget | None = None
         self._clock: Callable[[], float] = time.monotonic
+        reset_after_fork(self)
+
+    def _forked(self) -> None:
+        """In a forked child: a lock another thread of the parent held would never be released here."""
+        self._lock = threading.Lock()
 
     @property
     def limits(self) -> Limits:

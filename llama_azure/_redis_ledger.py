@@ -10,12 +10,17 @@ noticed by its epoch, and the whole budget is held until the window has passed. 
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Any
 
 from ._exceptions import ConfigurationError
-from ._quota_errors import QuotaStoreError
+from ._quota_errors import QuotaStoreError, QuotaTimeoutError
 from ._quota_ledger import MARGIN, Limits, Usage
+from ._store_deadline import time_left
+
+# Seconds a Redis round trip may take at most; a call with less time left waits less (``_socket_timeout``).
+SOCKET_TIMEOUT = 5.0
 
 # Each step costs O(log n) in the entries held, never O(n): Redis runs one script at a time, and every client of
 # that Redis waits behind it. Held sums are kept as they change; for the wait, entries fall into time buckets
@@ -165,24 +170,51 @@ class RedisLedger:
         self.does_io = True
         self._shown_url = _without_password(url)
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
-        try:
-            self._client = redis.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=5.0)
-        except (ValueError, *self._errors) as error:
-            raise ConfigurationError(f"RateLimit store {self._shown_url!r} is not a usable Redis URL: "
-                                     f"{type(error).__name__}") from None
-        self._script = self._client.register_script(_SCRIPT)
+        self._timeouts: tuple[type[BaseException], ...] = (redis.TimeoutError, TimeoutError)
+        self._url = url
+        self._scripts: dict[float, Any] = {}  # socket timeout -> the script on a client with that timeout
+        self._script_within(SOCKET_TIMEOUT)  # a bad URL is refused here, not at the first call
         prefix = f"llama-azure:quota:{{{key}}}"
         self._keys = [f"{prefix}:entries", f"{prefix}:entry", f"{prefix}:buckets", f"{prefix}:sums", f"{prefix}:epoch"]
         self._epoch = ""  # the store's epoch this process last saw: a change means the store lost its entries
+
+    def _script_within(self, timeout: float) -> Any:
+        """The script on a client whose socket waits at most ``timeout`` seconds (one client per timeout, made
+        on first use: redis-py sets a socket's timeout per client). No lock: two threads making the same one at
+        once keep either (a client connects on first use), and a fork can never find one held."""
+        script = self._scripts.get(timeout)
+        if script is None:
+            import redis
+
+            refused: tuple[type[BaseException], ...] = (ValueError, *self._errors)
+            try:
+                client = redis.Redis.from_url(self._url, socket_timeout=timeout, socket_connect_timeout=timeout)
+            except refused as error:
+                raise ConfigurationError(f"RateLimit store {self._shown_url!r} is not a usable Redis URL: "
+                                         f"{type(error).__name__}") from None
+            script = self._scripts.setdefault(timeout, client.register_script(_SCRIPT))
+        return script
 
     def _run(self, op: str, *args: str | int | float) -> Any:
         limits = self.limits
         head: list[str | int | float] = [op, limits.window, limits.lease, _or_minus_one(limits.requests),
                                          _or_minus_one(limits.tokens), MARGIN, self._epoch, uuid.uuid4().hex]
+        left = time_left()
+        timeout = _socket_timeout(left)
+        if timeout is None:
+            raise QuotaTimeoutError(f"the rate limit's Redis store {self._shown_url} could not be asked in time: the "
+                                    f"call had {max(left or 0.0, 0.0):.2f} s left (timeout or total_timeout)",
+                                    wait=math.inf, limit=max(left or 0.0, 0.0))
+        shortened: tuple[type[BaseException], ...] = self._timeouts if timeout < SOCKET_TIMEOUT else ()
         try:
-            epoch, *result = self._script(keys=self._keys, args=[*head, *args])
+            epoch, *result = self._script_within(timeout)(keys=self._keys, args=[*head, *args])
             self._epoch = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
             return result[0] if len(result) == 1 else result
+        except shortened as error:
+            raise QuotaTimeoutError(
+                f"the rate limit's Redis store {self._shown_url} did not answer within {timeout:.2g} s, what was "
+                f"left of the call's time (timeout or total_timeout): {type(error).__name__}",
+                wait=math.inf, limit=timeout) from None
         except self._errors as error:
             detail = str(error).splitlines()[0][:200] if str(error) else ""
             raise QuotaStoreError(
@@ -212,6 +244,17 @@ class RedisLedger:
     def usage(self, now: float) -> Usage:
         requests, tokens = self._run("usage")
         return Usage(int(requests), int(tokens))
+
+
+def _socket_timeout(left: float | None) -> float | None:
+    """The socket timeout for a round trip with ``left`` seconds: SOCKET_TIMEOUT, halved until within ``left``
+    (a few clients serve every deadline); None when under 10 ms are left: no round trip fits."""
+    timeout = SOCKET_TIMEOUT
+    while left is not None and timeout > left:
+        timeout /= 2
+        if timeout < 0.01:
+            return None
+    return timeout
 
 
 def _or_minus_one(value: int | None) -> int:

@@ -60,6 +60,13 @@ class RedisServer:
         self.url = f"redis://127.0.0.1:{self.port}/0"
         return self
 
+    @property
+    def pid(self) -> int:
+        """The process id of the running ``redis-server`` (to stop it with SIGSTOP in a test, say)."""
+        if self._process is None:
+            raise RedisServerError("redis-server is not running")
+        return self._process.pid
+
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:

@@ -12,11 +12,23 @@ from typing import Any
 
 import httpx
 import pytest
+from support.waiting import eventually
 from support.wire import CHAT_OK, DONE, delta_chunk, event
 
-from llama_azure import AsyncLlamaClient, BadRequestError, ParameterError, QuotaStoreError, QuotaTimeoutError, RateLimit
+from llama_azure import (
+    AsyncLlamaClient,
+    BadRequestError,
+    LlamaClient,
+    ParameterError,
+    QuotaStoreError,
+    QuotaTimeoutError,
+    RateLimit,
+)
+from llama_azure._core import prepare_chat
 from llama_azure._quota_ledger import LocalLedger
+from llama_azure._token_estimate import estimate_tokens
 from llama_azure.server.process import ReferenceServer
+from llama_azure.types import ChatMessageParam
 
 from .pacing_helpers import HI, burst, count_429, unexpected
 from .shells import Shell, make_client, mock_shell
@@ -221,3 +233,43 @@ async def test_a_store_that_fails_after_the_answer_costs_the_caller_nothing(
         assert (await shell.run(chat(SHORT))).content == "fine"
         assert (await shell.until_done(await shell.run(chat(SHORT, stream=True)))).content == "Hello"
     assert rate_limit.usage().tokens > 2 * 12  # the estimates, held as sent
+
+
+
+async def test_a_call_waits_for_what_an_answer_out_gives_back_instead_of_failing_at_once(
+        shell_kind: str, server: ReferenceServer) -> None:
+    """Two calls whose estimates do not fit together in the budget, though the first one's real usage (a fraction
+    of its estimate) leaves room: the second waits for that usage, instead of failing at once on the 60 s window
+    the first one's estimate would be held for."""
+    prompt: list[ChatMessageParam] = [{"role": "user", "content": "hello " * 60}]
+    with LlamaClient(server.url, server.api_key) as plain:
+        estimate = estimate_tokens(prepare_chat(plain._config, prompt, False, {"max_tokens": 1}).request.content)
+    rate_limit = RateLimit(tokens=estimate * 3 // 2)  # one estimate fits, two do not; one + real usage does
+    async with Shell(make_client(shell_kind, server.url, server.api_key, rate_limit=rate_limit)) as shell:
+        first = await shell.run(lambda c: c.chat.completions.create(messages=prompt, max_tokens=1, stream=True))
+
+        def second_call(client: Any) -> Any:  # its answer started: its usage comes with the stream's end
+            return client.chat.completions.create(messages=prompt, max_tokens=1, total_timeout=30)
+
+        second = asyncio.ensure_future(second_call(shell.client) if shell.is_async
+                                       else asyncio.to_thread(second_call, shell.client))
+
+        async def waiting_or_done() -> bool:
+            return rate_limit.usage().waiting == 1 or second.done()
+
+        await eventually(waiting_or_done, what="the second call in line")
+        used = (await shell.until_done(first)).usage
+        reply = await second
+    assert used is not None and (used.total_tokens or estimate) < estimate // 2  # what made room
+    assert reply.choices
+
+
+async def test_a_call_that_waited_for_room_in_vain_says_so_when_its_time_is_up(
+        shell_kind: str, server: ReferenceServer) -> None:
+    """The first call's usage could have made room in time (so the second waits), but its stream is not read."""
+    rate_limit = RateLimit(tokens=1000)
+    async with Shell(make_client(shell_kind, server.url, server.api_key, rate_limit=rate_limit)) as shell:
+        first = await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=600, stream=True))
+        with pytest.raises(QuotaTimeoutError, match=r"had no room for this call within the 0\.5 s it allows"):
+            await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=600, total_timeout=0.5))
+        await shell.close(first)

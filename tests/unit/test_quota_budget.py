@@ -26,7 +26,8 @@ def test_calls_go_in_arrival_order_a_small_one_does_not_jump_the_line() -> None:
     first = budget.enqueue(80)
     assert budget.poll(first) == 0.0
     big, small = budget.enqueue(60), budget.enqueue(10)
-    assert budget.poll(small) > 0 and small.lease is None  # it would fit, but `big` is ahead
+    budget.poll(small)
+    assert small.lease is None  # it would fit, but `big` is ahead
     assert budget.poll(big) == pytest.approx(10 + 5 + MARGIN)  # window + lease: no answer yet
     budget.answered(first.id, None, None)
     clock.now += 2
@@ -138,3 +139,26 @@ def test_a_waker_registered_after_a_wake_it_missed_is_woken_at_once() -> None:
         assert woken == ["missed", "current"]
     budget.cancel(budget.enqueue(1))  # after the block the waker is gone
     assert woken == ["missed", "current"]
+
+
+def test_the_earliest_wait_counts_what_the_answers_out_may_give_back() -> None:
+    budget, _ = make(tokens=100)
+    first = budget.enqueue(60)
+    assert budget.poll(first) == 0.0
+    second = budget.enqueue(60)
+    assert budget.poll(second) == pytest.approx(10 + 5 + MARGIN)  # as it stands: when `first` expires
+    assert second.earliest == 0.0  # but `first` may have used 10 tokens of its 60 estimate
+    budget.answered(first.id, None, None)
+    budget.settle(first.id, 50)  # it used 50: the room does not come back, and no outcome is left to wait for
+    assert budget.poll(second) == second.earliest == pytest.approx(10 + MARGIN)
+
+
+def test_an_answer_yet_to_start_may_cut_a_requests_hold_by_the_lease() -> None:
+    budget, _ = make(requests=1)
+    first = budget.enqueue(1)
+    assert budget.poll(first) == 0.0
+    second = budget.enqueue(1)
+    assert budget.poll(second) == pytest.approx(10 + 5 + MARGIN)
+    assert second.earliest == pytest.approx(10 + MARGIN)  # its answer could start now: window from now
+    budget.unanswered(first.id)  # no answer will come: held as sent, for window + lease
+    assert budget.poll(second) == second.earliest == pytest.approx(10 + 5 + MARGIN)
