@@ -16,6 +16,7 @@ from typing_extensions import Self, Unpack
 from ._auth import DEFAULT_REFRESH_MARGIN, Auth, resolve_auth
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._core import ClientConfig, PreparedCall
+from ._credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._deployments import CoolDown, Deployment, Router, check_deployments, make_router
 from ._exceptions import ConfigurationError
 from ._options import ClientOptions, OptionChanges
@@ -52,7 +53,7 @@ class BaseClient(Generic[HttpT]):
     def __init__(
         self,
         endpoint: str | None = None,
-        credential: object = None,
+        credential: str | KeyCredential | TokenCredential | AsyncTokenCredential | None = None,
         *,
         api: Literal["llama", "model-inference", "score", "openai-v1"] | None = None,
         deployment: str | None = None,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from ._core import ClientConfig, PreparedCall
+from ._credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._exceptions import APIConnectionError, APIError, APIStatusError, ConfigurationError
 from ._options import OPTION_NAMES, ClientOptions
 from ._pacer import is_rate_limit
@@ -45,7 +46,7 @@ class Deployment:
     """
 
     endpoint: str
-    credential: object = None  # may be a secret: never in a repr
+    credential: str | KeyCredential | TokenCredential | AsyncTokenCredential | None = None  # never in a repr
     api: ApiName | None = None
     deployment: str | None = None
     model: str | None = None
