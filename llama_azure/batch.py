@@ -13,6 +13,12 @@ record and the others go on. The engine behind ``llama-azure batch``; pace it wi
 ``rate_limit=``::
 
     summary = await run_batch(client, "requests.jsonl", "answers.jsonl", concurrency=16)
+
+``read_batch_output`` reads the answers back as typed records (``BatchResult``: ``custom_id``, and the
+``ChatCompletion`` / ``Completion`` answer or a ``BatchError``)::
+
+    for result in read_batch_output("answers.jsonl", ChatCompletion):
+        print(result.custom_id, result.answer.content if result.answer else result.error)
 """
 
 from __future__ import annotations
@@ -28,7 +34,10 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from ._async_client import AsyncLlamaClient
+from ._batch_output import BatchError, BatchResult, read_batch_output
 from ._exceptions import APIStatusError, LlamaAzureError
+
+__all__ = ["BatchError", "BatchProgress", "BatchResult", "BatchSummary", "read_batch_output", "run_batch"]
 
 
 class BatchProgress(Protocol):
