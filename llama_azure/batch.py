@@ -57,11 +57,13 @@ class BatchSummary:
     skipped: int = 0
     """Answered by an earlier run, not asked again."""
     answered: int = 0
+    """Lines answered in this run."""
     failed: int = 0
     """Lines whose record is an error (a failed call or a malformed line)."""
     retries: int = 0
     """Retries the answered calls needed (429s and transient errors)."""
     seconds: float = 0.0
+    """How long the run took."""
 
     @property
     def ok(self) -> bool:
