@@ -195,6 +195,8 @@ def _chat(args: argparse.Namespace) -> int:
 
 def _info(args: argparse.Namespace) -> int:
     with _client(args) as client:
+        if client.api != "openai-v1":  # which has no /info route: the client says where to look instead
+            _check_model(client, args)
         info = client.get_model_info()
         if args.json:
             print(json.dumps(info.model_dump(), indent=2))

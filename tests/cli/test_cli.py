@@ -125,3 +125,5 @@ def test_refused_parameters_name_the_flags(server: object) -> None:
     assert "temperature" in line and "--temperature" in line
     line = one_error_line(run("chat", "--endpoint", url + "/openai/v1", "--api-key", key, "--model", " ", "Hi"))
     assert "--model" in line
+    line = one_error_line(run("info", "--endpoint", url + "/models", "--api-key", key))
+    assert "Foundry Models" in line and "--model NAME" in line
