@@ -36,6 +36,7 @@ SERVER_ARGS = ["--deployment", "blue", "--blocklist", "pineapple"]
 # Pages written elsewhere whose blocks are not yet runnable nor marked; each entry says why. They still
 # run: once fixed they XPASS (shown by -ra), and the entry should go.
 NOT_YET_MARKED: dict[str, str] = {}  # page -> why its blocks cannot run yet (xfail until fixed)
+DIAGRAM_WIDTH = 84  # characters of a code block the site shows without cutting, beside both sidebars
 
 RUNNER = """
 import json, sys
@@ -181,3 +182,14 @@ def test_page_blocks_pass_mypy_strict(page: Path, mypy_errors: dict[str, list[st
     errors = [line.replace(f"{module_name(page)}.py", where, 1)
               for line in mypy_errors.get(module_name(page), [])]
     assert not errors, f"{where}: python blocks that mypy --strict refuses:\n" + "\n".join(errors)
+
+
+def test_the_architecture_diagram_fits_the_page() -> None:
+    """The call-path diagram is plain text: a line wider than the page's code column is cut off there."""
+    page = ROOT / "docs" / "architecture.md"
+    lines = page.read_text(encoding="utf-8").splitlines()
+    start = lines.index("## The path of one call")
+    fence = next(i for i in range(start, len(lines)) if lines[i].startswith("```"))
+    end = next(i for i in range(fence + 1, len(lines)) if lines[i].startswith("```"))
+    wide = [f"{n + 1}: {len(lines[n])}" for n in range(fence + 1, end) if len(lines[n]) > DIAGRAM_WIDTH]
+    assert not wide, f"docs/architecture.md lines wider than {DIAGRAM_WIDTH} characters: {wide}"
