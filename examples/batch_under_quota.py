@@ -5,7 +5,8 @@
 Always runs on the bundled reference server, started with a small quota (4 requests per 3-second window):
 12 prompts at 8 at a time is three windows' worth. The client paces itself (``rate_limit=``), so each call
 waits for room instead of bouncing off a 429; ``run_batch`` (the engine of ``llama-azure batch``) writes one
-answer line per prompt, and a second run over the same output skips what is already answered.
+answer line per prompt, and a second run over the same output skips what is already answered;
+``read_batch_output`` reads the answers back as typed records.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from pathlib import Path
 
 from _support import endpoint
 
-from llama_azure import AsyncLlamaClient, RateLimit
-from llama_azure.batch import run_batch
+from llama_azure import AsyncLlamaClient, ChatCompletion, RateLimit
+from llama_azure.batch import read_batch_output, run_batch
 
 RPM, WINDOW, PROMPTS = 4, 3.0, 12
 TOPICS = ["the sea", "a cat", "rain", "the moon", "bread", "a train", "snow", "a forest", "coffee", "a clock",
@@ -44,10 +45,9 @@ async def main(url: str, key: str, folder: Path) -> None:
               f"at the earliest)")
         again = await run_batch(client, requests, answers, concurrency=8)
         print(f"second run: {again.skipped} skipped (already answered), {again.answered} asked again")
-    for line in answers.read_text(encoding="utf-8").splitlines()[:3]:
-        record = json.loads(line)
-        reply = record["response"]["body"]["choices"][0]["message"]["content"]
-        print(f"- {record['custom_id']}: {reply.strip()}")
+    for result in list(read_batch_output(answers, ChatCompletion))[:3]:  # typed records: answer or error
+        reply = result.answer.content if result.answer else f"failed: {result.error}"
+        print(f"- {result.custom_id}: {(reply or '').strip()}")
     print(f"(the same from a shell: llama-azure batch requests.jsonl -o answers.jsonl --rpm {RPM} --window {WINDOW:g})")
 
 

@@ -12,6 +12,7 @@ from ._async_client import AsyncLlamaClient
 from ._auth import DEFAULT_SCOPE, scope_for_endpoint
 from ._client import LlamaClient
 from ._credential_error import CredentialError
+from ._credentials import AsyncTokenCredential, Credential, KeyCredential, TokenCredential
 from ._deployments import CoolDown, Deployment, DeploymentsUnavailableError
 from ._exceptions import (
     APIConnectionError,
@@ -125,6 +126,7 @@ __all__ = [
     "AssistantMessageParam",
     "AsyncLlamaClient",
     "AsyncStream",
+    "AsyncTokenCredential",
     "AuthenticationError",
     "BadRequestError",
     "ChatCompletion",
@@ -138,6 +140,7 @@ __all__ = [
     "ContentFilterError",
     "ContentFilterResult",
     "CoolDown",
+    "Credential",
     "CredentialError",
     "Delta",
     "Deployment",
@@ -145,6 +148,7 @@ __all__ = [
     "FunctionCall",
     "ImageContentPart",
     "InternalServerError",
+    "KeyCredential",
     "LlamaAzureError",
     "LlamaClient",
     "Logprobs",
@@ -166,6 +170,7 @@ __all__ = [
     "StructuredOutputError",
     "SystemMessageParam",
     "TextContentPart",
+    "TokenCredential",
     "TokenLogprob",
     "ToolCall",
     "ToolCallDelta",

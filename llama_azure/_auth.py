@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -22,8 +21,10 @@ from ._exceptions import ConfigurationError, LlamaAzureError
 if TYPE_CHECKING:  # azure.core (its whole pipeline) and asyncio load at first use, not at import
     import asyncio
 
-    from azure.core.credentials import AccessToken, AzureKeyCredential, TokenCredential
+    from azure.core.credentials import AccessToken, TokenCredential
     from azure.core.credentials_async import AsyncTokenCredential
+
+    from ._credentials import KeyCredential
 
 ENV_API_KEY = "LLAMA_AZURE_API_KEY"
 DEFAULT_SCOPE = "https://ml.azure.com/.default"
@@ -49,13 +50,12 @@ _COGNITIVE_SERVICES_PATHS = ("/models", "/openai/v1")
 
 
 def _key_of(credential: object) -> str | None:
-    """The key of an ``AzureKeyCredential``, else None. Such an object exists only once its module is
-    loaded, so a plain key string never imports azure.core."""
-    module = sys.modules.get("azure.core.credentials")
-    if module is not None and isinstance(credential, module.AzureKeyCredential):
-        key: str = credential.key
-        return key
-    return None
+    """The key of a ``KeyCredential`` (an ``AzureKeyCredential``, or any object with a ``key`` string and no
+    ``get_token``), else None. Read by attribute: a plain key string never imports azure.core."""
+    if isinstance(credential, str) or callable(getattr(credential, "get_token", None)):
+        return None
+    key = getattr(credential, "key", None)
+    return key if isinstance(key, str) else None
 
 
 def scope_for_endpoint(endpoint: str) -> str:
@@ -99,7 +99,7 @@ class KeyAuth:
 
     kind = "key"
 
-    def __init__(self, key: str | AzureKeyCredential) -> None:
+    def __init__(self, key: str | KeyCredential) -> None:
         self._key = key
 
     def _current(self) -> str:
@@ -351,6 +351,6 @@ def resolve_auth(
     if callable(getattr(credential, "get_token", None)):
         return TokenAuth(credential, chosen_scope, refresh_margin)  # type: ignore[arg-type]
     raise ConfigurationError(
-        f"credential must be a key string, an AzureKeyCredential or a TokenCredential, "
-        f"got {type(credential).__name__}"
+        f"credential must be a key string, a KeyCredential (an AzureKeyCredential), a TokenCredential or an "
+        f"AsyncTokenCredential, got {type(credential).__name__}"
     )

@@ -16,6 +16,7 @@ from typing_extensions import Self, Unpack
 from ._auth import DEFAULT_REFRESH_MARGIN, Auth, resolve_auth
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._core import ClientConfig, PreparedCall
+from ._credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._deployments import CoolDown, Deployment, Router, check_deployments, make_router
 from ._exceptions import ConfigurationError
 from ._options import ClientOptions, OptionChanges
@@ -52,7 +53,7 @@ class BaseClient(Generic[HttpT]):
     def __init__(
         self,
         endpoint: str | None = None,
-        credential: object = None,
+        credential: str | KeyCredential | TokenCredential | AsyncTokenCredential | None = None,
         *,
         api: Literal["llama", "model-inference", "score", "openai-v1"] | None = None,
         deployment: str | None = None,
@@ -75,6 +76,48 @@ class BaseClient(Generic[HttpT]):
         cool_down: CoolDown | None = None,
         _shared: _Shared | None = None,
     ) -> None:
+        """Make a client; it sends nothing until the first call.
+
+        Args:
+            endpoint: The endpoint URL (``https://<name>.<region>.models.ai.azure.com``, a managed endpoint, a
+                Foundry ``.../models`` or an ``.../openai/v1`` URL); default ``$LLAMA_AZURE_ENDPOINT``. A route
+                pasted with it (``/v1/chat/completions``) is dropped, and its ``?api-version=`` kept.
+            credential: An API key string, a ``KeyCredential`` (azure-core's ``AzureKeyCredential``: rotate it
+                with ``update()``), or a Microsoft Entra ID ``TokenCredential`` (azure-identity) or
+                ``AsyncTokenCredential`` (``AsyncLlamaClient`` only); default ``$LLAMA_AZURE_API_KEY``.
+            api: The route style, when the URL does not say it: ``llama`` (``/v1/chat/completions``),
+                ``model-inference`` (``/chat/completions?api-version=``), ``score`` (managed endpoints' scoring
+                script) or ``openai-v1``.
+            deployment: A managed online endpoint's deployment, sent as the ``azureml-model-deployment`` header
+                (not the body's ``model``).
+            api_version: The ``api-version`` of the Model Inference routes (default: the one in the URL, else
+                the SDK's).
+            max_retries: Retries of a failed attempt (408, 429, 5xx, connection errors, time-outs); default 2.
+            max_retry_wait: The longest wait before a retry, in seconds (default 60): a service that asks for a
+                longer one gets its error raised at once.
+            timeout: Seconds (or an ``httpx.Timeout``) for each network operation of an attempt; default 600.
+            stream_idle_timeout: Seconds a stream may go without a chunk (default: no limit).
+            total_timeout: Seconds for a whole call: every attempt, the waits between them and the whole stream
+                (default: no limit).
+            http_client: Your own ``httpx.Client`` (``httpx.AsyncClient`` for ``AsyncLlamaClient``): proxies,
+                event hooks, pool limits. It stays yours to close.
+            default_headers: Headers added to every request.
+            scope: The Entra ID scope (audience) to ask tokens for (default: the one the host expects, see
+                ``scope_for_endpoint``).
+            token_refresh_margin: Seconds before its expiry that a cached Entra ID token is refreshed
+                (default 300).
+            allow_insecure_http: Allow an ``http://`` endpoint that is not on this machine (the key would cross
+                the network in clear).
+            max_response_bytes: The largest non-streamed answer read, decoded (default 64 MiB):
+                ``ResponseTooLargeError`` beyond.
+            model: The deployment name sent as the body's ``model`` when a call names none (needed on Foundry
+                Models and ``openai-v1`` endpoints).
+            rate_limit: A ``RateLimit``: calls wait for room in the deployment's quota instead of collecting 429s.
+            on_retry: Called as ``on_retry(attempt, error, wait)`` before each retry's wait.
+            deployments: Several ``Deployment`` s behind this one client, with failover between them (then
+                ``endpoint``, ``model`` and ``rate_limit`` are each deployment's).
+            cool_down: With ``deployments``: how long a deployment that failed is left alone (``CoolDown``).
+        """
         options = ClientOptions(
             timeout=timeout, max_retries=max_retries, max_retry_wait=max_retry_wait,
             stream_idle_timeout=stream_idle_timeout, total_timeout=total_timeout,

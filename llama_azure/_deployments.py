@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from ._core import ClientConfig, PreparedCall
+from ._credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._exceptions import APIConnectionError, APIError, APIStatusError, ConfigurationError
 from ._options import OPTION_NAMES, ClientOptions
 from ._pacer import Store, is_rate_limit
@@ -43,10 +44,19 @@ class Deployment:
     ``azureml-model-deployment``) and ``model`` (the body's model on Foundry / openai-v1) are its own, so one
     client may mix serverless, managed and Foundry endpoints. ``weight`` shares the calls (2 gets twice as many
     as 1); ``rate_limit`` paces calls to this deployment's quota.
+
+    Attributes:
+        endpoint: The deployment's endpoint URL.
+        credential: Its own key or credential (as the client's ``credential=``); None: the client's.
+        api: Its route style, when its URL does not say it.
+        deployment: A managed online endpoint's deployment (the ``azureml-model-deployment`` header).
+        model: The body's ``model`` (the deployment name on Foundry Models and ``openai-v1`` endpoints).
+        weight: Its share of the calls (> 0; default 1).
+        rate_limit: Its quota (``RateLimit``): calls to it wait for room instead of collecting 429s.
     """
 
     endpoint: str
-    credential: object = None  # may be a secret: never in a repr
+    credential: str | KeyCredential | TokenCredential | AsyncTokenCredential | None = None  # never in a repr
     api: ApiName | None = None
     deployment: str | None = None
     model: str | None = None
@@ -91,6 +101,12 @@ class CoolDown:
     ``max_throttled``; a 5xx (and 408) for ``server_error``; a connection error or time-out for
     ``connection_error``. Other errors (400, 401, 404, 422, ...) are the call's, not the deployment's: they
     reach the caller at once.
+
+    Attributes:
+        throttled: Seconds after a 429 without a ``Retry-After`` (default 10).
+        max_throttled: The longest cool-down a 429's ``Retry-After`` gets (default 60).
+        server_error: Seconds after a 5xx or 408 (default 5).
+        connection_error: Seconds after a connection error or a time-out (default 15).
     """
 
     throttled: float = 10.0

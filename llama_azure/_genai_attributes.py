@@ -29,7 +29,7 @@ _FLOAT_PARAMS = {
     "frequency_penalty": "gen_ai.request.frequency_penalty",
 }
 _INT_PARAMS = {"max_tokens": "gen_ai.request.max_tokens", "max_new_tokens": "gen_ai.request.max_tokens",
-               "seed": "gen_ai.request.seed"}
+               "max_completion_tokens": "gen_ai.request.max_tokens", "seed": "gen_ai.request.seed"}
 
 
 def _is_int(value: object) -> TypeGuard[int]:

@@ -75,6 +75,7 @@ _LOGPROBS = Bounds(ge=0, le=20)
 
 PARAMS: Mapping[str, Param] = {p.name: p for p in (
     Param("max_tokens", _ALL, Bounds(ge=1), 16, score_name="max_new_tokens"),
+    Param("max_completion_tokens", _on("openai-v1", ops=("chat",)), Bounds(ge=1)),  # OpenAI's max_tokens
     Param("temperature", _ALL, Bounds(ge=0, le=2), 1.0,
           by_route={"model-inference/chat": (Bounds(ge=0, le=1), 0.7)}),
     Param("top_p", _ALL, Bounds(gt=0, le=1), 1.0),

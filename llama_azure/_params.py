@@ -75,6 +75,8 @@ class ToolParams(SamplingParams, total=False):
             Llama API has no such parameter).
         model: The deployment name: it picks the model on Foundry Models and ``openai-v1`` endpoints (the
             client's ``model=`` default is used when a call names none).
+        max_completion_tokens: OpenAI's newer name of ``max_tokens``, on the ``openai-v1`` route only (the
+            other routes know ``max_tokens``); pass one or the other.
     """
 
     tools: list[ToolParam]
@@ -83,6 +85,7 @@ class ToolParams(SamplingParams, total=False):
     top_logprobs: Annotated[int, Field(**bounds("top_logprobs"))]
     frequency_penalty: Penalty
     model: str
+    max_completion_tokens: PositiveInt
 
 
 class ChatParams(ToolParams, total=False):
@@ -184,6 +187,9 @@ def _raise_for(error: ValidationError, prefix: str = "") -> None:
 
 
 def _check_combinations(params: Mapping[str, Any], stream: bool) -> None:
+    if "max_tokens" in params and "max_completion_tokens" in params:
+        raise ParameterError("max_tokens and max_completion_tokens set the same limit: pass one of them",
+                             param="max_completion_tokens")
     n = params.get("n", 1)
     best_of = params.get("best_of")
     if best_of is not None:

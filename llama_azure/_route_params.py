@@ -38,6 +38,11 @@ def check_route_params(api: str, names: Iterable[str], logprobs: object = None, 
         param = PARAMS.get(name)
         if param is None or route in param.routes:
             continue
+        if name == "max_completion_tokens":
+            raise ParameterError(
+                f"max_completion_tokens is not available for {operation} on the {api} route, which limits the "
+                f"answer with max_tokens: pass max_tokens instead (max_completion_tokens, OpenAI's name of it, "
+                f"is taken by chat on the openai-v1 route)", param=name)
         if api == "score" and route_of("llama", operation) in param.routes:
             continue  # the score route's own check says what it takes (_score.score_parameters)
         styles = routes_with(name, operation)

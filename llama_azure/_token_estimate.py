@@ -46,7 +46,8 @@ def estimate_tokens(content: bytes | None) -> int:
     if isinstance(messages, list):
         prompt += PER_MESSAGE * len(messages)
     candidates = max(_int(body.get("n"), 1), _int(body.get("best_of"), 1))
-    return prompt + PER_PROMPT + _int(body.get("max_tokens")) * candidates
+    limit = body.get("max_tokens", body.get("max_completion_tokens"))  # OpenAI's name of the same limit
+    return prompt + PER_PROMPT + _int(limit) * candidates
 
 
 def _int(value: Any, default: int = DEFAULT_MAX_TOKENS) -> int:

@@ -14,6 +14,12 @@ record and the others go on. An output that is the input, or that holds a line w
 engine behind ``llama-azure batch``; pace it with the client's ``rate_limit=``::
 
     summary = await run_batch(client, "requests.jsonl", "answers.jsonl", concurrency=16)
+
+``read_batch_output`` reads the answers back as typed records (``BatchResult``: ``custom_id``, and the
+``ChatCompletion`` / ``Completion`` answer or a ``BatchError``)::
+
+    for result in read_batch_output("answers.jsonl", ChatCompletion):
+        print(result.custom_id, result.answer.content if result.answer else result.error)
 """
 
 from __future__ import annotations
@@ -29,7 +35,10 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from ._async_client import AsyncLlamaClient
+from ._batch_output import BatchError, BatchResult, read_batch_output
 from ._exceptions import APIStatusError, LlamaAzureError
+
+__all__ = ["BatchError", "BatchProgress", "BatchResult", "BatchSummary", "read_batch_output", "run_batch"]
 
 
 class BatchFileError(LlamaAzureError, ValueError):
@@ -53,11 +62,13 @@ class BatchSummary:
     skipped: int = 0
     """Answered by an earlier run, not asked again."""
     answered: int = 0
+    """Lines answered in this run."""
     failed: int = 0
     """Lines whose record is an error (a failed call or a malformed line)."""
     retries: int = 0
     """Retries the answered calls needed (429s and transient errors)."""
     seconds: float = 0.0
+    """How long the run took."""
 
     @property
     def ok(self) -> bool:

@@ -16,17 +16,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import re
 import secrets
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from ._argtypes import non_negative_int, positive_int
 from ._async_client import AsyncLlamaClient
+from ._auth import ENV_API_KEY
 from ._batch_cli import add_batch_parser, run_batch_command
 from ._client import LlamaClient
-from ._exceptions import ConfigurationError, LlamaAzureError
-from ._routes import API_STYLES
+from ._core import ENV_ENDPOINT
+from ._exceptions import ConfigurationError, LlamaAzureError, ParameterError
+from ._routes import API_STYLES, ApiStyle, requires_model
 from ._version import __version__
 from .types.chat_params import ChatMessageParam
 
@@ -119,7 +123,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 def _endpoint(args: argparse.Namespace) -> Iterator[tuple[str | None, str | None]]:
     """The endpoint and key given; with ``--local``, those of a reference server started for this run."""
     if not args.local:
-        yield args.endpoint, args.api_key
+        yield _given_endpoint(args), _given_key(args)
         return
     try:
         from .server.process import ReferenceServer, ReferenceServerCrashed, ReferenceServerError
@@ -143,6 +147,32 @@ def _endpoint(args: argparse.Namespace) -> Iterator[tuple[str | None, str | None
             raise CLIError("the bundled reference server crashed (its report is above)") from None
 
 
+def _given_endpoint(args: argparse.Namespace) -> str:
+    endpoint: str | None = args.endpoint or os.environ.get(ENV_ENDPOINT)
+    if not endpoint:
+        raise CLIError(f"no endpoint: pass --endpoint URL or set {ENV_ENDPOINT}, or use --local to start the "
+                       f"bundled reference server")
+    return endpoint
+
+
+def _given_key(args: argparse.Namespace) -> str:
+    key: str | None = args.api_key or os.environ.get(ENV_API_KEY)
+    if not key or not key.strip():
+        raise CLIError(f"no API key: pass --api-key KEY or set {ENV_API_KEY}")
+    return key
+
+
+def _check_model(client: LlamaClient, args: argparse.Namespace) -> None:
+    """Where the body's model picks the deployment, ask for ``--model`` before anything is sent."""
+    if args.model is not None or not requires_model(cast(ApiStyle, client.api), client.endpoint):
+        return
+    surface = "the OpenAI v1 surface" if client.api == "openai-v1" else "Foundry Models (/models)"
+    hint = (" (--deployment only sets a managed endpoint's azureml-model-deployment header)"
+            if args.deployment else "")
+    raise CLIError(f"a model (the deployment name) is needed: {client.endpoint} is {surface}, where the "
+                   f"deployment name picks the model that answers; pass --model NAME{hint}")
+
+
 def _chat(args: argparse.Namespace) -> int:
     messages: list[ChatMessageParam] = []
     if args.system:
@@ -152,6 +182,7 @@ def _chat(args: argparse.Namespace) -> int:
     if args.temperature is not None:
         params["temperature"] = args.temperature
     with _client(args) as client:
+        _check_model(client, args)
         if not args.stream or client.api == "score":  # the score route cannot stream
             reply = client.chat.completions.create(messages=messages, **params)
             print(reply.choices[0].message.content if reply.choices else "")
@@ -168,6 +199,8 @@ def _chat(args: argparse.Namespace) -> int:
 
 def _info(args: argparse.Namespace) -> int:
     with _client(args) as client:
+        if client.api != "openai-v1":  # which has no /info route: the client says where to look instead
+            _check_model(client, args)
         info = client.get_model_info()
         if args.json:
             print(json.dumps(info.model_dump(), indent=2))
@@ -190,9 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_batch_command(args, _async_client)
         return _chat(args) if args.command == "chat" else _info(args)
     except (LlamaAzureError, CLIError) as error:
-        hint = " (on the command line: --endpoint URL --api-key KEY, or --local)" if isinstance(
-            error, ConfigurationError) else ""
-        print(f"{PROG}: error: {_one_line(error)}{hint}", file=sys.stderr)
+        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print(file=sys.stderr)
@@ -201,6 +232,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+# The client's messages name its Python arguments; on the command line they are flags.
+_FLAG_WORDING = [
+    (re.compile(r"\bapi='([\w-]+)'"), r"--api \1"),
+    (re.compile(r"\(api=\.\.\.\)"), "(--api)"),
+    (re.compile(r"\bstream=False\b"), "--no-stream"),
+    (re.compile(r"\bcredential=(?:'<key>')?"), "--api-key KEY"),
+    (re.compile(r"\bdeployment=(?!\w)"), "--deployment"),
+    (re.compile(r"\bmodel='<deployment name>'"), "--model NAME"),
+]
+_FLAG_OF_PARAM = {"model": "--model", "max_tokens": "--max-tokens", "temperature": "--temperature"}
+# A refused client option: "model must be ..." reads "--model must be ...".
+_REFUSED_OPTION = re.compile(r"^(endpoint|model|deployment|timeout|max_retries|api)(?= must )")
+
+
 def _one_line(error: BaseException) -> str:
+    """The error on one line, in the command line's terms."""
     text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text}" if isinstance(error, LlamaAzureError) else text
+    if not isinstance(error, LlamaAzureError):
+        return text
+    for python, flag in _FLAG_WORDING:
+        text = python.sub(flag, text)
+    if isinstance(error, ConfigurationError):
+        text = _REFUSED_OPTION.sub(lambda option: "--" + option[1].replace("_", "-"), text)
+    if isinstance(error, ParameterError) and error.param in _FLAG_OF_PARAM:
+        text += f" (set by {_FLAG_OF_PARAM[error.param]})"
+    return f"{type(error).__name__}: {text}"

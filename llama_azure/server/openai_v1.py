@@ -9,7 +9,8 @@ What differs from the other routes, as on Azure:
 - credentials only as ``api-key: KEY`` or ``Authorization: Bearer KEY-or-token`` (a bare key: 401 saying so);
 - every error in the OpenAI shape ``{"error": {"message", "type", "param", "code"}}``, and never a 422:
   what the other routes answer 422 is a 400 here;
-- chat ``temperature`` in 0..2 (default 1), as in the OpenAI API.
+- chat ``temperature`` in 0..2 (default 1), as in the OpenAI API;
+- chat ``max_completion_tokens``, OpenAI's newer name of ``max_tokens`` (one or the other, not both).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -32,9 +33,21 @@ PREFIX = "/openai/v1"
 
 
 class OpenAIChatCompletionRequest(InferenceChatCompletionRequest):
-    """``POST /openai/v1/chat/completions``: the Model Inference body with the OpenAI temperature range."""
+    """``POST /openai/v1/chat/completions``: the Model Inference body with the OpenAI temperature range and
+    ``max_completion_tokens``."""
 
     temperature: float = Field(1.0, ge=0.0, le=2.0)
+    max_completion_tokens: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_token_limit(self) -> OpenAIChatCompletionRequest:
+        """``max_completion_tokens`` is ``max_tokens`` by its OpenAI name: it sets the same limit."""
+        if self.max_completion_tokens is None:
+            return self
+        if "max_tokens" in self.model_fields_set:
+            raise ValueError("max_tokens and max_completion_tokens set the same limit: pass one of them")
+        self.max_tokens = self.max_completion_tokens
+        return self
 
 
 def openai_error(status: int, message: str, *, code: str | None = None, param: str | None = None,

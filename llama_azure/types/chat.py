@@ -42,7 +42,13 @@ class ChatMessage(ResponseModel):
 
 
 class TopLogprob(ResponseModel):
-    """An alternative token: its text, log probability and UTF-8 bytes."""
+    """An alternative token: its text, log probability and UTF-8 bytes.
+
+    Attributes:
+        token: The token's text.
+        logprob: Its log probability (0 is certain; the lower, the less likely).
+        bytes: Its UTF-8 bytes (a character may span several tokens); None when the service does not send them.
+    """
 
     token: str = ""
     logprob: float = 0.0
@@ -50,14 +56,31 @@ class TopLogprob(ResponseModel):
 
 
 class TokenLogprob(TopLogprob):
-    """One generated token of a chat answer, with the most likely alternatives."""
+    """One generated token of a chat answer, with the most likely alternatives.
+
+    Attributes:
+        token: The token's text.
+        logprob: Its log probability.
+        bytes: Its UTF-8 bytes, or None.
+        top_logprobs: The ``top_logprobs`` most likely tokens at this position (``TopLogprob``).
+    """
 
     top_logprobs: list[TopLogprob] = []
 
 
 class ChoiceLogprobs(Logprobs):
     """Chat logprobs: OpenAI's form (``content``, a list of :class:`TokenLogprob`), or the Llama API's
-    completion form (``tokens``, ``token_logprobs``, ...), whichever the route sends."""
+    completion form (``tokens``, ``token_logprobs``, ...), whichever the route sends.
+
+    Attributes:
+        content: OpenAI's chat form (``logprobs=True`` on the model-inference and openai-v1 routes): one
+            ``TokenLogprob`` per token of the answer; None in the completion form.
+        refusal: The same for a refusal's text, when the service sends one.
+        text_offsets: The completion form (``logprobs=N``): where each token starts in the text.
+        token_logprobs: The completion form: the log probability of each token written.
+        tokens: The completion form: the tokens written, as text.
+        top_logprobs: The completion form: for each position, the most likely tokens and their log probabilities.
+    """
 
     content: list[TokenLogprob] | None = None
     refusal: list[TokenLogprob] | None = None

@@ -10,7 +10,14 @@ from ._base import ResponseModel
 
 
 class ContentFilterResult(ResponseModel):
-    """One category (``hate``, ``sexual``, ``violence``, ``self_harm``, ``jailbreak``, ...)."""
+    """One category (``hate``, ``sexual``, ``violence``, ``self_harm``, ``jailbreak``, ...).
+
+    Attributes:
+        filtered: Whether this category blocked the text.
+        severity: How severe the text is in this category: ``safe``, ``low``, ``medium`` or ``high``; None for
+            categories that are only detected.
+        detected: For detection categories (``jailbreak``, ``protected_material_text``, ...): whether it was found.
+    """
 
     filtered: bool = False
     severity: str | None = None
@@ -35,7 +42,13 @@ ContentFilterResults = Annotated[dict[str, ContentFilterResult], BeforeValidator
 
 
 class PromptFilterResult(ResponseModel):
-    """What the filter found in one prompt (``prompt_filter_results`` or the older ``prompt_annotations``)."""
+    """What the filter found in one prompt (``prompt_filter_results`` or the older ``prompt_annotations``).
+
+    Attributes:
+        prompt_index: Which prompt of the request (0 for a chat request's messages).
+        content_filter_results: Category name to ``ContentFilterResult``; a category sent as a list (custom
+            blocklists) keeps it under ``details``.
+    """
 
     prompt_index: int = 0
     content_filter_results: ContentFilterResults = Field(default_factory=dict)

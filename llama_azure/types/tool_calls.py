@@ -18,7 +18,13 @@ def arguments_text(value: Any) -> Any:
 
 
 class FunctionCall(ResponseModel):
-    """The function the model called and its arguments as JSON text: ``json.loads(call.function.arguments)``."""
+    """The function the model called and its arguments as JSON text: ``json.loads(call.function.arguments)``.
+
+    Attributes:
+        name: The function's name, as in the tool you passed (``pydantic_function_tool``: the model's class name).
+        arguments: Its arguments as JSON text, as the model wrote them (a JSON object sent by a server is turned
+            into text).
+    """
 
     name: str = ""
     arguments: str = ""
@@ -27,7 +33,13 @@ class FunctionCall(ResponseModel):
 
 
 class ToolCall(ResponseModel):
-    """One call on ``message.tool_calls``: send its result back as ``{"role": "tool", "tool_call_id": call.id}``."""
+    """One call on ``message.tool_calls``: send its result back as ``{"role": "tool", "tool_call_id": call.id}``.
+
+    Attributes:
+        id: The call's id, which the ``tool`` message that answers it names (``tool_call_id``).
+        type: ``function``.
+        function: The function called and its arguments (``FunctionCall``).
+    """
 
     id: str = ""
     type: str = "function"
@@ -40,6 +52,13 @@ class ToolCall(ResponseModel):
 
 
 class ToolCallDeltaFunction(ResponseModel):
+    """The function part of a streamed tool call's piece.
+
+    Attributes:
+        name: The function's name, in the call's first piece; None after.
+        arguments: The next piece of the arguments' JSON text (join them, or let ``until_done()`` do it).
+    """
+
     name: str | None = None
     arguments: str | None = None
 
@@ -47,7 +66,14 @@ class ToolCallDeltaFunction(ResponseModel):
 
 
 class ToolCallDelta(ResponseModel):
-    """A piece of a streamed tool call: ``id`` and ``function.name`` come first, arguments in pieces."""
+    """A piece of a streamed tool call: ``id`` and ``function.name`` come first, arguments in pieces.
+
+    Attributes:
+        index: Which call of the message this piece belongs to (pieces of one call share it).
+        id: The call's id, in its first piece; None after.
+        type: ``function`` in the first piece; None after.
+        function: The name (first piece) and the next piece of the arguments (``ToolCallDeltaFunction``).
+    """
 
     index: int | None = None
     id: str | None = None

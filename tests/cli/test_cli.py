@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,9 +93,43 @@ def test_model_option_on_the_v1_surface(server: object) -> None:
     ok = run("chat", "--endpoint", url, "--api-key", key, "--model", "default", "--max-tokens", "3", "Hi")
     assert ok.returncode == 0 and ok.stdout.strip(), ok.stderr
     missing = run("chat", "--endpoint", url, "--api-key", key, "Hi")
-    assert missing.returncode == 1
-    lines = missing.stderr.strip().splitlines()
-    assert len(lines) == 1 and "ParameterError" in lines[0] and "deployment name" in lines[0], missing.stderr
+    line = one_error_line(missing)
+    assert "deployment name" in line and "--model NAME" in line and "--deployment" not in line
+    with_deployment = run("chat", "--endpoint", url, "--api-key", key, "--deployment", "blue", "Hi")
+    line = one_error_line(with_deployment)
+    assert "--model NAME" in line and "--deployment only sets" in line
+
+
+# A Python argument (model=, api='...', credential=, LlamaClient(...)), not a URL's query (?api-version=).
+PYTHON_SPEAK = re.compile(r"(?<![-\w?&])[a-z_]+=(?!=)|LlamaClient\(")
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one stderr line of a failed run, which names flags, never Python arguments."""
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("llama-azure: error: "), result.stderr
+    assert not PYTHON_SPEAK.search(lines[0]), lines[0]
+    return lines[0]
+
+
+def test_missing_settings_name_the_flags() -> None:
+    assert "--endpoint URL" in one_error_line(run("info"))
+    assert "--api-key KEY" in one_error_line(run("info", "--endpoint", "http://127.0.0.1:9"))
+    assert "--api-key KEY" in one_error_line(run("info", "--endpoint", "http://127.0.0.1:9", "--api-key", "  "))
+    line = one_error_line(run("info", "--endpoint", "http://user:secret@127.0.0.1:9", "--api-key", "k"))
+    assert "--api-key" in line and "secret" not in line
+
+
+def test_refused_parameters_name_the_flags(server: object) -> None:
+    url, key = server.url, server.api_key  # type: ignore[attr-defined]
+    line = one_error_line(run("chat", "--endpoint", url, "--api-key", key, "--api", "model-inference",
+                              "--temperature", "1.5", "Hi"))
+    assert "temperature" in line and "--temperature" in line
+    line = one_error_line(run("chat", "--endpoint", url + "/openai/v1", "--api-key", key, "--model", " ", "Hi"))
+    assert "--model" in line
+    line = one_error_line(run("info", "--endpoint", url + "/models", "--api-key", key))
+    assert "Foundry Models" in line and "--model NAME" in line
 
 
 def test_chat_local_names_a_server_that_crashed_natively(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Every ```python block in README.md and docs/*.md runs, against a real reference server.
+"""Every ```python block in README.md and docs/*.md runs, against a real reference server, and passes
+``mypy --strict`` (the blocks marked not tested too: a reader copies them as they are).
 
 The blocks of one page run in order in one namespace (a later block may use an earlier block's names),
 in a fresh interpreter with LLAMA_AZURE_ENDPOINT / LLAMA_AZURE_API_KEY pointing at the server. The
@@ -35,6 +36,7 @@ SERVER_ARGS = ["--deployment", "blue", "--blocklist", "pineapple"]
 # Pages written elsewhere whose blocks are not yet runnable nor marked; each entry says why. They still
 # run: once fixed they XPASS (shown by -ra), and the entry should go.
 NOT_YET_MARKED: dict[str, str] = {}  # page -> why its blocks cannot run yet (xfail until fixed)
+DIAGRAM_WIDTH = 84  # characters of a code block the site shows without cutting, beside both sidebars
 
 RUNNER = """
 import json, sys
@@ -136,3 +138,58 @@ def test_page_snippets_run(page: Path, docs_server: object, tmp_path: Path, requ
         f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     )
     assert ran == len(runnable)
+
+
+def page_module(page: Path) -> str:
+    """The page's python blocks as one module, each block at its own line of the page (so mypy's line numbers
+    are the page's), in order: a later block uses an earlier block's names, as when they run."""
+    lines = [""] * len(page.read_text(encoding="utf-8").splitlines())
+    for block in page_blocks(page):
+        for offset, text in enumerate(block.source.splitlines()):
+            lines[block.line + offset] = text
+    return "\n".join(lines) + "\n"
+
+
+def module_name(page: Path) -> str:
+    return "page_" + re.sub(r"\W", "_", str(page.relative_to(ROOT)))
+
+
+@pytest.fixture(scope="module")
+def mypy_errors(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """``mypy --strict`` run once over every page's blocks: the errors of each page (its module name -> lines)."""
+    api = pytest.importorskip("mypy.api")
+    folder = tmp_path_factory.mktemp("doc_modules")
+    modules = []
+    for page in PAGES:
+        if page_blocks(page):
+            modules.append(folder / f"{module_name(page)}.py")
+            modules[-1].write_text(page_module(page), encoding="utf-8")
+    cache = request.config.cache.mkdir("mypy-doc-blocks") if request.config.cache else folder / "cache"
+    out, err, _ = api.run(["--strict", "--no-error-summary", "--show-error-codes", "--cache-dir", str(cache),
+                           *map(str, modules)])
+    found: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        if ": error:" in line:
+            found.setdefault(Path(line.split(":")[0]).stem, []).append(line)
+    assert not err.strip(), err
+    return found
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_page_blocks_pass_mypy_strict(page: Path, mypy_errors: dict[str, list[str]]) -> None:
+    where = str(page.relative_to(ROOT))
+    errors = [line.replace(f"{module_name(page)}.py", where, 1)
+              for line in mypy_errors.get(module_name(page), [])]
+    assert not errors, f"{where}: python blocks that mypy --strict refuses:\n" + "\n".join(errors)
+
+
+def test_the_architecture_diagram_fits_the_page() -> None:
+    """The call-path diagram is plain text: a line wider than the page's code column is cut off there."""
+    page = ROOT / "docs" / "architecture.md"
+    lines = page.read_text(encoding="utf-8").splitlines()
+    start = lines.index("## The path of one call")
+    fence = next(i for i in range(start, len(lines)) if lines[i].startswith("```"))
+    end = next(i for i in range(fence + 1, len(lines)) if lines[i].startswith("```"))
+    wide = [f"{n + 1}: {len(lines[n])}" for n in range(fence + 1, end) if len(lines[n]) > DIAGRAM_WIDTH]
+    assert not wide, f"docs/architecture.md lines wider than {DIAGRAM_WIDTH} characters: {wide}"

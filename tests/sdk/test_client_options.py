@@ -36,7 +36,8 @@ CLASSES = pytest.mark.parametrize("cls", [LlamaClient, AsyncLlamaClient])
 # The public constructor, exactly: (name, kind, default, annotation). Users and type checkers read it.
 SIGNATURE = [
     ("endpoint", "POSITIONAL_OR_KEYWORD", None, "str | None"),
-    ("credential", "POSITIONAL_OR_KEYWORD", None, "object"),
+    ("credential", "POSITIONAL_OR_KEYWORD", None,
+     "str | KeyCredential | TokenCredential | AsyncTokenCredential | None"),
     ("api", "KEYWORD_ONLY", None, "Literal['llama', 'model-inference', 'score', 'openai-v1'] | None"),
     ("deployment", "KEYWORD_ONLY", None, "str | None"),
     ("api_version", "KEYWORD_ONLY", None, "str | None"),

@@ -23,5 +23,5 @@ def test_mypy_accepts_correct_usage_and_rejects_each_misuse(tmp_path: Path) -> N
     # A call's error may be reported on its first line: credit the marked line or the two lines above it.
     reported = {int(line.split(":")[1]) for line in lines if bad.name in line.split(":")[0]}
     missing = [n for n in sorted(expected) if not reported & {n, n - 1, n - 2} - (expected - {n})]
-    assert len(expected) == 9
+    assert len(expected) == 12
     assert not missing, f"no mypy error for lines {missing}:\n{out}{err}"

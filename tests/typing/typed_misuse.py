@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from llama_azure import LlamaClient
+from llama_azure import AsyncLlamaClient, Deployment, LlamaClient
 
 
 class Weather(BaseModel):
@@ -26,3 +26,9 @@ def misuse(client: LlamaClient) -> None:
                                    tools=[{"type": "function", "function": {"nam": "f"}}])  # error: bad tool
     reply = client.chat.completions.create(messages=[{"role": "user", "content": "Hi"}])
     reply.choices[0].message.tool_calls[0]["function"]  # error: typed calls, not dicts
+
+
+def wrong_credentials() -> None:
+    LlamaClient("https://x.eastus2.models.ai.azure.com", 42)  # error: not a credential
+    AsyncLlamaClient("https://x.eastus2.models.ai.azure.com", credential={"key": "k"})  # error: a dict
+    Deployment("https://x.eastus2.models.ai.azure.com", credential=b"key")  # error: bytes

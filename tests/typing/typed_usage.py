@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 
+from azure.core.credentials import AzureKeyCredential
+from azure.identity import DefaultAzureCredential
+from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
 from pydantic import BaseModel
 
 from llama_azure import (
     AsyncLlamaClient,
     ChatMessageParam,
+    Deployment,
     LlamaClient,
     ParsedChatCompletion,
     ToolCall,
@@ -59,3 +63,20 @@ async def async_usage(client: AsyncLlamaClient) -> None:
     parsed = await client.chat.completions.parse(messages=[user], response_format=Weather, max_tokens=16)
     weather: Weather | None = parsed.choices[0].message.parsed
     del weather
+
+
+class RotatingKey:
+    @property
+    def key(self) -> str:
+        return "rotated"
+
+
+def credentials() -> None:
+    endpoint = "https://x.eastus2.models.ai.azure.com"
+    LlamaClient(endpoint, "KEY")
+    LlamaClient(endpoint, AzureKeyCredential("KEY"))
+    LlamaClient(endpoint, RotatingKey())
+    LlamaClient(endpoint, DefaultAzureCredential())
+    AsyncLlamaClient(endpoint, DefaultAzureCredential())
+    AsyncLlamaClient(endpoint, credential=AsyncDefaultAzureCredential())
+    Deployment(endpoint, credential=AzureKeyCredential("KEY"))
