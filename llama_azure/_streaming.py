@@ -1,9 +1,11 @@
 """Streams of typed chunks: one sans-IO core (bytes in, chunks out) and two thin shells.
 
-``Stream`` / ``AsyncStream`` are iterable and context managers. After ``[DONE]`` the rest of the body
-(the chunked terminator) is read, briefly and within a few KiB, so the connection goes back to the pool
-for the next call; leaving early (``break``, an exception, cancellation) closes the response at once,
-and the connection with it.
+``Stream`` / ``AsyncStream`` are their own iterators (as a file object, or openai-python's streams): a
+loop left with ``break`` and started again, or ``next(stream)`` then ``for``, goes on where the last read
+stopped. They are closed by ``close()``, by leaving ``with``, at their end, on a failed or cancelled read,
+or when dropped; never by an abandoned loop. After ``[DONE]`` the rest of the body (the chunked
+terminator) is read, briefly and within a few KiB, so the connection goes back to the pool for the next
+call; a stream closed before its end closes the response at once, and the connection with it.
 """
 
 from __future__ import annotations
@@ -338,28 +340,52 @@ class _StreamBase(Generic[ChunkT, ResultT]):
 
 
 class Stream(_StreamBase[ChunkT, ResultT]):
-    """A sync stream of chunks: ``for chunk in stream``, ``with stream:``, ``stream.close()``."""
+    """A sync stream of chunks, its own iterator: ``next(stream)``, ``for chunk in stream``, ``with stream:``,
+    ``stream.close()``. A loop left early (``break``) and started again goes on where it stopped."""
 
-    def __iter__(self) -> Iterator[ChunkT]:
-        if not self._check_readable():
-            return
-        restore = _clamp_socket_reads(self.response, self._core.read_budget)
-        raw_chunks = self.response.iter_bytes()
+    _raw: Iterator[bytes] | None = None  # the body's bytes, from the first read on
+    _pending: Iterator[ChunkT] = iter(())  # chunks of the last network read not yet handed out
+    _restore: Callable[[], None] | None = None  # undoes the socket clamp of the first read
+
+    def __iter__(self) -> Stream[ChunkT, ResultT]:
+        return self
+
+    def __next__(self) -> ChunkT:
+        chunk = next(self._pending, None)
+        if chunk is not None:
+            return chunk
+        while self._check_readable():
+            chunks = self._read()
+            if chunks:
+                self._pending = iter(chunks)
+                return next(self._pending)
+        raise StopIteration
+
+    def _read(self) -> list[ChunkT]:
+        """The chunks of the next network read; at the end of the body the stream closes itself."""
+        raw_chunks = self._raw
         try:
-            for raw in raw_chunks:
-                yield from self._core.feed(raw)
-                if self._core.done:
+            try:
+                if raw_chunks is None:
+                    self._restore = _clamp_socket_reads(self.response, self._core.read_budget)
+                    raw_chunks = self._raw = self.response.iter_bytes()
+                raw = next(raw_chunks, None)
+                if raw is None:
+                    chunks = self._core.finish()
+                else:
+                    chunks = self._core.feed(raw)
+                    if not self._core.done:
+                        return chunks
                     self._drain(raw_chunks)
-                    break
-            else:
-                yield from self._core.finish()
-        except httpx.TimeoutException as error:
-            raise self._core.timeout_error(error) from error
-        except httpx.HTTPError as error:
-            raise self._core.broke_off(error) from error
-        finally:
-            restore()
-            self.close()
+            except httpx.TimeoutException as error:
+                raise self._core.timeout_error(error) from error
+            except httpx.HTTPError as error:
+                raise self._core.broke_off(error) from error
+        except BaseException as error:  # a failed read leaves the body unusable: release it now
+            self._close(error)
+            raise
+        self._close(None)
+        return chunks
 
     def _drain(self, raw_chunks: Iterator[bytes]) -> None:
         """Read what follows [DONE] so the connection is reused; on any trouble it is just closed."""
@@ -377,15 +403,21 @@ class Stream(_StreamBase[ChunkT, ResultT]):
 
     def close(self) -> None:
         """Release the connection; safe to call twice."""
+        self._close(None)
+
+    def _close(self, error: BaseException | None) -> None:
         if not self._closed:
             self._closed = True
+            self._pending = iter(())
+            if self._restore is not None:
+                self._restore()
             self.response.close()
-            if self._trace is not None:  # the error, if any, that is ending the iteration
-                self._trace.stream_ended(self, sys.exc_info()[1])
+            if self._trace is not None:  # the error, if any, that is ending the stream
+                self._trace.stream_ended(self, error)
 
     def __del__(self) -> None:
-        # A stream dropped without being read or closed would pin its pooled connection for good.
-        # Closing a sync response needs no event loop, so it is safe here.
+        # A stream dropped without being read to its end or closed would pin its pooled connection for
+        # good. Closing a sync response needs no event loop, so it is safe here.
         if not getattr(self, "_closed", True):
             with contextlib.suppress(Exception):
                 self.close()
@@ -400,11 +432,15 @@ class Stream(_StreamBase[ChunkT, ResultT]):
 
 
 class AsyncStream(_StreamBase[ChunkT, ResultT]):
-    """An async stream: ``async for chunk in stream``, ``async with stream:``, ``await stream.close()``."""
+    """An async stream, its own iterator: ``await anext(stream)``, ``async for chunk in stream``,
+    ``async with stream:``, ``await stream.close()``. A loop left early and started again goes on."""
+
+    _raw: AsyncGenerator[bytes, None] | None = None
+    _pending: Iterator[ChunkT] = iter(())
 
     def __del__(self) -> None:
-        # Dropped without being read or closed: hand the close to the stream's own loop if it still
-        # runs (never touch a closed loop: that is the "Event loop is closed" trap); otherwise the
+        # Dropped without being read to its end or closed: hand the close to the stream's own loop if it
+        # still runs (never touch a closed loop: that is the "Event loop is closed" trap); otherwise the
         # loop, and with it the pool, is gone already.
         loop = getattr(self, "_loop", None)
         if self._trace is not None and not getattr(self, "_closed", True):
@@ -415,37 +451,49 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(_close_later, self.response)
 
-    def __aiter__(self) -> AsyncIterator[ChunkT]:
-        return self._iterate()
+    def __aiter__(self) -> AsyncStream[ChunkT, ResultT]:
+        return self
 
-    async def _iterate(self) -> AsyncIterator[ChunkT]:
-        if not self._check_readable():
-            return
-        raw_chunks = cast(AsyncGenerator[bytes, None], self.response.aiter_bytes())
+    async def __anext__(self) -> ChunkT:
+        chunk = next(self._pending, None)
+        if chunk is not None:
+            return chunk
+        while self._check_readable():
+            chunks = await self._read()
+            if chunks:
+                self._pending = iter(chunks)
+                return next(self._pending)
+        raise StopAsyncIteration
+
+    async def _read(self) -> list[ChunkT]:
+        """The chunks of the next network read; at the end of the body the stream closes itself."""
+        raw_chunks = self._raw
+        if raw_chunks is None:
+            raw_chunks = self._raw = cast(AsyncGenerator[bytes, None], self.response.aiter_bytes())
         try:
-            while True:
+            try:
                 try:
-                    raw = await _next_within(raw_chunks, self._core.read_budget())
+                    raw: bytes | None = await _next_within(raw_chunks, self._core.read_budget())
                 except StopAsyncIteration:
-                    for chunk in self._core.finish():
-                        yield chunk
-                    break
+                    raw = None
                 except TimeoutError:
                     raise self._core.timeout_error() from None
-                for chunk in self._core.feed(raw):
-                    yield chunk
-                if self._core.done:
+                if raw is None:
+                    chunks = self._core.finish()
+                else:
+                    chunks = self._core.feed(raw)
+                    if not self._core.done:
+                        return chunks
                     await self._drain(raw_chunks)
-                    break
-        except httpx.TimeoutException as error:
-            raise self._core.timeout_error(error) from error
-        except httpx.HTTPError as error:
-            raise self._core.broke_off(error) from error
-        finally:
-            try:
-                await raw_chunks.aclose()
-            finally:
-                await self.close()
+            except httpx.TimeoutException as error:
+                raise self._core.timeout_error(error) from error
+            except httpx.HTTPError as error:
+                raise self._core.broke_off(error) from error
+        except BaseException as error:  # a failed or cancelled read leaves the body unusable: release it
+            await self._close(error)
+            raise
+        await self._close(None)
+        return chunks
 
     async def _drain(self, raw_chunks: AsyncIterator[bytes]) -> None:
         """Read what follows [DONE] so the connection is reused; on any trouble it is just closed."""
@@ -462,12 +510,20 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
 
     async def close(self) -> None:
         """Release the connection; safe to call twice."""
+        await self._close(None)
+
+    async def _close(self, error: BaseException | None) -> None:
         if not self._closed:
             self._closed = True
-            error = sys.exc_info()[1]  # the error, if any, that is ending the iteration
-            await self.response.aclose()
-            if self._trace is not None:
-                self._trace.stream_ended(self, error)
+            self._pending = iter(())
+            raw_chunks, self._raw = self._raw, None
+            try:
+                if raw_chunks is not None:
+                    await raw_chunks.aclose()
+            finally:
+                await self.response.aclose()
+                if self._trace is not None:
+                    self._trace.stream_ended(self, error)
 
     async def __aenter__(self) -> AsyncStream[ChunkT, ResultT]:
         return self
