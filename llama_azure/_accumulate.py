@@ -119,8 +119,9 @@ class _Choice:
         delta = item.delta
         if delta.role:
             self.role = delta.role
-        if delta.content:
-            self.parts.append(delta.content)
+        content = delta.content
+        if content or (content is not None and not self.parts):  # a first "" is kept: the answer is "", not None
+            self.parts.append(content)
         if delta.refusal:
             self.refusal.append(delta.refusal)
         if delta.reasoning_content:
@@ -135,9 +136,13 @@ class _Choice:
             self.finish_reason = item.finish_reason
 
     def message(self) -> ChatMessage:
-        """The whole message; no text at all is ``content=None``, as the same answer unstreamed."""
-        return ChatMessage(role=self.role or "assistant", content="".join(self.parts) or None,
-                           tool_calls=self.tool_call_list(), refusal="".join(self.refusal) or None,
+        """The whole message: a stream that carried content, even only ``""``, gives its text (``""`` too, as
+        openai-python); one that carried none (a refusal only) gives ``content=None``, and so do tool calls
+        with no text beside them, as the same answer unstreamed (the role delta's ``""`` is no answer)."""
+        tool_calls = self.tool_call_list()
+        content = "".join(self.parts) if self.parts else None
+        return ChatMessage(role=self.role or "assistant", content=None if tool_calls and not content else content,
+                           tool_calls=tool_calls, refusal="".join(self.refusal) or None,
                            reasoning_content="".join(self.reasoning) or None)
 
 
