@@ -54,7 +54,7 @@ class StreamCore(Generic[ChunkT]):
 
     def __init__(
         self, response: httpx.Response, chunk_type: type[ChunkT], where: str, timer: CallTimer | None = None,
-        on_usage: Callable[[Any], None] | None = None,
+        on_usage: Callable[[Any], None] | None = None, max_kept: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.response = response
         # Pacing: told, once, at the end, of the accumulator (its ``usage``: the last the stream sent).
@@ -67,7 +67,9 @@ class StreamCore(Generic[ChunkT]):
         from ._accumulate import ChatAccumulator, CompletionAccumulator
         from .types.chat import ChatCompletionChunk
 
-        self.accumulator = ChatAccumulator() if chunk_type is ChatCompletionChunk else CompletionAccumulator()
+        # What the fold keeps for until_done() is capped (``max_kept``: the client's max_response_bytes).
+        self.accumulator = (ChatAccumulator(max_kept) if chunk_type is ChatCompletionChunk
+                            else CompletionAccumulator(max_kept))
         self.done = False
         self._where = where
         self._drain_until: float | None = None
@@ -156,7 +158,7 @@ class StreamCore(Generic[ChunkT]):
                     f"{str(error).splitlines()[0]} (data: {data[:200]!r})"
                 ) from None
             chunk._request_id = self._request_id
-            self.accumulator.add(chunk)  # type: ignore[arg-type]
+            self.accumulator.add(chunk, len(data))  # type: ignore[arg-type]
             out.append(chunk)
         if self.done:
             self._settle()
@@ -301,11 +303,12 @@ class _StreamBase(Generic[ChunkT, ResultT]):
         timer: CallTimer | None = None,
         finish: Callable[[Any], Any] | None = None,
         on_usage: Callable[[Any], None] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.response = response
         self._finish = finish  # parse(): reads the folded reply into the model
         self._core: StreamCore[ChunkT] = StreamCore(response, chunk_type, where, timer or CallTimer(),
-                                                    on_usage=on_usage)
+                                                    on_usage=on_usage, max_kept=max_response_bytes)
         self._where = where
         self._closed = False
         self._loop = _running_loop()  # an async stream's loop, for a close after it is dropped unread
@@ -331,7 +334,15 @@ class _StreamBase(Generic[ChunkT, ResultT]):
         return True
 
     def _result(self) -> ResultT:
-        result = self._core.accumulator.result()
+        accumulator = self._core.accumulator
+        if accumulator.dropped:
+            raise ResponseTooLargeError(
+                f"the stream from {self._where} carried more than max_response_bytes={accumulator.limit} "
+                f"(decoded text kept for the whole reply): its chunks were all read, but the whole reply was "
+                f"let go past the cap. Use the chunks as they come, or raise max_response_bytes= on the client",
+                limit=accumulator.limit,
+            )
+        result = accumulator.result()
         return cast(ResultT, result if self._finish is None else self._finish(result))
 
     def __repr__(self) -> str:
