@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
 
-from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyCollector
+from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyCollector, SlicedDecoder
 from ._error_body import parse_error_body
 from ._exceptions import (
     APIConnectionError,
@@ -47,6 +47,9 @@ T = TypeVar("T")
 # long, so the connection can be reused; past either the connection is closed instead.
 DRAIN_MAX_BYTES = 64 * 1024
 DRAIN_SECONDS = 0.5
+# Compressed bytes of a stream decoded at once: one network read of a gzip "bomb" is fed to the stream in
+# pieces of at most about 1 MiB (zlib's worst ratio is ~1032:1), so what one read holds stays small.
+STREAM_SLICE = 1024
 
 
 class StreamCore(Generic[ChunkT]):
@@ -281,6 +284,11 @@ async def _within(awaitable: Awaitable[T], seconds: float) -> T:
     return await asyncio.wait_for(awaitable, seconds)  # pragma: no cover - Python 3.10
 
 
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield  # an async generator that yields nothing
+
+
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     # Without asyncio loaded no loop can run: a sync stream does not import it.
     module = sys.modules.get("asyncio")
@@ -293,6 +301,27 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 class _StreamBase(Generic[ChunkT, ResultT]):
     _trace: CallTrace | None = None  # set by tracing; told when the stream closes
     _deployment: Any = None  # with deployments=: the Deployment that answered
+    _pending: Iterator[ChunkT] = iter(())  # chunks of the last decoded piece not yet handed out
+    _pieces: Iterator[bytes] = iter(())  # decoded pieces of the last network read not yet fed
+    _decoder: SlicedDecoder | None = None  # from the first read on
+
+    def _decoded_body(self) -> bool:
+        """Start decoding the body; True when httpx has read it already (a response built in memory), which
+        is then the one decoded piece."""
+        response = self.response
+        if response.is_stream_consumed:
+            self._decoder = SlicedDecoder(response, decoded=True)
+            self._pieces = iter((response.content,))
+            return True
+        self._decoder = SlicedDecoder(response, STREAM_SLICE)
+        return False
+
+    def _last_chunks(self) -> list[ChunkT]:
+        """At the end of the body: the decoder's last bytes, then the core's end (an error if cut short)."""
+        assert self._decoder is not None
+        tail = self._decoder.flush()
+        chunks = self._core.feed(tail) if tail else []
+        return chunks + self._core.finish()
 
     def __init__(
         self,
@@ -354,8 +383,7 @@ class Stream(_StreamBase[ChunkT, ResultT]):
     """A sync stream of chunks, its own iterator: ``next(stream)``, ``for chunk in stream``, ``with stream:``,
     ``stream.close()``. A loop left early (``break``) and started again goes on where it stopped."""
 
-    _raw: Iterator[bytes] | None = None  # the body's bytes, from the first read on
-    _pending: Iterator[ChunkT] = iter(())  # chunks of the last network read not yet handed out
+    _raw: Iterator[bytes] | None = None  # the body's raw (still encoded) bytes, from the first read on
     _restore: Callable[[], None] | None = None  # undoes the socket clamp of the first read
 
     def __iter__(self) -> Stream[ChunkT, ResultT]:
@@ -373,18 +401,22 @@ class Stream(_StreamBase[ChunkT, ResultT]):
         raise StopIteration
 
     def _read(self) -> list[ChunkT]:
-        """The chunks of the next network read; at the end of the body the stream closes itself."""
-        raw_chunks = self._raw
+        """The chunks of the next decoded piece of the body; at its end the stream closes itself."""
         try:
             try:
-                if raw_chunks is None:
-                    self._restore = _clamp_socket_reads(self.response, self._core.read_budget)
-                    raw_chunks = self._raw = self.response.iter_bytes()
-                raw = next(raw_chunks, None)
-                if raw is None:
-                    chunks = self._core.finish()
+                raw_chunks = self._raw if self._raw is not None else self._open()
+                piece = next(self._pieces, None)
+                while piece is None:
+                    raw = next(raw_chunks, None)
+                    if raw is None:
+                        break
+                    assert self._decoder is not None
+                    self._pieces = self._decoder.decode(raw)
+                    piece = next(self._pieces, None)
+                if piece is None:
+                    chunks = self._last_chunks()
                 else:
-                    chunks = self._core.feed(raw)
+                    chunks = self._core.feed(piece)
                     if not self._core.done:
                         return chunks
                     self._drain(raw_chunks)
@@ -397,6 +429,11 @@ class Stream(_StreamBase[ChunkT, ResultT]):
             raise
         self._close(None)
         return chunks
+
+    def _open(self) -> Iterator[bytes]:
+        self._restore = _clamp_socket_reads(self.response, self._core.read_budget)
+        self._raw = iter(()) if self._decoded_body() else self.response.iter_raw()
+        return self._raw
 
     def _drain(self, raw_chunks: Iterator[bytes]) -> None:
         """Read what follows [DONE] so the connection is reused; on any trouble it is just closed."""
@@ -446,8 +483,7 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
     """An async stream, its own iterator: ``await anext(stream)``, ``async for chunk in stream``,
     ``async with stream:``, ``await stream.close()``. A loop left early and started again goes on."""
 
-    _raw: AsyncGenerator[bytes, None] | None = None
-    _pending: Iterator[ChunkT] = iter(())
+    _raw: AsyncGenerator[bytes, None] | None = None  # the body's raw (still encoded) bytes, from the first read on
 
     def __del__(self) -> None:
         # Dropped without being read to its end or closed: hand the close to the stream's own loop if it
@@ -477,22 +513,28 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
         raise StopAsyncIteration
 
     async def _read(self) -> list[ChunkT]:
-        """The chunks of the next network read; at the end of the body the stream closes itself."""
-        raw_chunks = self._raw
-        if raw_chunks is None:
-            raw_chunks = self._raw = cast(AsyncGenerator[bytes, None], self.response.aiter_bytes())
+        """The chunks of the next decoded piece of the body; at its end the stream closes itself."""
         try:
             try:
-                try:
-                    raw: bytes | None = await _next_within(raw_chunks, self._core.read_budget())
-                except StopAsyncIteration:
-                    raw = None
-                except TimeoutError:
-                    raise self._core.timeout_error() from None
-                if raw is None:
-                    chunks = self._core.finish()
+                raw_chunks = self._raw
+                if raw_chunks is None:
+                    raw_chunks = self._raw = cast(AsyncGenerator[bytes, None], _nothing() if self._decoded_body()
+                                                  else self.response.aiter_raw())
+                piece = next(self._pieces, None)
+                while piece is None:
+                    try:
+                        raw = await _next_within(raw_chunks, self._core.read_budget())
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError:
+                        raise self._core.timeout_error() from None
+                    assert self._decoder is not None
+                    self._pieces = self._decoder.decode(raw)
+                    piece = next(self._pieces, None)
+                if piece is None:
+                    chunks = self._last_chunks()
                 else:
-                    chunks = self._core.feed(raw)
+                    chunks = self._core.feed(piece)
                     if not self._core.done:
                         return chunks
                     await self._drain(raw_chunks)

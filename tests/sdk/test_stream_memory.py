@@ -85,7 +85,7 @@ async def test_a_long_stream_read_and_dropped_keeps_memory_within_the_cap(shell_
         def handler(request: httpx.Request) -> httpx.Response:
             headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
             return httpx.Response(200, headers=headers,
-                                  stream=_Body(lambda: gzipped(long_stream_events(total), 1024)))
+                                  stream=_Body(lambda: gzipped(long_stream_events(total), 65536)))
     else:
         def handler(request: httpx.Request) -> httpx.Response:
             return httpx.Response(200, headers={"content-type": "text/event-stream"},
@@ -139,3 +139,16 @@ def test_the_fold_counts_text_tool_arguments_and_logprob_events() -> None:
     assert not text.dropped
     text.add(Completion.model_validate({"choices": [{"index": 0, "text": "k"}]}))
     assert text.dropped and text.result().choices[0].text == ""
+
+
+async def test_a_compressed_stream_under_the_cap_folds_whole(shell_kind: str) -> None:
+    total = 64 * len(PIECE)  # ~1 MiB of text, in one 64 KiB read once compressed
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+        return httpx.Response(200, headers=headers, stream=_Body(lambda: gzipped(long_stream_events(total), 65536)))
+
+    async with mock_shell(shell_kind, handler, max_response_bytes=2 * MIB) as shell:
+        stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
+        reply = await shell.until_done(stream)
+    assert reply.content == PIECE * 64 and reply.choices[0].finish_reason == "stop"
