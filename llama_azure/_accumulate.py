@@ -205,6 +205,7 @@ class _Accumulator:
         self.model: str | None = None
         self.created: int | None = None
         self.prompt_filter_results: list[PromptFilterResult] | None = None
+        self._headed = False  # id, model and created all known: later chunks are not read for them
 
     def _choice(self, index: int) -> _Choice:
         choice = self.choices.get(index)
@@ -213,15 +214,19 @@ class _Accumulator:
         return choice
 
     def _header(self, chunk: ChatCompletionChunk | Completion) -> None:
-        # A first event may carry only prompt annotations, with empty id and model: it must not blank them.
-        if not self.id and chunk.id:
-            self.id = chunk.id
-        if not self.model and chunk.model:
-            self.model = chunk.model
-        if self.created is None or (not self.created and chunk.created):
-            self.created = chunk.created
-        if chunk.usage is not None:
-            self.usage = chunk.usage
+        """``usage`` from every chunk (the last one sent wins); id, model and created until all are known."""
+        if not self._headed:
+            # A first event may carry only prompt annotations, with empty id and model: it must not blank them.
+            if not self.id and chunk.id:
+                self.id = chunk.id
+            if not self.model and chunk.model:
+                self.model = chunk.model
+            if self.created is None or (not self.created and chunk.created):
+                self.created = chunk.created
+            self._headed = bool(self.id and self.model and self.created)
+        usage = chunk.usage
+        if usage is not None:
+            self.usage = usage
 
     def _over_limit(self) -> None:
         """Past the cap: let go of what is kept, then count afresh (memory stays within the cap)."""
@@ -246,8 +251,10 @@ class ChatAccumulator(_Accumulator):
                 self.prompt_filter_results = []
             self.prompt_filter_results.extend(chunk.prompt_filter_results)
             kept += size
+        choices = self.choices
         for item in chunk.choices:
-            kept += self._choice(item.index).add_chat(item, size)
+            choice = choices.get(item.index) or self._choice(item.index)
+            kept += choice.add_chat(item, size)
         self.kept = kept
         if kept > self.limit:
             self._over_limit()
@@ -269,8 +276,9 @@ class CompletionAccumulator(_Accumulator):
         """Fold one chunk; ``size`` is its event's size (what its logprobs count as kept)."""
         self._header(chunk)
         kept = self.kept
+        choices = self.choices
         for item in chunk.choices:
-            choice = self._choice(item.index)
+            choice = choices.get(item.index) or self._choice(item.index)
             text = item.text
             if text:
                 choice.parts.append(text)
