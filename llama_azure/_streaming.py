@@ -305,24 +305,6 @@ class _StreamBase(Generic[ChunkT, ResultT]):
     _pieces: Iterator[bytes] = iter(())  # decoded pieces of the last network read not yet fed
     _decoder: SlicedDecoder | None = None  # from the first read on
 
-    def _decoded_body(self) -> bool:
-        """Start decoding the body; True when httpx has read it already (a response built in memory), which
-        is then the one decoded piece."""
-        response = self.response
-        if response.is_stream_consumed:
-            self._decoder = SlicedDecoder(response, decoded=True)
-            self._pieces = iter((response.content,))
-            return True
-        self._decoder = SlicedDecoder(response, STREAM_SLICE)
-        return False
-
-    def _last_chunks(self) -> list[ChunkT]:
-        """At the end of the body: the decoder's last bytes, then the core's end (an error if cut short)."""
-        assert self._decoder is not None
-        tail = self._decoder.flush()
-        chunks = self._core.feed(tail) if tail else []
-        return chunks + self._core.finish()
-
     def __init__(
         self,
         response: httpx.Response,
@@ -361,6 +343,24 @@ class _StreamBase(Generic[ChunkT, ResultT]):
                 f"the stream from {self._where} was closed before its end: the answer is incomplete"
             )
         return True
+
+    def _decoded_body(self) -> bool:
+        """Start decoding the body; True when httpx has read it already (a response built in memory), which
+        is then the one decoded piece."""
+        response = self.response
+        if response.is_stream_consumed:
+            self._decoder = SlicedDecoder(response, decoded=True)
+            self._pieces = iter((response.content,))
+            return True
+        self._decoder = SlicedDecoder(response, STREAM_SLICE)
+        return False
+
+    def _last_chunks(self) -> list[ChunkT]:
+        """At the end of the body: the decoder's last bytes, then the core's end (an error if cut short)."""
+        assert self._decoder is not None
+        tail = self._decoder.flush()
+        chunks = self._core.feed(tail) if tail else []
+        return chunks + self._core.finish()
 
     def _result(self) -> ResultT:
         accumulator = self._core.accumulator
