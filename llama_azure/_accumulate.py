@@ -1,9 +1,17 @@
-"""Folding streamed chunks into the final reply: message or text, tool calls, logprobs, finish reason, usage."""
+"""Folding streamed chunks into the final reply: message or text, tool calls, logprobs, finish reason, usage.
+
+Per chunk the least work: text pieces are appended and joined once, at ``result()``. What is kept for that
+result is counted (characters of text and tool arguments, the event size of a chunk whose logprobs or
+filter annotations are kept) against a cap, the client's ``max_response_bytes``: past it everything kept is
+let go and ``dropped`` is set, so a stream read chunk by chunk holds at most the cap whatever its length;
+the stream then refuses ``until_done()`` with ``ResponseTooLargeError``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from .types.chat import (
     ChatCompletion,
     ChatCompletionChoice,
@@ -33,20 +41,28 @@ class _ToolCall:
         self.parts: list[str] = []
         self.extra: dict[str, Any] = {}
 
-    def add(self, delta: ToolCallDelta) -> None:
+    def add(self, delta: ToolCallDelta, size: int) -> int:
+        """Fold one delta; returns what it added to be kept (``size``: its event's, for unknown fields)."""
+        kept = 0
         function = delta.function
         if function is not None:
             if function.name and self.name is None:
                 self.name = function.name
-            if function.arguments:
-                self.parts.append(function.arguments)
+            arguments = function.arguments
+            if arguments:
+                self.parts.append(arguments)
+                kept = len(arguments)
         if delta.id and self.id is None:
             self.id = delta.id
         if delta.type and self.type is None:
             self.type = delta.type
-        for key, value in (delta.model_extra or {}).items():
-            if value is not None:
-                self.extra.setdefault(key, value)
+        extra = delta.model_extra
+        if extra:
+            for key, value in extra.items():
+                if value is not None and key not in self.extra:
+                    self.extra[key] = value
+                    kept += size
+        return kept
 
     def result(self) -> ToolCall:
         return ToolCall.model_validate({"id": self.id or "", "type": self.type or "function",
@@ -69,7 +85,8 @@ class _Choice:
         self.tool_calls: dict[int, _ToolCall] | None = None  # by the wire's ``index``; None until one arrives
         self.logprobs: dict[str, list[Any] | None] | None = None  # None until a chunk carries logprobs
 
-    def add_tool_calls(self, deltas: list[ToolCallDelta]) -> None:
+    def add_tool_calls(self, deltas: list[ToolCallDelta], size: int) -> int:
+        kept = 0
         calls = self.tool_calls
         if calls is None:
             calls = self.tool_calls = {}
@@ -83,7 +100,8 @@ class _Choice:
             call = calls.get(index)
             if call is None:
                 call = calls[index] = _ToolCall()
-            call.add(delta)
+            kept += call.add(delta, size)
+        return kept
 
     def add_logprobs(self, logprobs: Logprobs) -> None:
         if isinstance(logprobs, ChoiceLogprobs):
@@ -115,40 +133,79 @@ class _Choice:
             return None
         return ChoiceLogprobs.model_validate({**(self.logprobs or {}), **self.chat_logprobs})
 
-    def add_chat(self, item: ChatCompletionChunkChoice) -> None:
+    def add_chat(self, item: ChatCompletionChunkChoice, size: int) -> int:
+        """Fold one choice of a chunk; returns what it added to be kept (``size``: the chunk's event size)."""
+        kept = 0
         delta = item.delta
         if delta.role:
             self.role = delta.role
-        if delta.content:
-            self.parts.append(delta.content)
-        if delta.refusal:
-            self.refusal.append(delta.refusal)
-        if delta.reasoning_content:
-            self.reasoning.append(delta.reasoning_content)
+        content = delta.content
+        if content or (content is not None and not self.parts):  # a first "" is kept: the answer is "", not None
+            self.parts.append(content)
+            kept = len(content)
+        refusal = delta.refusal
+        if refusal:
+            self.refusal.append(refusal)
+            kept += len(refusal)
+        reasoning = delta.reasoning_content
+        if reasoning:
+            self.reasoning.append(reasoning)
+            kept += len(reasoning)
         if delta.tool_calls:
-            self.add_tool_calls(delta.tool_calls)
+            kept += self.add_tool_calls(delta.tool_calls, size)
         if item.logprobs is not None:
             self.add_logprobs(item.logprobs)
+            kept += size
         if item.content_filter_results:
-            self.filter_results = {**(self.filter_results or {}), **item.content_filter_results}
+            kept += self.add_filter_results(item.content_filter_results, size)
         if item.finish_reason is not None:
             self.finish_reason = item.finish_reason
+        return kept
+
+    def add_filter_results(self, results: ContentFilterResults, size: int) -> int:
+        """Merge by category (a later verdict replaces an earlier one); only a new category is kept more."""
+        merged = self.filter_results
+        if merged is None:
+            self.filter_results = dict(results)
+            return size
+        before = len(merged)
+        merged.update(results)
+        return size if len(merged) > before else 0
+
+    def let_go(self) -> None:
+        """Drop what was kept for the whole reply (text, tool arguments, logprobs); the finish reason stays."""
+        self.parts.clear()
+        self.refusal.clear()
+        self.reasoning.clear()
+        self.chat_logprobs.clear()
+        self.logprobs = None
+        for call in (self.tool_calls or {}).values():
+            call.parts.clear()
+            call.extra.clear()
 
     def message(self) -> ChatMessage:
-        """The whole message; no text at all is ``content=None``, as the same answer unstreamed."""
-        return ChatMessage(role=self.role or "assistant", content="".join(self.parts) or None,
-                           tool_calls=self.tool_call_list(), refusal="".join(self.refusal) or None,
+        """The whole message: a stream that carried content, even only ``""``, gives its text (``""`` too, as
+        openai-python); one that carried none (a refusal only) gives ``content=None``, and so do tool calls
+        with no text beside them, as the same answer unstreamed (the role delta's ``""`` is no answer)."""
+        tool_calls = self.tool_call_list()
+        content = "".join(self.parts) if self.parts else None
+        return ChatMessage(role=self.role or "assistant", content=None if tool_calls and not content else content,
+                           tool_calls=tool_calls, refusal="".join(self.refusal) or None,
                            reasoning_content="".join(self.reasoning) or None)
 
 
 class _Accumulator:
-    def __init__(self) -> None:
+    def __init__(self, limit: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
+        self.limit = limit  # what may be kept for result(), counted as the module docstring says
+        self.kept = 0
+        self.dropped = False  # past the limit once: result() would not be the whole reply
         self.choices: dict[int, _Choice] = {}
         self.usage: Usage | None = None
         self.id: str | None = None
         self.model: str | None = None
         self.created: int | None = None
         self.prompt_filter_results: list[PromptFilterResult] | None = None
+        self._headed = False  # id, model and created all known: later chunks are not read for them
 
     def _choice(self, index: int) -> _Choice:
         choice = self.choices.get(index)
@@ -157,15 +214,27 @@ class _Accumulator:
         return choice
 
     def _header(self, chunk: ChatCompletionChunk | Completion) -> None:
-        # A first event may carry only prompt annotations, with empty id and model: it must not blank them.
-        if not self.id and chunk.id:
-            self.id = chunk.id
-        if not self.model and chunk.model:
-            self.model = chunk.model
-        if self.created is None or (not self.created and chunk.created):
-            self.created = chunk.created
-        if chunk.usage is not None:
-            self.usage = chunk.usage
+        """``usage`` from every chunk (the last one sent wins); id, model and created until all are known."""
+        if not self._headed:
+            # A first event may carry only prompt annotations, with empty id and model: it must not blank them.
+            if not self.id and chunk.id:
+                self.id = chunk.id
+            if not self.model and chunk.model:
+                self.model = chunk.model
+            if self.created is None or (not self.created and chunk.created):
+                self.created = chunk.created
+            self._headed = bool(self.id and self.model and self.created)
+        usage = chunk.usage
+        if usage is not None:
+            self.usage = usage
+
+    def _over_limit(self) -> None:
+        """Past the cap: let go of what is kept, then count afresh (memory stays within the cap)."""
+        self.dropped = True
+        self.kept = 0
+        self.prompt_filter_results = None
+        for choice in self.choices.values():
+            choice.let_go()
 
     @property
     def finished(self) -> bool:
@@ -173,12 +242,22 @@ class _Accumulator:
 
 
 class ChatAccumulator(_Accumulator):
-    def add(self, chunk: ChatCompletionChunk) -> None:
+    def add(self, chunk: ChatCompletionChunk, size: int = 0) -> None:
+        """Fold one chunk; ``size`` is its event's size (what its logprobs or annotations count as kept)."""
         self._header(chunk)
+        kept = self.kept
         if chunk.prompt_filter_results:
-            self.prompt_filter_results = [*(self.prompt_filter_results or []), *chunk.prompt_filter_results]
+            if self.prompt_filter_results is None:
+                self.prompt_filter_results = []
+            self.prompt_filter_results.extend(chunk.prompt_filter_results)
+            kept += size
+        choices = self.choices
         for item in chunk.choices:
-            self._choice(item.index).add_chat(item)
+            choice = choices.get(item.index) or self._choice(item.index)
+            kept += choice.add_chat(item, size)
+        self.kept = kept
+        if kept > self.limit:
+            self._over_limit()
 
     def result(self) -> ChatCompletion:
         return ChatCompletion(
@@ -193,16 +272,25 @@ class ChatAccumulator(_Accumulator):
 
 
 class CompletionAccumulator(_Accumulator):
-    def add(self, chunk: Completion) -> None:
+    def add(self, chunk: Completion, size: int = 0) -> None:
+        """Fold one chunk; ``size`` is its event's size (what its logprobs count as kept)."""
         self._header(chunk)
+        kept = self.kept
+        choices = self.choices
         for item in chunk.choices:
-            choice = self._choice(item.index)
-            if item.text:
-                choice.parts.append(item.text)
+            choice = choices.get(item.index) or self._choice(item.index)
+            text = item.text
+            if text:
+                choice.parts.append(text)
+                kept += len(text)
             if item.logprobs is not None:
                 choice.add_logprobs(item.logprobs)
+                kept += size
             if item.finish_reason is not None:
                 choice.finish_reason = item.finish_reason
+        self.kept = kept
+        if kept > self.limit:
+            self._over_limit()
 
     def result(self) -> Completion:
         return Completion(

@@ -209,7 +209,8 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
             if on_usage is not None and self._pacer is not None and self._pacer.does_io:
                 on_usage = _in_a_worker_thread(on_usage)  # a Redis round trip: not on the event loop
             return AsyncStream(outcome.response, outcome.chunk_type, where=call.where, timer=call.timer,
-                               finish=call.finish, on_usage=on_usage)
+                               finish=call.finish, on_usage=on_usage,
+                               max_response_bytes=call.max_response_bytes)
         return cast(T, outcome)
 
     async def _drive(self, flow: Generator[Step | FailoverStep, Any, Any], call: PreparedCall[Any]) -> Any:

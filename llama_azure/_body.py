@@ -7,6 +7,7 @@ to at most about a thousand times its size, so memory stays within the cap plus 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import httpx
@@ -24,12 +25,37 @@ class _Decoder(Protocol):
     def flush(self) -> bytes: ...
 
 
-class _Identity:
-    def decode(self, data: bytes) -> bytes:
-        return data
+class SlicedDecoder:
+    """An answer's Content-Encoding undone a few KiB of compressed input at a time: one network read of a
+    compressed "bomb" never inflates at once (a slice of ``slice_size`` bytes to about 1032 times that)."""
+
+    def __init__(self, response: httpx.Response, slice_size: int = _SLICE, *, decoded: bool = False) -> None:
+        # decoded: a body httpx has read (and decoded) already, as a response built in memory.
+        encoded = not decoded and bool(response.headers.get("content-encoding", "").strip(" ,").replace("identity", ""))
+        # httpx's own decoder for the answer's Content-Encoding (its private helper; identity without it).
+        make: Any = getattr(response, "_get_content_decoder", None)
+        self._decoder: _Decoder | None = make() if encoded and make is not None else None
+        self._slice = slice_size
+
+    @property
+    def identity(self) -> bool:
+        return self._decoder is None
+
+    def decode(self, raw: bytes) -> Iterator[bytes]:
+        """The decoded pieces of one network read, each made when asked for."""
+        decoder = self._decoder
+        if decoder is None:
+            if raw:
+                yield raw
+            return
+        step = self._slice
+        for start in range(0, len(raw), step):
+            piece = decoder.decode(raw[start:start + step])
+            if piece:
+                yield piece
 
     def flush(self) -> bytes:
-        return b""
+        return b"" if self._decoder is None else self._decoder.flush()
 
 
 def check_max_response_bytes(value: object) -> int:
@@ -47,19 +73,14 @@ class BodyCollector:
         self._where = where
         self._parts: list[bytes] = []
         self._size = 0
-        encoded = bool(response.headers.get("content-encoding", "").strip(" ,").replace("identity", ""))
-        # httpx's own decoder for the answer's Content-Encoding (its private helper; identity without it).
-        make: Any = getattr(response, "_get_content_decoder", None)
-        self._decoder: _Decoder = make() if encoded and make is not None else _Identity()
-        self._slice = _SLICE if encoded else 0
+        self._decoded = SlicedDecoder(response)
         declared = response.headers.get("content-length", "")
-        if not encoded and declared.isdigit() and int(declared) > limit:
+        if self._decoded.identity and declared.isdigit() and int(declared) > limit:
             raise self._too_large()  # known before reading a byte
 
     def feed(self, raw: bytes) -> None:
-        step = self._slice or len(raw) or 1
-        for start in range(0, len(raw), step):
-            self._add(self._decoder.decode(raw[start:start + step]))
+        for piece in self._decoded.decode(raw):
+            self._add(piece)
 
     def whole(self, body: bytes) -> bytes:
         """A body httpx had read already (a response built in memory): only the cap is checked."""
@@ -68,7 +89,7 @@ class BodyCollector:
         return body
 
     def finish(self) -> bytes:
-        self._add(self._decoder.flush())
+        self._add(self._decoded.flush())
         body = b"".join(self._parts)
         self._parts.clear()
         self._response._content = body  # as response.read() leaves it: error.response.text keeps working

@@ -202,7 +202,8 @@ class LlamaClient(BaseClient[httpx.Client]):
         outcome = self._drive(attempt_flow(call, self._pacer, self._http, self._auth), call)
         if isinstance(outcome, Streamed):
             return Stream(outcome.response, outcome.chunk_type, where=call.where, timer=call.timer,
-                          finish=call.finish, on_usage=outcome.on_usage)
+                          finish=call.finish, on_usage=outcome.on_usage,
+                          max_response_bytes=call.max_response_bytes)
         return cast(T, outcome)
 
     def _drive(self, flow: Generator[Step | FailoverStep, Any, Any], call: PreparedCall[Any]) -> Any:

@@ -235,9 +235,10 @@ class APIResponseValidationError(APIError):
 
 
 class ResponseTooLargeError(APIResponseValidationError):
-    """An answer (``max_response_bytes``) or one stream event (16 MiB) is larger than its limit; not retried.
+    """An answer (``max_response_bytes``), one stream event (16 MiB) or what a stream keeps for ``until_done()``
+    (``max_response_bytes``) is larger than its limit; not retried.
 
-    ``error.limit`` is the limit in bytes. Reading stopped there, so memory stays bounded.
+    ``error.limit`` is the limit in bytes. Reading (or keeping) stopped there, so memory stays bounded.
     """
 
     def __init__(self, message: str, *, limit: int, request: httpx.Request | None = None) -> None:

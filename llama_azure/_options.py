@@ -37,7 +37,8 @@ class ClientOptions:
         total_timeout: Seconds for a whole call (attempts, waits and stream); None: no limit.
         default_headers: Headers sent with every call.
         allow_insecure_http: Send the key or token over ``http://`` to a host that is not loopback.
-        max_response_bytes: The largest non-streamed answer read (decoded).
+        max_response_bytes: The largest non-streamed answer read (decoded), and the most a stream keeps for
+            ``until_done()``.
         model: The body's ``model`` when a call names none (the deployment name on Foundry Models, openai-v1).
         on_retry: Called before each retry wait as ``on_retry(attempt, error, wait)``.
     """

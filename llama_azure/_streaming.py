@@ -1,9 +1,11 @@
 """Streams of typed chunks: one sans-IO core (bytes in, chunks out) and two thin shells.
 
-``Stream`` / ``AsyncStream`` are iterable and context managers. After ``[DONE]`` the rest of the body
-(the chunked terminator) is read, briefly and within a few KiB, so the connection goes back to the pool
-for the next call; leaving early (``break``, an exception, cancellation) closes the response at once,
-and the connection with it.
+``Stream`` / ``AsyncStream`` are their own iterators (as a file object, or openai-python's streams): a
+loop left with ``break`` and started again, or ``next(stream)`` then ``for``, goes on where the last read
+stopped. They are closed by ``close()``, by leaving ``with``, at their end, on a failed or cancelled read,
+or when dropped; never by an abandoned loop. After ``[DONE]`` the rest of the body (the chunked
+terminator) is read, briefly and within a few KiB, so the connection goes back to the pool for the next
+call; a stream closed before its end closes the response at once, and the connection with it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
 
-from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyCollector
+from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyCollector, SlicedDecoder
 from ._error_body import parse_error_body
 from ._exceptions import (
     APIConnectionError,
@@ -45,6 +47,9 @@ T = TypeVar("T")
 # long, so the connection can be reused; past either the connection is closed instead.
 DRAIN_MAX_BYTES = 64 * 1024
 DRAIN_SECONDS = 0.5
+# Compressed bytes of a stream decoded at once: one network read of a gzip "bomb" is fed to the stream in
+# pieces of at most about 1 MiB (zlib's worst ratio is ~1032:1), so what one read holds stays small.
+STREAM_SLICE = 1024
 
 
 class StreamCore(Generic[ChunkT]):
@@ -52,7 +57,7 @@ class StreamCore(Generic[ChunkT]):
 
     def __init__(
         self, response: httpx.Response, chunk_type: type[ChunkT], where: str, timer: CallTimer | None = None,
-        on_usage: Callable[[Any], None] | None = None,
+        on_usage: Callable[[Any], None] | None = None, max_kept: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.response = response
         # Pacing: told, once, at the end, of the accumulator (its ``usage``: the last the stream sent).
@@ -65,7 +70,9 @@ class StreamCore(Generic[ChunkT]):
         from ._accumulate import ChatAccumulator, CompletionAccumulator
         from .types.chat import ChatCompletionChunk
 
-        self.accumulator = ChatAccumulator() if chunk_type is ChatCompletionChunk else CompletionAccumulator()
+        # What the fold keeps for until_done() is capped (``max_kept``: the client's max_response_bytes).
+        self.accumulator = (ChatAccumulator(max_kept) if chunk_type is ChatCompletionChunk
+                            else CompletionAccumulator(max_kept))
         self.done = False
         self._where = where
         self._drain_until: float | None = None
@@ -154,7 +161,7 @@ class StreamCore(Generic[ChunkT]):
                     f"{str(error).splitlines()[0]} (data: {data[:200]!r})"
                 ) from None
             chunk._request_id = self._request_id
-            self.accumulator.add(chunk)  # type: ignore[arg-type]
+            self.accumulator.add(chunk, len(data))  # type: ignore[arg-type]
             out.append(chunk)
         if self.done:
             self._settle()
@@ -277,6 +284,11 @@ async def _within(awaitable: Awaitable[T], seconds: float) -> T:
     return await asyncio.wait_for(awaitable, seconds)  # pragma: no cover - Python 3.10
 
 
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield  # an async generator that yields nothing
+
+
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     # Without asyncio loaded no loop can run: a sync stream does not import it.
     module = sys.modules.get("asyncio")
@@ -289,6 +301,9 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 class _StreamBase(Generic[ChunkT, ResultT]):
     _trace: CallTrace | None = None  # set by tracing; told when the stream closes
     _deployment: Any = None  # with deployments=: the Deployment that answered
+    _pending: Iterator[ChunkT] = iter(())  # chunks of the last decoded piece not yet handed out
+    _pieces: Iterator[bytes] = iter(())  # decoded pieces of the last network read not yet fed
+    _decoder: SlicedDecoder | None = None  # from the first read on
 
     def __init__(
         self,
@@ -299,11 +314,12 @@ class _StreamBase(Generic[ChunkT, ResultT]):
         timer: CallTimer | None = None,
         finish: Callable[[Any], Any] | None = None,
         on_usage: Callable[[Any], None] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.response = response
         self._finish = finish  # parse(): reads the folded reply into the model
         self._core: StreamCore[ChunkT] = StreamCore(response, chunk_type, where, timer or CallTimer(),
-                                                    on_usage=on_usage)
+                                                    on_usage=on_usage, max_kept=max_response_bytes)
         self._where = where
         self._closed = False
         self._loop = _running_loop()  # an async stream's loop, for a close after it is dropped unread
@@ -328,8 +344,34 @@ class _StreamBase(Generic[ChunkT, ResultT]):
             )
         return True
 
+    def _decoded_body(self) -> bool:
+        """Start decoding the body; True when httpx has read it already (a response built in memory), which
+        is then the one decoded piece."""
+        response = self.response
+        if response.is_stream_consumed:
+            self._decoder = SlicedDecoder(response, decoded=True)
+            self._pieces = iter((response.content,))
+            return True
+        self._decoder = SlicedDecoder(response, STREAM_SLICE)
+        return False
+
+    def _last_chunks(self) -> list[ChunkT]:
+        """At the end of the body: the decoder's last bytes, then the core's end (an error if cut short)."""
+        assert self._decoder is not None
+        tail = self._decoder.flush()
+        chunks = self._core.feed(tail) if tail else []
+        return chunks + self._core.finish()
+
     def _result(self) -> ResultT:
-        result = self._core.accumulator.result()
+        accumulator = self._core.accumulator
+        if accumulator.dropped:
+            raise ResponseTooLargeError(
+                f"the stream from {self._where} carried more than max_response_bytes={accumulator.limit} "
+                f"(decoded text kept for the whole reply): its chunks were all read, but the whole reply was "
+                f"let go past the cap. Use the chunks as they come, or raise max_response_bytes= on the client",
+                limit=accumulator.limit,
+            )
+        result = accumulator.result()
         return cast(ResultT, result if self._finish is None else self._finish(result))
 
     def __repr__(self) -> str:
@@ -338,28 +380,60 @@ class _StreamBase(Generic[ChunkT, ResultT]):
 
 
 class Stream(_StreamBase[ChunkT, ResultT]):
-    """A sync stream of chunks: ``for chunk in stream``, ``with stream:``, ``stream.close()``."""
+    """A sync stream of chunks, its own iterator: ``next(stream)``, ``for chunk in stream``, ``with stream:``,
+    ``stream.close()``. A loop left early (``break``) and started again goes on where it stopped."""
 
-    def __iter__(self) -> Iterator[ChunkT]:
-        if not self._check_readable():
-            return
-        restore = _clamp_socket_reads(self.response, self._core.read_budget)
-        raw_chunks = self.response.iter_bytes()
+    _raw: Iterator[bytes] | None = None  # the body's raw (still encoded) bytes, from the first read on
+    _restore: Callable[[], None] | None = None  # undoes the socket clamp of the first read
+
+    def __iter__(self) -> Stream[ChunkT, ResultT]:
+        return self
+
+    def __next__(self) -> ChunkT:
+        chunk = next(self._pending, None)
+        if chunk is not None:
+            return chunk
+        while self._check_readable():
+            chunks = self._read()
+            if chunks:
+                self._pending = iter(chunks)
+                return next(self._pending)
+        raise StopIteration
+
+    def _read(self) -> list[ChunkT]:
+        """The chunks of the next decoded piece of the body; at its end the stream closes itself."""
         try:
-            for raw in raw_chunks:
-                yield from self._core.feed(raw)
-                if self._core.done:
+            try:
+                raw_chunks = self._raw if self._raw is not None else self._open()
+                piece = next(self._pieces, None)
+                while piece is None:
+                    raw = next(raw_chunks, None)
+                    if raw is None:
+                        break
+                    assert self._decoder is not None
+                    self._pieces = self._decoder.decode(raw)
+                    piece = next(self._pieces, None)
+                if piece is None:
+                    chunks = self._last_chunks()
+                else:
+                    chunks = self._core.feed(piece)
+                    if not self._core.done:
+                        return chunks
                     self._drain(raw_chunks)
-                    break
-            else:
-                yield from self._core.finish()
-        except httpx.TimeoutException as error:
-            raise self._core.timeout_error(error) from error
-        except httpx.HTTPError as error:
-            raise self._core.broke_off(error) from error
-        finally:
-            restore()
-            self.close()
+            except httpx.TimeoutException as error:
+                raise self._core.timeout_error(error) from error
+            except httpx.HTTPError as error:
+                raise self._core.broke_off(error) from error
+        except BaseException as error:  # a failed read leaves the body unusable: release it now
+            self._close(error)
+            raise
+        self._close(None)
+        return chunks
+
+    def _open(self) -> Iterator[bytes]:
+        self._restore = _clamp_socket_reads(self.response, self._core.read_budget)
+        self._raw = iter(()) if self._decoded_body() else self.response.iter_raw()
+        return self._raw
 
     def _drain(self, raw_chunks: Iterator[bytes]) -> None:
         """Read what follows [DONE] so the connection is reused; on any trouble it is just closed."""
@@ -377,15 +451,21 @@ class Stream(_StreamBase[ChunkT, ResultT]):
 
     def close(self) -> None:
         """Release the connection; safe to call twice."""
+        self._close(None)
+
+    def _close(self, error: BaseException | None) -> None:
         if not self._closed:
             self._closed = True
+            self._pending = iter(())
+            if self._restore is not None:
+                self._restore()
             self.response.close()
-            if self._trace is not None:  # the error, if any, that is ending the iteration
-                self._trace.stream_ended(self, sys.exc_info()[1])
+            if self._trace is not None:  # the error, if any, that is ending the stream
+                self._trace.stream_ended(self, error)
 
     def __del__(self) -> None:
-        # A stream dropped without being read or closed would pin its pooled connection for good.
-        # Closing a sync response needs no event loop, so it is safe here.
+        # A stream dropped without being read to its end or closed would pin its pooled connection for
+        # good. Closing a sync response needs no event loop, so it is safe here.
         if not getattr(self, "_closed", True):
             with contextlib.suppress(Exception):
                 self.close()
@@ -400,11 +480,14 @@ class Stream(_StreamBase[ChunkT, ResultT]):
 
 
 class AsyncStream(_StreamBase[ChunkT, ResultT]):
-    """An async stream: ``async for chunk in stream``, ``async with stream:``, ``await stream.close()``."""
+    """An async stream, its own iterator: ``await anext(stream)``, ``async for chunk in stream``,
+    ``async with stream:``, ``await stream.close()``. A loop left early and started again goes on."""
+
+    _raw: AsyncGenerator[bytes, None] | None = None  # the body's raw (still encoded) bytes, from the first read on
 
     def __del__(self) -> None:
-        # Dropped without being read or closed: hand the close to the stream's own loop if it still
-        # runs (never touch a closed loop: that is the "Event loop is closed" trap); otherwise the
+        # Dropped without being read to its end or closed: hand the close to the stream's own loop if it
+        # still runs (never touch a closed loop: that is the "Event loop is closed" trap); otherwise the
         # loop, and with it the pool, is gone already.
         loop = getattr(self, "_loop", None)
         if self._trace is not None and not getattr(self, "_closed", True):
@@ -415,37 +498,55 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(_close_later, self.response)
 
-    def __aiter__(self) -> AsyncIterator[ChunkT]:
-        return self._iterate()
+    def __aiter__(self) -> AsyncStream[ChunkT, ResultT]:
+        return self
 
-    async def _iterate(self) -> AsyncIterator[ChunkT]:
-        if not self._check_readable():
-            return
-        raw_chunks = cast(AsyncGenerator[bytes, None], self.response.aiter_bytes())
+    async def __anext__(self) -> ChunkT:
+        chunk = next(self._pending, None)
+        if chunk is not None:
+            return chunk
+        while self._check_readable():
+            chunks = await self._read()
+            if chunks:
+                self._pending = iter(chunks)
+                return next(self._pending)
+        raise StopAsyncIteration
+
+    async def _read(self) -> list[ChunkT]:
+        """The chunks of the next decoded piece of the body; at its end the stream closes itself."""
         try:
-            while True:
-                try:
-                    raw = await _next_within(raw_chunks, self._core.read_budget())
-                except StopAsyncIteration:
-                    for chunk in self._core.finish():
-                        yield chunk
-                    break
-                except TimeoutError:
-                    raise self._core.timeout_error() from None
-                for chunk in self._core.feed(raw):
-                    yield chunk
-                if self._core.done:
-                    await self._drain(raw_chunks)
-                    break
-        except httpx.TimeoutException as error:
-            raise self._core.timeout_error(error) from error
-        except httpx.HTTPError as error:
-            raise self._core.broke_off(error) from error
-        finally:
             try:
-                await raw_chunks.aclose()
-            finally:
-                await self.close()
+                raw_chunks = self._raw
+                if raw_chunks is None:
+                    raw_chunks = self._raw = cast(AsyncGenerator[bytes, None], _nothing() if self._decoded_body()
+                                                  else self.response.aiter_raw())
+                piece = next(self._pieces, None)
+                while piece is None:
+                    try:
+                        raw = await _next_within(raw_chunks, self._core.read_budget())
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError:
+                        raise self._core.timeout_error() from None
+                    assert self._decoder is not None
+                    self._pieces = self._decoder.decode(raw)
+                    piece = next(self._pieces, None)
+                if piece is None:
+                    chunks = self._last_chunks()
+                else:
+                    chunks = self._core.feed(piece)
+                    if not self._core.done:
+                        return chunks
+                    await self._drain(raw_chunks)
+            except httpx.TimeoutException as error:
+                raise self._core.timeout_error(error) from error
+            except httpx.HTTPError as error:
+                raise self._core.broke_off(error) from error
+        except BaseException as error:  # a failed or cancelled read leaves the body unusable: release it
+            await self._close(error)
+            raise
+        await self._close(None)
+        return chunks
 
     async def _drain(self, raw_chunks: AsyncIterator[bytes]) -> None:
         """Read what follows [DONE] so the connection is reused; on any trouble it is just closed."""
@@ -462,12 +563,20 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
 
     async def close(self) -> None:
         """Release the connection; safe to call twice."""
+        await self._close(None)
+
+    async def _close(self, error: BaseException | None) -> None:
         if not self._closed:
             self._closed = True
-            error = sys.exc_info()[1]  # the error, if any, that is ending the iteration
-            await self.response.aclose()
-            if self._trace is not None:
-                self._trace.stream_ended(self, error)
+            self._pending = iter(())
+            raw_chunks, self._raw = self._raw, None
+            try:
+                if raw_chunks is not None:
+                    await raw_chunks.aclose()
+            finally:
+                await self.response.aclose()
+                if self._trace is not None:
+                    self._trace.stream_ended(self, error)
 
     async def __aenter__(self) -> AsyncStream[ChunkT, ResultT]:
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from support.wire import chat_chunk, chunk, event, text_chunk
 
 from llama_azure import Completion
@@ -97,3 +98,50 @@ async def test_streamed_completion_without_logprobs_keeps_none(shell_kind: str) 
     async with mock_shell(shell_kind, sse(parts)) as shell:
         result = await completion_result(shell)
     assert result.choices[0].text == "Hi" and result.choices[0].logprobs is None
+
+
+# ---------------------------------------------------------------------------- empty content (issue 22, item 2)
+
+# An Azure AI Model Inference stream (Meta-Llama-3.1-405B-Instruct) whose answer is empty: the role delta and
+# the last delta both carry ``"content": ""``, as the service writes them.
+AZURE_EMPTY_ANSWER = [
+    b'data: {"id":"cmpl-5c1e6f0ae1b94a40a2c6a6d0e0c3b2f1","object":"chat.completion.chunk","created":1722336220,'
+    b'"model":"Meta-Llama-3.1-405B-Instruct","choices":[{"index":0,"delta":{"role":"assistant","content":""},'
+    b'"logprobs":null,"finish_reason":null}]}\n\n',
+    b'data: {"id":"cmpl-5c1e6f0ae1b94a40a2c6a6d0e0c3b2f1","object":"chat.completion.chunk","created":1722336220,'
+    b'"model":"Meta-Llama-3.1-405B-Instruct","choices":[{"index":0,"delta":{"content":""},"logprobs":null,'
+    b'"finish_reason":"stop","stop_reason":null}],"usage":{"prompt_tokens":21,"total_tokens":21,'
+    b'"completion_tokens":0}}\n\n',
+    b"data: [DONE]\n\n",
+]
+
+
+async def test_a_stream_that_carried_only_empty_content_folds_to_empty_text(shell_kind: str) -> None:
+    async with mock_shell(shell_kind, sse(AZURE_EMPTY_ANSWER)) as shell:
+        _, reply = await chat_stream(shell)
+    assert reply.choices[0].message.content == ""  # as openai-python gives it; None would say "no text part"
+    assert reply.content == "" and reply.choices[0].finish_reason == "stop"
+
+
+@pytest.mark.parametrize("role_delta", [{"role": "assistant"}, {"role": "assistant", "content": ""}])
+async def test_tool_calls_without_text_keep_content_none(shell_kind: str, role_delta: dict[str, Any]) -> None:
+    # As the same answer unstreamed ("content": null beside tool_calls): the role delta's "" is no answer.
+    parts = [event(chat_chunk({"index": 0, "delta": role_delta})),
+             event(tool_delta(0, id="call_a", type="function", function={"name": "f", "arguments": "{}"})),
+             event(chat_chunk({"index": 0, "delta": {}, "finish_reason": "tool_calls"})), b"data: [DONE]\n\n"]
+    async with mock_shell(shell_kind, sse(parts)) as shell:
+        _, reply = await chat_stream(shell)
+    assert reply.choices[0].message.content is None and reply.choices[0].message.tool_calls
+
+
+async def test_an_empty_streamed_answer_from_the_server_is_empty_text(shell: Shell) -> None:
+    # The reference server's first delta is {"role": "assistant", "content": ""}; stopping at the first token
+    # the model writes (temperature 0) leaves an answer with no text at all.
+    probe = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, max_tokens=1, temperature=0))
+    first_token = (probe.content or "").strip()
+    assert first_token
+    stream = await shell.run(lambda c: c.chat.completions.create(
+        messages=USER_HI, max_tokens=4, temperature=0, stop=[first_token], stream=True))
+    reply = await shell.until_done(stream)
+    assert reply.choices[0].finish_reason == "stop"
+    assert reply.choices[0].message.content == ""

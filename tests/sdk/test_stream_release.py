@@ -1,9 +1,9 @@
 """Streams left early give their connection back to the pool (anchors complaint 1).
 
 Two ways out are checked, 200 times each, with a pool of four connections:
-- ``with stream:`` / ``async with stream:`` while the caller still holds the half-read iterator: only the
+- ``with stream:`` / ``async with stream:`` while the caller still holds the half-read stream: only the
   stream's own ``close()`` can free the connection here (nothing is garbage collected);
-- a plain ``break`` with no context manager: the iterator is dropped and its clean-up closes the response.
+- a plain ``break`` with no context manager, the stream then dropped: its clean-up closes the response.
 A stream dropped without ever being read is closed when it is garbage collected (sync: at once; async:
 handed to its event loop, never to a closed one).
 """
@@ -27,7 +27,7 @@ TIMEOUT = httpx.Timeout(30.0, pool=5.0)  # an exhausted pool fails fast instead 
 
 
 def test_sync_early_exits_do_not_exhaust_the_pool(server: ReferenceServer) -> None:
-    held: list[Any] = []  # half-read iterators the caller keeps: they must not pin connections
+    held: list[Any] = []  # half-read streams the caller keeps: they must not pin connections
     with httpx.Client(limits=POOL, timeout=TIMEOUT) as http, LlamaClient(
         server.url, server.api_key, http_client=http, max_retries=0
     ) as client:
@@ -35,9 +35,8 @@ def test_sync_early_exits_do_not_exhaust_the_pool(server: ReferenceServer) -> No
             stream = client.chat.completions.create(messages=MESSAGES, max_tokens=32, stream=True)
             if i % 2:
                 with stream:
-                    iterator = iter(stream)
-                    next(iterator)
-                    held.append(iterator)
+                    next(stream)
+                    held.append(stream)
             else:
                 for _chunk in stream:
                     break
@@ -55,16 +54,13 @@ async def test_async_early_exits_do_not_exhaust_the_pool(server: ReferenceServer
             stream = await client.chat.completions.create(messages=MESSAGES, max_tokens=32, stream=True)
             if i % 2:
                 async with stream:
-                    iterator = stream.__aiter__()
-                    await iterator.__anext__()
-                    held.append(iterator)
+                    await anext(stream)
+                    held.append(stream)
             else:
                 async for _chunk in stream:
                     break
         reply = await client.chat.completions.create(messages=MESSAGES, max_tokens=2)
         assert reply.content is not None
-        for iterator in held:  # finish the held generators while the loop is alive (no late clean-up)
-            await iterator.aclose()
     assert len(held) == EARLY_EXITS // 2
 
 

@@ -71,7 +71,7 @@ def test_any_split_of_a_chat_stream_gives_the_same_chunks_and_text(
     split_chunks, split_text = _run(stream, cuts)
     assert split_chunks == whole_chunks
     assert len(whole_chunks) == len(texts) + 2
-    assert split_text == whole_text == ("".join(texts) or None)  # no text at all: content None, as unstreamed
+    assert split_text == whole_text == "".join(texts)  # the role delta carries "": no text at all is ""
 
 
 def test_a_cut_stream_without_finish_reason_or_done_raises() -> None:
