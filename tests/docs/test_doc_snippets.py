@@ -164,7 +164,8 @@ def mypy_errors(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         if page_blocks(page):
             modules.append(folder / f"{module_name(page)}.py")
             modules[-1].write_text(page_module(page), encoding="utf-8")
-    cache = request.config.cache.mkdir("mypy-doc-blocks") if request.config.cache else folder / "cache"
+    cache_plugin = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    cache = cache_plugin.mkdir("mypy-doc-blocks") if cache_plugin is not None else folder / "cache"
     out, err, _ = api.run(["--strict", "--no-error-summary", "--show-error-codes", "--cache-dir", str(cache),
                            *map(str, modules)])
     found: dict[str, list[str]] = {}
