@@ -40,7 +40,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._rate_limit import RateLimit
-    from ._structured import StructuredOutputError, pydantic_function_tool
+    from ._structured import StructuredOutputError, ToolArgumentsError, pydantic_function_tool
     from .types import (
         AssistantMessageParam,
         ChatCompletion,
@@ -77,6 +77,7 @@ _LAZY = {
     "RateLimit": "._rate_limit",
     "StructuredOutputError": "._structured",
     "pydantic_function_tool": "._structured",
+    "ToolArgumentsError": "._structured",
     "AssistantMessageParam": ".types",
     "ChatCompletion": ".types",
     "ChatCompletionChunk": ".types",
@@ -167,6 +168,7 @@ __all__ = [
     "SystemMessageParam",
     "TextContentPart",
     "TokenLogprob",
+    "ToolArgumentsError",
     "ToolCall",
     "ToolCallDelta",
     "ToolChoice",

@@ -23,6 +23,8 @@ from ._streaming import AsyncStream, aread_body
 if TYPE_CHECKING:  # the parameter validators and the pydantic models load at the first call
     from collections.abc import Generator
 
+    from pydantic import BaseModel
+
     from ._deployments import Step as FailoverStep
     from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams
     from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
@@ -75,15 +77,27 @@ class AsyncChatCompletions:
               **kwargs: Unpack[ChatParseParams]
               ) -> AsyncStream[ChatCompletionChunk, ParsedChatCompletion[ModelT]]: ...
 
-    async def parse(self, *, messages: MessagesParam, response_format: type[ModelT], stream: bool = False,
+    @overload
+    async def parse(self, *, messages: MessagesParam, stream: Literal[False] = False,
+              **kwargs: Unpack[ChatParseParams]) -> ParsedChatCompletion[BaseModel]: ...
+
+    @overload
+    async def parse(self, *, messages: MessagesParam, stream: Literal[True], **kwargs: Unpack[ChatParseParams]
+              ) -> AsyncStream[ChatCompletionChunk, ParsedChatCompletion[BaseModel]]: ...
+
+    async def parse(self, *, messages: MessagesParam, response_format: type[ModelT] | None = None, stream: bool = False,
               **kwargs: Unpack[ChatParseParams]
-              ) -> ParsedChatCompletion[ModelT] | AsyncStream[ChatCompletionChunk, ParsedChatCompletion[ModelT]]:
+              ) -> ParsedChatCompletion[Any] | AsyncStream[ChatCompletionChunk, ParsedChatCompletion[Any]]:
         """Ask for JSON valid for a pydantic model and read it back: ``reply.choices[0].message.parsed``.
 
         ``client.chat.completions.parse(messages=[...], response_format=Answer, max_tokens=64)``; the model's
         JSON schema is sent as a strict ``json_schema`` response format. An answer that is not a valid
         ``Answer`` raises ``StructuredOutputError`` (with ``.content``). With ``stream=True``,
         ``until_done()`` gives the parsed completion.
+
+        Calls of tools made by ``pydantic_function_tool(Model)`` get ``function.parsed_arguments``, a ``Model``
+        (``ToolArgumentsError``, naming the tool, when they are not valid); ``response_format`` may then be left
+        out.
         """
         call = prepare_parse(self._client._config, messages, response_format, stream, kwargs)
         return await self._client._execute(call)
