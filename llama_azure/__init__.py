@@ -39,8 +39,18 @@ from ._streaming import AsyncStream, Stream
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._function_tools import ToolSpec
     from ._rate_limit import RateLimit
     from ._structured import StructuredOutputError, ToolArgumentsError, pydantic_function_tool
+    from ._tool_runner import (
+        AsyncToolRunStream,
+        ToolCallError,
+        ToolCallRecord,
+        ToolRun,
+        ToolRunEvent,
+        ToolRunStream,
+        UnknownToolError,
+    )
     from .types import (
         AssistantMessageParam,
         ChatCompletion,
@@ -78,6 +88,14 @@ _LAZY = {
     "StructuredOutputError": "._structured",
     "pydantic_function_tool": "._structured",
     "ToolArgumentsError": "._structured",
+    "ToolSpec": "._function_tools",
+    "AsyncToolRunStream": "._tool_runner",
+    "ToolCallError": "._tool_runner",
+    "ToolCallRecord": "._tool_runner",
+    "ToolRun": "._tool_runner",
+    "ToolRunEvent": "._tool_runner",
+    "ToolRunStream": "._tool_runner",
+    "UnknownToolError": "._tool_runner",
     "AssistantMessageParam": ".types",
     "ChatCompletion": ".types",
     "ChatCompletionChunk": ".types",
@@ -126,6 +144,7 @@ __all__ = [
     "AssistantMessageParam",
     "AsyncLlamaClient",
     "AsyncStream",
+    "AsyncToolRunStream",
     "AuthenticationError",
     "BadRequestError",
     "ChatCompletion",
@@ -171,9 +190,16 @@ __all__ = [
     "ToolArgumentsError",
     "ToolCall",
     "ToolCallDelta",
+    "ToolCallError",
+    "ToolCallRecord",
     "ToolChoice",
     "ToolMessageParam",
     "ToolParam",
+    "ToolRun",
+    "ToolRunEvent",
+    "ToolRunStream",
+    "ToolSpec",
+    "UnknownToolError",
     "UnprocessableEntityError",
     "Usage",
     "UserMessageParam",

@@ -40,14 +40,15 @@ class ToolArgumentsError(StructuredOutputError):
     """The arguments of a tool call are not valid for the tool's pydantic model.
 
     ``error.tool_name`` names the tool, ``error.tool_call_id`` the call, ``error.content`` holds the raw
-    arguments (JSON text).
+    arguments (JSON text) and ``error.problems`` what is wrong with them.
     """
 
     def __init__(self, message: str, *, tool_name: str, tool_call_id: str, content: str | None,
-                 finish_reason: str | None) -> None:
+                 finish_reason: str | None, problems: str = "") -> None:
         super().__init__(message, content=content, finish_reason=finish_reason)
         self.tool_name = tool_name
         self.tool_call_id = tool_call_id
+        self.problems = problems
 
 
 def _strict(schema: Any) -> Any:
@@ -120,17 +121,19 @@ def arguments_for(model: type[ModelT], name: str, call_id: str, arguments: str,
     except ValidationError as error:
         cut = " (finish_reason 'length': the call was cut short, raise max_tokens)" \
             if finish_reason == "length" else ""
+        problems = _first_errors(error)
         raise ToolArgumentsError(
             f"tool call {call_id!r}: the arguments are not valid for the tool {name!r} ({model.__name__}){cut}: "
-            f"{str(error).splitlines()[0]}; {error.error_count()} error(s): {_first_errors(error)}; "
-            f"raw arguments: {arguments[:200]!r}",
-            tool_name=name, tool_call_id=call_id, content=arguments, finish_reason=finish_reason,
+            f"{problems}; raw arguments: {arguments[:200]!r}",
+            tool_name=name, tool_call_id=call_id, content=arguments, finish_reason=finish_reason, problems=problems,
         ) from None
 
 
 def _first_errors(error: ValidationError) -> str:
+    """Where and what, for the first three problems (the model reads this too, in ``run_tools``)."""
+    more = f" (and {error.error_count() - 3} more)" if error.error_count() > 3 else ""
     return "; ".join(f"{'.'.join(str(part) for part in item['loc']) or '(arguments)'}: {item['msg']}"
-                     for item in error.errors()[:3])
+                     for item in error.errors()[:3]) + more
 
 
 def to_parsed(completion: ChatCompletion, model: type[ModelT] | None,
