@@ -34,7 +34,7 @@ def main() -> None:
         print(f"> {question}")
         run = client.chat.completions.run_tools(messages=[{"role": "user", "content": question}],
                                                 tools=[get_weather], tool_choice="required", max_rounds=2,
-                                                max_tokens=48)
+                                                max_tokens=60, temperature=0.2)
         for call in run.calls:
             show(call)
         print(run.content)
@@ -44,7 +44,7 @@ def main() -> None:
         print(f"> {question} (streamed)")
         stream = client.chat.completions.run_tools(messages=[{"role": "user", "content": question}],
                                                    tools=[get_weather], tool_choice="required", max_rounds=2,
-                                                   max_tokens=48, stream=True)
+                                                   max_tokens=60, temperature=0.2, stream=True)
         for event in stream:
             if isinstance(event, ChatCompletionChunk) and event.choices:
                 print(event.choices[0].delta.content or "", end="", flush=True)

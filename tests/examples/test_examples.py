@@ -106,6 +106,8 @@ def check_tools(out: str) -> None:
     assert out.startswith("> "), out
     assert re.search(r"\[tool call get_weather\(\{\"city\": .*\) -> '22 C and sunny in ", out), out
     assert "[finish_reason=tool_calls then " in out, out
+    answer = out.splitlines()[2]  # after the question and the call: the model's answer, in words
+    assert any(ch.isalpha() for ch in answer) and not answer.lstrip().startswith(("{", "[")), out
 
 
 def check_tool_runner(out: str) -> None:
