@@ -112,8 +112,8 @@ def check_tools(out: str) -> None:
 
 def check_tool_runner(out: str) -> None:
     assert out.startswith("> "), out
-    calls = re.findall(r"^\[round 0: get_weather\(\{\s*\"city\": .*\) -> '22 C and sunny in .*' in \d+\.\d\d ms\]$", out,
-                       re.M)
+    call = r"^\[round 0: get_weather\(\{\s*\"city\": .*\) -> '22 C and sunny in .*' in \d+\.\d\d ms\]$"
+    calls = re.findall(call, out, re.M)
     assert len(calls) == 2, out
     assert re.search(r"^\[2 rounds, 1 call\(s\), 4 messages, finish_reason=(stop|length)\]$", out, re.M), out
     assert "[streamed run: 2 rounds, 1 call(s)]" in out, out
