@@ -34,6 +34,8 @@ _CONTENT_HEAD = re.compile(r'^\s*\{\s*"content"\s*:\s*"')
 # A JSON string's body up to where it can be decoded: whole characters and escapes, no closing quote.
 _STRING_BODY = re.compile(r'(?:[^"\\]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*')
 # The "no more tools" turn: after tool results, when the request lets the model only write text.
+# After results, when the model may still call a tool ("auto"): the answer in words is the expected move.
+_ANSWER_OR_CALL = '\n\nThese results answer the question: answer it with {"content": <your answer>}.'
 _ANSWER_FROM_RESULTS = "Facts:\n{results}\n\nAnswer the question with these facts, in one sentence."
 
 
@@ -44,6 +46,7 @@ class Plan:
     schema: dict[str, Any] | None = None
     tools: bool = False  # the text is a tool call (or, with "auto", {"content": ...})
     system_note: str | None = None
+    may_answer: bool = False  # tools with "auto": the model may answer in words instead of calling
 
 
 def _tool_call_schema(tool: Tool) -> dict[str, Any]:
@@ -56,14 +59,16 @@ def _tool_call_schema(tool: Tool) -> dict[str, Any]:
     }
 
 
-def _describe_tools(tools: Sequence[Tool]) -> str:
+def _describe_tools(tools: Sequence[Tool], *, may_answer: bool) -> str:
     listed = [
         {"name": t.function.name, "description": t.function.description or "",
          "parameters": t.function.parameters or {}}
         for t in tools
     ]
+    answer = (' Once a tool\'s result answers the question, answer with JSON {"content": <your answer>} instead.'
+              if may_answer else "")
     return ("You can call these tools. To call one, answer with JSON "
-            '{"name": <tool name>, "arguments": {...}}.\n' + json.dumps(listed, ensure_ascii=False))
+            '{"name": <tool name>, "arguments": {...}}.' + answer + "\n" + json.dumps(listed, ensure_ascii=False))
 
 
 def plan_for(parsed: ChatCompletionRequest) -> Plan:
@@ -89,7 +94,9 @@ def plan_for(parsed: ChatCompletionRequest) -> Plan:
             options.append({"type": "object", "properties": {"content": {"type": "string"}},
                             "required": ["content"], "additionalProperties": False})
         schema = options[0] if len(options) == 1 else {"anyOf": options}
-        return Plan(schema=schema, tools=True, system_note=_describe_tools(chosen))
+        may_answer = choice in (None, "auto")
+        return Plan(schema=schema, tools=True, system_note=_describe_tools(chosen, may_answer=may_answer),
+                    may_answer=may_answer)
     fmt = parsed.response_format
     if fmt is None or fmt.type == "text":
         return Plan()
@@ -136,6 +143,8 @@ def render(messages: Sequence[ChatMessage], plan: Plan) -> list[dict[str, str]]:
         plain.append({"role": message.role, "content": text})
     if not plan.tools:
         plain = _answer_turn(plain)
+    elif plan.may_answer and plain and plain[-1].get("kind") == "results":
+        plain[-1]["content"] += _ANSWER_OR_CALL
     rendered = [{"role": m["role"], "content": m["content"]} for m in plain]
     if plan.system_note:
         if rendered and rendered[0]["role"] == "system":

@@ -171,4 +171,6 @@ def test_a_tool_round_is_told_in_words_when_tools_may_be_called_again() -> None:
     assert rendered[0]["content"].startswith("Be brief.\n\nYou can call these tools.")
     assert rendered[2]["content"] == '(I called get_weather({"city": "Paris"}), get_weather({"city": "Rome"}).)'
     assert rendered[3]["content"] == ('get_weather({"city": "Paris"}) returned: 22 C and sunny\n'
-                                      'get_weather({"city": "Rome"}) returned: 25 C')
+                                      'get_weather({"city": "Rome"}) returned: 25 C\n\nThese results answer the '
+                                      'question: answer it with {"content": <your answer>}.')
+    assert 'answer with JSON {"content": <your answer>} instead' in rendered[0]["content"]
