@@ -324,3 +324,27 @@ async def test_a_traced_run_has_a_span_per_model_call_and_an_execute_tool_span_p
             "gen_ai.tool.type": "function", "gen_ai.tool.call.id": call.id,
             "gen_ai.tool.description": "The current weather in a city.", "error.type": "ValueError"}
         assert span.status.status_code == StatusCode.ERROR
+
+
+async def test_every_round_goes_through_the_clients_retries(shell_kind: str) -> None:
+    """A 429 in the middle of a run is retried like any call: the run does not see it."""
+    bodies, answer = two_calls_then_an_answer()
+    sent: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(1)
+        if len(sent) == 2:  # the second round's first attempt
+            return httpx.Response(429, headers={"retry-after-ms": "1"},
+                                  json={"error": {"code": "429", "message": "Rate limit is exceeded."}})
+        return answer(request)  # type: ignore[no-any-return]
+
+    def first(city: str) -> str:
+        return "1"
+
+    def second(city: str) -> str:
+        return "2"
+
+    async with mock_shell(shell_kind, handler, api="model-inference") as shell:
+        run = await shell.run(lambda c: c.chat.completions.run_tools(messages=ASK, tools=[first, second]))
+    assert len(sent) == 3 and run.rounds == 2 and run.content == "Sunny." and len(bodies) == 2
+    assert [call.result for call in run.calls] == ["1", "2"]
