@@ -42,7 +42,9 @@ def main() -> None:
             result = get_weather(arguments.city)
             print(f"[tool call {call.function.name}({json.dumps(arguments.model_dump())}) -> {result!r}]")
             messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
-        answer = client.chat.completions.create(messages=messages, tools=tools, tool_choice="none", max_tokens=40)
+        # The answer turn: no more tools, a short factual answer (a low temperature keeps it to the result).
+        answer = client.chat.completions.create(messages=messages, tools=tools, tool_choice="none", max_tokens=60,
+                                                temperature=0.2)
         print(answer.choices[0].message.content)
         print(f"[finish_reason={reply.choices[0].finish_reason} then {answer.choices[0].finish_reason}]")
 

@@ -40,8 +40,18 @@ from ._streaming import AsyncStream, Stream
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._function_tools import ToolSpec
     from ._rate_limit import RateLimit
-    from ._structured import StructuredOutputError, pydantic_function_tool
+    from ._structured import StructuredOutputError, ToolArgumentsError, pydantic_function_tool
+    from ._tool_runner import (
+        AsyncToolRunStream,
+        ToolCallError,
+        ToolCallRecord,
+        ToolRun,
+        ToolRunEvent,
+        ToolRunStream,
+        UnknownToolError,
+    )
     from .types import (
         AssistantMessageParam,
         ChatCompletion,
@@ -78,6 +88,15 @@ _LAZY = {
     "RateLimit": "._rate_limit",
     "StructuredOutputError": "._structured",
     "pydantic_function_tool": "._structured",
+    "ToolArgumentsError": "._structured",
+    "ToolSpec": "._function_tools",
+    "AsyncToolRunStream": "._tool_runner",
+    "ToolCallError": "._tool_runner",
+    "ToolCallRecord": "._tool_runner",
+    "ToolRun": "._tool_runner",
+    "ToolRunEvent": "._tool_runner",
+    "ToolRunStream": "._tool_runner",
+    "UnknownToolError": "._tool_runner",
     "AssistantMessageParam": ".types",
     "ChatCompletion": ".types",
     "ChatCompletionChunk": ".types",
@@ -127,6 +146,7 @@ __all__ = [
     "AsyncLlamaClient",
     "AsyncStream",
     "AsyncTokenCredential",
+    "AsyncToolRunStream",
     "AuthenticationError",
     "BadRequestError",
     "ChatCompletion",
@@ -172,11 +192,19 @@ __all__ = [
     "TextContentPart",
     "TokenCredential",
     "TokenLogprob",
+    "ToolArgumentsError",
     "ToolCall",
     "ToolCallDelta",
+    "ToolCallError",
+    "ToolCallRecord",
     "ToolChoice",
     "ToolMessageParam",
     "ToolParam",
+    "ToolRun",
+    "ToolRunEvent",
+    "ToolRunStream",
+    "ToolSpec",
+    "UnknownToolError",
     "UnprocessableEntityError",
     "Usage",
     "UserMessageParam",

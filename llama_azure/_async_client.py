@@ -14,17 +14,21 @@ from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed, attempt_f
 from ._base_client import BaseClient
 from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
 from ._deployments import Execute, Sleep
-from ._exceptions import APIError
+from ._exceptions import APIError, ParameterError
 from ._pacer import Pause, Store
 from ._pacing_wait import apause
 from ._raw_response import RawResponse, raw_response
 from ._streaming import AsyncStream, aread_body
 
 if TYPE_CHECKING:  # the parameter validators and the pydantic models load at the first call
-    from collections.abc import Generator
+    from collections.abc import Generator, Sequence
+
+    from pydantic import BaseModel
 
     from ._deployments import Step as FailoverStep
-    from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams
+    from ._function_tools import ToolSpec
+    from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams, ToolRunParams
+    from ._tool_runner import AsyncToolRunStream, ToolRun
     from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
     from .types.completion import Completion
     from .types.model_info import ModelInfo
@@ -75,18 +79,63 @@ class AsyncChatCompletions:
               **kwargs: Unpack[ChatParseParams]
               ) -> AsyncStream[ChatCompletionChunk, ParsedChatCompletion[ModelT]]: ...
 
-    async def parse(self, *, messages: MessagesParam, response_format: type[ModelT], stream: bool = False,
+    @overload
+    async def parse(self, *, messages: MessagesParam, stream: Literal[False] = False,
+              **kwargs: Unpack[ChatParseParams]) -> ParsedChatCompletion[BaseModel]: ...
+
+    @overload
+    async def parse(self, *, messages: MessagesParam, stream: Literal[True], **kwargs: Unpack[ChatParseParams]
+              ) -> AsyncStream[ChatCompletionChunk, ParsedChatCompletion[BaseModel]]: ...
+
+    async def parse(self, *, messages: MessagesParam, response_format: type[ModelT] | None = None, stream: bool = False,
               **kwargs: Unpack[ChatParseParams]
-              ) -> ParsedChatCompletion[ModelT] | AsyncStream[ChatCompletionChunk, ParsedChatCompletion[ModelT]]:
+              ) -> ParsedChatCompletion[Any] | AsyncStream[ChatCompletionChunk, ParsedChatCompletion[Any]]:
         """Ask for JSON valid for a pydantic model and read it back: ``reply.choices[0].message.parsed``.
 
         ``client.chat.completions.parse(messages=[...], response_format=Answer, max_tokens=64)``; the model's
         JSON schema is sent as a strict ``json_schema`` response format. An answer that is not a valid
         ``Answer`` raises ``StructuredOutputError`` (with ``.content``). With ``stream=True``,
         ``until_done()`` gives the parsed completion.
+
+        Calls of tools made by ``pydantic_function_tool(Model)`` get ``function.parsed_arguments``, a ``Model``
+        (``ToolArgumentsError``, naming the tool, when they are not valid); ``response_format`` may then be left
+        out.
         """
         call = prepare_parse(self._client._config, messages, response_format, stream, kwargs)
         return await self._client._execute(call)
+
+
+    @overload
+    async def run_tools(self, *, messages: MessagesParam, tools: Sequence[ToolSpec], max_rounds: int = 10,
+                  raise_tool_errors: bool = False, stream: Literal[False] = False,
+                  **kwargs: Unpack[ToolRunParams]) -> ToolRun: ...
+
+    @overload
+    async def run_tools(self, *, messages: MessagesParam, tools: Sequence[ToolSpec], max_rounds: int = 10,
+                  raise_tool_errors: bool = False, stream: Literal[True],
+                  **kwargs: Unpack[ToolRunParams]) -> AsyncToolRunStream: ...
+
+    async def run_tools(self, *, messages: MessagesParam, tools: Sequence[ToolSpec], max_rounds: int = 10,
+                  raise_tool_errors: bool = False, stream: bool = False,
+                  **kwargs: Unpack[ToolRunParams]) -> ToolRun | AsyncToolRunStream:
+        """Run the tool loop: ask, run the tools the model calls, send the results back, until it answers.
+
+        ``run = await client.chat.completions.run_tools(messages=[...], tools=[get_weather], max_tokens=64)``;
+        ``run.final`` is the last answer, ``run.messages`` the conversation, ``run.calls`` every call made.
+        ``tools`` are typed functions (their schema comes from the signature and docstring) or
+        ``(pydantic_function_tool(Model), handler)`` pairs. Invalid arguments and exceptions of a function go
+        back to the model as the tool message (``raise_tool_errors=True``: ``ToolCallError`` instead). The
+        last of ``max_rounds`` rounds forbids tools. Other arguments go to each round's ``create``. With
+        ``stream=True``, the returned stream yields chunks, call records, then the run.
+        """
+        from ._tool_runner import AsyncToolRunStream, ToolLoop, arun
+
+        if not isinstance(stream, bool):
+            raise ParameterError(f"stream must be True or False, got {stream!r}", param="stream")
+        loop = ToolLoop(messages, tools, max_rounds, raise_tool_errors, kwargs)
+        if stream:
+            return AsyncToolRunStream(loop, self.create)
+        return await arun(loop, self.create)
 
 
 class AsyncChat:

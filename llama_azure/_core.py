@@ -438,16 +438,19 @@ def _prepare_chat(
 
 def prepare_parse(config: ClientConfig, messages: object, model: object, stream: object,
                   kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
-    """``chat.completions.parse``: a chat call whose answer (or stream's result) is read into ``model``."""
-    from ._structured import response_format_for, to_parsed
+    """``chat.completions.parse``: a chat call whose answer (or stream's result) is read into ``model`` (when
+    given), and whose calls of ``pydantic_function_tool`` tools have their arguments read into the tool's model."""
+    from ._structured import response_format_for, to_parsed, tool_models
 
-    call = prepare_chat(config, messages, stream, {**kwargs, "response_format": response_format_for(model)})
+    extra = {"response_format": response_format_for(model)} if model is not None else {}
+    call = prepare_chat(config, messages, stream, {**kwargs, **extra})
     target: Any = model
+    tools = tool_models(kwargs.get("tools"))
     if call.stream:
-        call.finish = lambda completion: to_parsed(completion, target)
+        call.finish = lambda completion: to_parsed(completion, target, tools)
     else:
         parse = call.parse
-        call.parse = lambda response, content: to_parsed(parse(response, content), target)
+        call.parse = lambda response, content: to_parsed(parse(response, content), target, tools)
     call.rebuild = lambda other: prepare_parse(other, messages, model, stream, kwargs)
     return call
 

@@ -9,6 +9,7 @@ can report a quota wait with :func:`report_quota_wait`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
@@ -33,8 +34,21 @@ class CallTrace(Protocol):
         """The call's stream was closed: read to its end, left early, or broken off by ``error``."""
 
 
+class ToolTrace(Protocol):
+    """What one traced tool call (``run_tools``) is told."""
+
+    def failed(self, error: BaseException) -> None:
+        """The call failed (invalid arguments, an unknown tool, or the function raised ``error``)."""
+
+    def ended(self, arguments: str, result: str) -> None:
+        """The call's arguments and the text sent back (recorded only when content capture is on)."""
+
+
 class CallObserver(Protocol):
     """Runs a client's ``_execute`` inside a trace (``llama_azure.tracing`` provides the one in use)."""
+
+    def tool_span(self, name: str, call_id: str, description: str | None) -> AbstractContextManager[ToolTrace]:
+        """An ``execute_tool`` span, current while the tool runs."""
 
     def traced(self, execute: Callable[[PreparedCall[Any]], R], call: PreparedCall[Any]) -> R: ...
 
@@ -62,6 +76,21 @@ class _Untraced:
 
 
 UNTRACED: CallTrace = _Untraced()
+
+
+class _UntracedTool:
+    def failed(self, error: BaseException) -> None:
+        return None
+
+    def ended(self, arguments: str, result: str) -> None:
+        return None
+
+
+def tool_span(name: str, call_id: str, description: str | None) -> AbstractContextManager[ToolTrace]:
+    """The ``execute_tool`` span of one tool call when tracing is on; a no-op otherwise."""
+    if observer is None:
+        return nullcontext(_UntracedTool())
+    return observer.tool_span(name, call_id, description)
 
 
 def error_type(error: BaseException | None) -> str:

@@ -129,6 +129,27 @@ class ChatParseParams(ToolParams, RequestOptions, total=False):
     """What ``chat.completions.parse`` takes besides ``messages``, ``response_format`` (a model) and ``stream``."""
 
 
+class ToolRunParams(SamplingParams, RequestOptions, total=False):
+    """What ``chat.completions.run_tools`` passes to every round's ``create`` (``tools`` are its own).
+
+    Attributes:
+        tool_choice: For every round but the last, which forbids tools (``"none"``): ``"required"`` makes
+            the model call a tool in each of them.
+        parallel_tool_calls: Whether the model may call several tools in one answer.
+        top_logprobs: With ``logprobs=True``: how many alternatives per token (0..20).
+        frequency_penalty: -2..2, as in ``create``.
+        model: The deployment name, as in ``create``.
+        response_format: The form of the final answer, as in ``create``.
+    """
+
+    tool_choice: ToolChoice
+    parallel_tool_calls: bool
+    top_logprobs: Annotated[int, Field(**bounds("top_logprobs"))]
+    frequency_penalty: Penalty
+    model: str
+    response_format: ResponseFormat
+
+
 class CompletionParams(SamplingParams, total=False):
     """Text completions add ``model``.
 

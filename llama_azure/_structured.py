@@ -6,7 +6,7 @@ Sans-IO: ``chat.completions.parse()`` in both shells builds its request and read
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -14,6 +14,13 @@ from ._exceptions import APIResponseValidationError, ParameterError
 from .types.chat import ChatCompletion
 from .types.chat_params import ResponseFormatJSONSchema, ToolParam
 from .types.parsed import ModelT, ParsedChatCompletion
+
+
+class _ModelTool(dict):  # type: ignore[type-arg]
+    """The ``ToolParam`` made by :func:`pydantic_function_tool`, which remembers its model (``parse()`` reads
+    the arguments of its calls into it). Sent as the plain dict it is; a copy (``{**tool}``) forgets it."""
+
+    model: type[BaseModel]
 
 
 class StructuredOutputError(APIResponseValidationError):
@@ -27,6 +34,21 @@ class StructuredOutputError(APIResponseValidationError):
         super().__init__(message)
         self.content = content
         self.finish_reason = finish_reason
+
+
+class ToolArgumentsError(StructuredOutputError):
+    """The arguments of a tool call are not valid for the tool's pydantic model.
+
+    ``error.tool_name`` names the tool, ``error.tool_call_id`` the call, ``error.content`` holds the raw
+    arguments (JSON text) and ``error.problems`` what is wrong with them.
+    """
+
+    def __init__(self, message: str, *, tool_name: str, tool_call_id: str, content: str | None,
+                 finish_reason: str | None, problems: str = "") -> None:
+        super().__init__(message, content=content, finish_reason=finish_reason)
+        self.tool_name = tool_name
+        self.tool_call_id = tool_call_id
+        self.problems = problems
 
 
 def _strict(schema: Any) -> Any:
@@ -72,20 +94,62 @@ def pydantic_function_tool(model: type[BaseModel], *, name: str | None = None,
     'GetWeather'
     """
     checked = _check_model(model, "model")
-    tool: ToolParam = {"type": "function", "function": {"name": name or checked.__name__,
-                                                        "parameters": model_schema(checked), "strict": True}}
+    function: dict[str, Any] = {"name": name or checked.__name__, "parameters": model_schema(checked),
+                                "strict": True}
     text = description if description is not None else checked.__doc__
     if text:
-        tool["function"]["description"] = inspect.cleandoc(text)
-    return tool
+        function["description"] = inspect.cleandoc(text)
+    tool = _ModelTool(type="function", function=function)
+    tool.model = checked
+    return cast(ToolParam, tool)
 
 
-def to_parsed(completion: ChatCompletion, model: type[ModelT]) -> ParsedChatCompletion[ModelT]:
-    """The completion with each message's JSON content read into ``model``; a typed error when it is not valid."""
+def tool_models(tools: object) -> dict[str, type[BaseModel]]:
+    """The models of the strict tools made by :func:`pydantic_function_tool`, by tool name."""
+    models: dict[str, type[BaseModel]] = {}
+    for tool in tools if isinstance(tools, (list, tuple)) else ():
+        if isinstance(tool, _ModelTool) and tool.get("function", {}).get("strict") is True:
+            models[tool["function"]["name"]] = tool.model
+    return models
+
+
+def arguments_for(model: type[ModelT], name: str, call_id: str, arguments: str,
+                  finish_reason: str | None = None) -> ModelT:
+    """A call's JSON arguments read into the tool's model; :class:`ToolArgumentsError` naming the tool if not valid."""
+    try:
+        return model.model_validate_json(arguments)
+    except ValidationError as error:
+        cut = " (finish_reason 'length': the call was cut short, raise max_tokens)" \
+            if finish_reason == "length" else ""
+        problems = _first_errors(error)
+        raise ToolArgumentsError(
+            f"tool call {call_id!r}: the arguments are not valid for the tool {name!r} ({model.__name__}){cut}: "
+            f"{problems}; raw arguments: {arguments[:200]!r}",
+            tool_name=name, tool_call_id=call_id, content=arguments, finish_reason=finish_reason, problems=problems,
+        ) from None
+
+
+def _first_errors(error: ValidationError) -> str:
+    """Where and what, for the first three problems (the model reads this too, in ``run_tools``)."""
+    more = f" (and {error.error_count() - 3} more)" if error.error_count() > 3 else ""
+    return "; ".join(f"{'.'.join(str(part) for part in item['loc']) or '(arguments)'}: {item['msg']}"
+                     for item in error.errors()[:3]) + more
+
+
+def to_parsed(completion: ChatCompletion, model: type[ModelT] | None,
+              tools: dict[str, type[BaseModel]] | None = None) -> ParsedChatCompletion[ModelT]:
+    """The completion with each message's JSON content read into ``model`` (when given) and each call's
+    arguments into its tool's model (``tools``, by name); a typed error when one is not valid."""
     data = completion.model_dump(by_alias=False)
     for choice, plain in zip(completion.choices, data["choices"], strict=False):
+        for call, plain_call in zip(choice.message.tool_calls or (), plain["message"].get("tool_calls") or (),
+                                    strict=False):
+            tool = (tools or {}).get(call.function.name)
+            if tool is not None:
+                plain_call["function"]["parsed_arguments"] = arguments_for(
+                    tool, call.function.name, call.id, call.function.arguments, choice.finish_reason)
         content = choice.message.content
-        if content is None:  # a tool call (or a refusal) instead of an answer
+        if content is None or model is None:  # a tool call (or a refusal) instead of an answer
             continue
         try:
             plain["message"]["parsed"] = model.model_validate_json(content)
@@ -97,6 +161,7 @@ def to_parsed(completion: ChatCompletion, model: type[ModelT]) -> ParsedChatComp
                 f"{str(error).splitlines()[0]}; raw content: {content[:200]!r}",
                 content=content, finish_reason=choice.finish_reason,
             ) from None
-    parsed = ParsedChatCompletion[model].model_validate(data)  # type: ignore[valid-type]
+    target: Any = model if model is not None else BaseModel
+    parsed = ParsedChatCompletion[target].model_validate(data)
     parsed._request_id = completion.request_id
     return parsed

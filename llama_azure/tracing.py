@@ -243,6 +243,18 @@ class _Telemetry:
         traced.returned(result)
         return result
 
+    @contextlib.contextmanager
+    def tool_span(self, name: str, call_id: str, description: str | None) -> Iterator[_ToolSpan]:
+        attrs: Attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name,
+                             "gen_ai.tool.type": "function"}
+        if call_id:
+            attrs["gen_ai.tool.call.id"] = call_id
+        if description:
+            attrs["gen_ai.tool.description"] = description
+        with self.tracer.start_as_current_span(f"execute_tool {name}", kind=SpanKind.INTERNAL, attributes=attrs,
+                                               record_exception=False, set_status_on_exception=False) as span:
+            yield _ToolSpan(span, self.capture_content)
+
     async def traced_async(self, execute: Callable[[Any], Awaitable[R]], call: Any) -> R:
         traced = self._begin(call)
         if traced is None:
@@ -251,6 +263,23 @@ class _Telemetry:
             result = await execute(call)
         traced.returned(result)
         return result
+
+
+class _ToolSpan:
+    """The ``execute_tool`` span of one tool call of ``run_tools``."""
+
+    def __init__(self, span: trace.Span, capture_content: bool) -> None:
+        self.span = span
+        self.capture_content = capture_content
+
+    def failed(self, error: BaseException) -> None:
+        self.span.set_attribute("error.type", _observe.error_type(error))
+        self.span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+
+    def ended(self, arguments: str, result: str) -> None:
+        if self.capture_content and self.span.is_recording():
+            self.span.set_attribute("gen_ai.tool.call.arguments", arguments)
+            self.span.set_attribute("gen_ai.tool.call.result", result)
 
 
 class LlamaAzureInstrumentor:

@@ -34,6 +34,10 @@ _CALL_HEAD = re.compile(r'^\s*\{\s*"name"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"argum
 _CONTENT_HEAD = re.compile(r'^\s*\{\s*"content"\s*:\s*"')
 # A JSON string's body up to where it can be decoded: whole characters and escapes, no closing quote.
 _STRING_BODY = re.compile(r'(?:[^"\\]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*')
+# The "no more tools" turn: after tool results, when the request lets the model only write text.
+# After results, when the model may still call a tool ("auto"): the answer in words is the expected move.
+_ANSWER_OR_CALL = '\n\nThese results answer the question: answer it with {"content": <your answer>}.'
+_ANSWER_FROM_RESULTS = "Facts:\n{results}\n\nAnswer the question with these facts, in one sentence."
 
 
 @dataclass
@@ -43,6 +47,7 @@ class Plan:
     schema: dict[str, Any] | None = None
     tools: bool = False  # the text is a tool call (or, with "auto", {"content": ...})
     system_note: str | None = None
+    may_answer: bool = False  # tools with "auto": the model may answer in words instead of calling
 
 
 def _tool_call_schema(tool: Tool) -> dict[str, Any]:
@@ -55,14 +60,16 @@ def _tool_call_schema(tool: Tool) -> dict[str, Any]:
     }
 
 
-def _describe_tools(tools: Sequence[Tool]) -> str:
+def _describe_tools(tools: Sequence[Tool], *, may_answer: bool) -> str:
     listed = [
         {"name": t.function.name, "description": t.function.description or "",
          "parameters": t.function.parameters or {}}
         for t in tools
     ]
+    answer = (' Once a tool\'s result answers the question, answer with JSON {"content": <your answer>} instead.'
+              if may_answer else "")
     return ("You can call these tools. To call one, answer with JSON "
-            '{"name": <tool name>, "arguments": {...}}.\n' + json.dumps(listed, ensure_ascii=False))
+            '{"name": <tool name>, "arguments": {...}}.' + answer + "\n" + json.dumps(listed, ensure_ascii=False))
 
 
 def plan_for(parsed: ChatCompletionRequest) -> Plan:
@@ -90,7 +97,9 @@ def plan_for(parsed: ChatCompletionRequest) -> Plan:
             options.append({"type": "object", "properties": {"content": {"type": "string"}},
                             "required": ["content"], "additionalProperties": False})
         schema = options[0] if len(options) == 1 else {"anyOf": options}
-        return Plan(schema=schema, tools=True, system_note=_describe_tools(chosen))
+        may_answer = choice in (None, "auto")
+        return Plan(schema=schema, tools=True, system_note=_describe_tools(chosen, may_answer=may_answer),
+                    may_answer=may_answer)
     fmt = parsed.response_format
     if fmt is None or fmt.type == "text":
         return Plan()
@@ -111,8 +120,16 @@ def _check_limits(schemas: list[tuple[str, Any]], param: str) -> None:
 
 
 def render(messages: Sequence[ChatMessage], plan: Plan) -> list[dict[str, str]]:
-    """Messages as the chat template reads them (role and text); a 400 for image parts."""
+    """Messages as the chat template reads them (role and text); a 400 for image parts.
+
+    The bundled model was never taught a tool-calling format, so tool rounds are told to it in words: its
+    calls as a sentence naming the tool and the arguments (not JSON, which it would copy when it should
+    answer), the results as the user's turn naming the call. When the request lets it only write text
+    after a round of results (the "no more tools" turn), the question, the results and the instruction to
+    answer from them make one user turn: the form this small model answers best.
+    """
     plain: list[dict[str, str]] = []
+    calls: dict[str, str] = {}  # tool_call_id -> the call, as text: get_weather({"city": "Paris"})
     for index, message in enumerate(messages):
         if message.has_images():
             raise errors.bad_request(
@@ -121,18 +138,52 @@ def render(messages: Sequence[ChatMessage], plan: Plan) -> list[dict[str, str]]:
                 code="UnsupportedContent")
         text = message.text()
         if message.tool_calls:
-            calls = [{"name": c.function.name, "arguments": _loads_or_text(c.function.arguments)}
-                     for c in message.tool_calls]
-            text = (text + "\n" if text else "") + json.dumps(calls[0] if len(calls) == 1 else calls)
+            said = []
+            for call in message.tool_calls:
+                arguments = json.dumps(_loads_or_text(call.function.arguments), ensure_ascii=False)
+                calls[call.id] = f"{call.function.name}({arguments})"
+                said.append(calls[call.id])
+            text = (text + "\n" if text else "") + f"(I called {', '.join(said)}.)"
+            plain.append({"role": "assistant", "content": text, "kind": "call"})
+            continue
         if message.role == "tool":
-            text = f"Result of tool call {message.tool_call_id or ''}: {text}".replace("  ", " ")
+            result = f"{calls.get(message.tool_call_id or '', 'the tool')} returned: {text}"
+            if plain and plain[-1].get("kind") == "results":  # the results of one round make one turn
+                plain[-1]["content"] += "\n" + result
+            else:
+                plain.append({"role": "user", "content": result, "kind": "results"})
+            continue
         plain.append({"role": message.role, "content": text})
+    if not plan.tools:
+        plain = _answer_turn(plain)
+    elif plan.may_answer and plain and plain[-1].get("kind") == "results":
+        plain[-1]["content"] += _ANSWER_OR_CALL
+    rendered = [{"role": m["role"], "content": m["content"]} for m in plain]
     if plan.system_note:
-        if plain and plain[0]["role"] == "system":
-            plain[0] = {"role": "system", "content": plain[0]["content"] + "\n\n" + plan.system_note}
+        if rendered and rendered[0]["role"] == "system":
+            rendered[0] = {"role": "system", "content": rendered[0]["content"] + "\n\n" + plan.system_note}
         else:
-            plain.insert(0, {"role": "system", "content": plan.system_note})
-    return plain
+            rendered.insert(0, {"role": "system", "content": plan.system_note})
+    return rendered
+
+
+def _answer_turn(plain: list[dict[str, str]]) -> list[dict[str, str]]:
+    """After tool results, with no tool allowed: the user's question, the results since it, and the
+    instruction to answer from them, as one user turn."""
+    if not plain or plain[-1].get("kind") != "results":
+        return plain
+    start = len(plain)
+    while start > 0 and plain[start - 1].get("kind") in ("call", "results"):
+        start -= 1
+    results = [m["content"] for m in plain[start:] if m.get("kind") == "results"]
+    if start == 0 or plain[start - 1]["role"] != "user":
+        question = {"role": "user", "content": ""}
+        kept = plain[:start]
+    else:
+        question, kept = plain[start - 1], plain[:start - 1]
+    content = (question["content"] + "\n\n" if question["content"] else "") + _ANSWER_FROM_RESULTS.format(
+        results="\n".join(results))
+    return [*kept, {"role": "user", "content": content}]
 
 
 def _loads_or_text(arguments: str) -> Any:

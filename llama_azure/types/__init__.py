@@ -36,7 +36,7 @@ from .chat_params import (
 from .completion import Completion, CompletionChoice
 from .content_filter import ContentFilterResult, PromptFilterResult
 from .model_info import ModelInfo
-from .parsed import ParsedChatCompletion, ParsedChatMessage, ParsedChoice
+from .parsed import ParsedChatCompletion, ParsedChatMessage, ParsedChoice, ParsedFunctionCall, ParsedToolCall
 from .shared import FinishReason, Logprobs, Usage
 from .tool_calls import FunctionCall, ToolCall, ToolCallDelta, ToolCallDeltaFunction
 
@@ -67,6 +67,8 @@ __all__ = [
     "ParsedChatCompletion",
     "ParsedChatMessage",
     "ParsedChoice",
+    "ParsedFunctionCall",
+    "ParsedToolCall",
     "PromptFilterResult",
     "ResponseFormat",
     "ResponseFormatJSONObject",

@@ -106,6 +106,17 @@ def check_tools(out: str) -> None:
     assert out.startswith("> "), out
     assert re.search(r"\[tool call get_weather\(\{\"city\": .*\) -> '22 C and sunny in ", out), out
     assert "[finish_reason=tool_calls then " in out, out
+    answer = out.splitlines()[2]  # after the question and the call: the model's answer, in words
+    assert any(ch.isalpha() for ch in answer) and not answer.lstrip().startswith(("{", "[")), out
+
+
+def check_tool_runner(out: str) -> None:
+    assert out.startswith("> "), out
+    call = r"^\[round 0: get_weather\(\{\s*\"city\": .*\) -> '22 C and sunny in .*' in \d+\.\d\d ms\]$"
+    calls = re.findall(call, out, re.M)
+    assert len(calls) == 2, out
+    assert re.search(r"^\[2 rounds, 1 call\(s\), 4 messages, finish_reason=(stop|length)\]$", out, re.M), out
+    assert "[streamed run: 2 rounds, 1 call(s)]" in out, out
 
 
 def check_structured(out: str) -> None:
@@ -127,6 +138,7 @@ def check_tracing(out: str) -> None:
 
 CHECKS: dict[str, Callable[[str], None]] = {
     "tools.py": check_tools,
+    "tool_runner.py": check_tool_runner,
     "structured_output.py": check_structured,
     "chat.py": check_chat,
     "chat_stream.py": check_chat_stream,

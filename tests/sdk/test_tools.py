@@ -10,9 +10,23 @@ import httpx
 import pytest
 from pydantic import BaseModel, Field
 
-from llama_azure import BadRequestError, ParameterError, StructuredOutputError, ToolCall, pydantic_function_tool
+from llama_azure import (
+    BadRequestError,
+    ParameterError,
+    StructuredOutputError,
+    ToolArgumentsError,
+    ToolCall,
+    pydantic_function_tool,
+)
 from llama_azure.server.process import ReferenceServer
-from llama_azure.types import ChatMessage, ChatMessageParam, ParsedChatCompletion, ToolParam, UserMessageParam
+from llama_azure.types import (
+    ChatMessage,
+    ChatMessageParam,
+    ParsedChatCompletion,
+    ParsedToolCall,
+    ToolParam,
+    UserMessageParam,
+)
 
 from .shells import Shell, make_client, mock_shell
 
@@ -218,3 +232,48 @@ async def test_tools_and_parse_on_the_foundry_and_openai_v1_forms(
         parsed = await shell.run(lambda c: c.chat.completions.parse(messages=ASK, response_format=Weather,
                                                                     max_tokens=48))
         assert isinstance(parsed.parsed, Weather)
+
+
+async def test_parse_with_tools_reads_the_arguments_into_the_tools_model(mi: Shell) -> None:
+    """No response_format: parse() sends the tools as create() does and reads each call's arguments."""
+    tools = [pydantic_function_tool(GetWeather, name="get_weather")]
+    reply = await mi.run(lambda c: c.chat.completions.parse(messages=ASK, tools=tools, tool_choice="required",
+                                                            max_tokens=40))
+    message = reply.choices[0].message
+    assert message.parsed is None and message.tool_calls is not None
+    (call,) = message.tool_calls
+    assert isinstance(call, ParsedToolCall) and call.function.name == "get_weather"
+    assert isinstance(call.function.parsed_arguments, GetWeather)
+    assert call.function.parsed_arguments == GetWeather.model_validate_json(call.function.arguments)
+    assert call.to_param()["function"] == {"name": "get_weather", "arguments": call.function.arguments}
+    stream = await mi.run(lambda c: c.chat.completions.parse(messages=ASK, tools=tools, tool_choice="required",
+                                                             max_tokens=40, stream=True))
+    streamed = await mi.until_done(stream)
+    assert streamed.choices[0].message.tool_calls is not None
+    assert isinstance(streamed.choices[0].message.tool_calls[0].function.parsed_arguments, GetWeather)
+
+
+async def test_parse_leaves_hand_written_tools_unparsed(mi: Shell) -> None:
+    clock: ToolParam = {"type": "function", "function": {"name": "get_time", "parameters": {
+        "type": "object", "properties": {"zone": {"enum": ["UTC", "CET"]}}, "required": ["zone"]}}}
+    reply = await mi.run(lambda c: c.chat.completions.parse(messages=ASK, tools=[clock], tool_choice="required",
+                                                            max_tokens=40))
+    assert reply.choices[0].message.tool_calls is not None
+    assert reply.choices[0].message.tool_calls[0].function.parsed_arguments is None
+
+
+async def test_tool_arguments_that_do_not_validate_raise_a_typed_error_naming_the_tool(shell_kind: str) -> None:
+    """The reference server's grammar keeps arguments valid, so the invalid ones come from a mock."""
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"town": 3}'}}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+            "role": "assistant", "content": None, "tool_calls": [call]}}]})
+
+    tools = [pydantic_function_tool(GetWeather, name="get_weather")]
+    async with mock_shell(shell_kind, handler, api="model-inference") as shell:
+        with pytest.raises(ToolArgumentsError, match=r"not valid for the tool 'get_weather' \(GetWeather\)") as caught:
+            await shell.run(lambda c: c.chat.completions.parse(messages=ASK, tools=tools))
+    assert caught.value.tool_name == "get_weather" and caught.value.tool_call_id == "call_1"
+    assert caught.value.content == '{"town": 3}' and "city: Field required" in str(caught.value)
+    assert isinstance(caught.value, StructuredOutputError)

@@ -159,3 +159,45 @@ def test_a_schema_at_the_limits_is_accepted(client: httpx.Client) -> None:
     r = chat(client, max_tokens=8,
              response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": fine}})
     assert r.status_code == 200, r.text
+def _round(*, auto: bool) -> tuple[list[Any], Any]:
+    from llama_azure.server.schemas import ChatMessage, InferenceChatCompletionRequest, Tool
+    from llama_azure.server.structured import plan_for
+
+    messages = [ChatMessage.model_validate(m) for m in [
+        {"role": "system", "content": "Be brief."}, *ASK,
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"call_{i}", "type": "function", "function": {"name": "get_weather", "arguments": json.dumps(
+                {"city": city})}} for i, city in ((1, "Paris"), (2, "Rome"))]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "22 C and sunny"},
+        {"role": "tool", "tool_call_id": "call_2", "content": "25 C"}]]
+    request = InferenceChatCompletionRequest.model_validate(
+        {"messages": [m.model_dump() for m in messages], "tools": [WEATHER],
+         "tool_choice": "auto" if auto else "none"})
+    assert all(isinstance(t, Tool) for t in request.tools or [])
+    return messages, plan_for(request)
+
+
+def test_the_no_more_tools_turn_asks_for_an_answer_from_the_results() -> None:
+    """tool_choice "none" after a round of results: question, results and instruction make the last user turn."""
+    from llama_azure.server.structured import render
+
+    messages, plan = _round(auto=False)
+    assert render(messages, plan) == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": 'What is the weather in Paris?\n\nFacts:\nget_weather({"city": "Paris"}) returned: '
+                                    '22 C and sunny\nget_weather({"city": "Rome"}) returned: 25 C\n\nAnswer the '
+                                    "question with these facts, in one sentence."}]
+
+
+def test_a_tool_round_is_told_in_words_when_tools_may_be_called_again() -> None:
+    from llama_azure.server.structured import render
+
+    messages, plan = _round(auto=True)
+    rendered = render(messages, plan)
+    assert [m["role"] for m in rendered] == ["system", "user", "assistant", "user"]
+    assert rendered[0]["content"].startswith("Be brief.\n\nYou can call these tools.")
+    assert rendered[2]["content"] == '(I called get_weather({"city": "Paris"}), get_weather({"city": "Rome"}).)'
+    assert rendered[3]["content"] == ('get_weather({"city": "Paris"}) returned: 22 C and sunny\n'
+                                      'get_weather({"city": "Rome"}) returned: 25 C\n\nThese results answer the '
+                                      'question: answer it with {"content": <your answer>}.')
+    assert 'answer with JSON {"content": <your answer>} instead' in rendered[0]["content"]
