@@ -25,7 +25,11 @@ class ParsedFunctionCall(FunctionCall):
 
 
 class ParsedToolCall(ToolCall):
-    """A tool call of a ``parse()`` answer: ``call.function.parsed_arguments`` is an instance of the tool's model."""
+    """A tool call of a ``parse()`` answer: ``call.function.parsed_arguments`` is an instance of the tool's model.
+
+    Attributes:
+        function: The function called, its name, its arguments as JSON text and as ``parsed_arguments``.
+    """
 
     function: ParsedFunctionCall
 
