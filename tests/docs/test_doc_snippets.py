@@ -36,7 +36,7 @@ SERVER_ARGS = ["--deployment", "blue", "--blocklist", "pineapple"]
 # Pages written elsewhere whose blocks are not yet runnable nor marked; each entry says why. They still
 # run: once fixed they XPASS (shown by -ra), and the entry should go.
 NOT_YET_MARKED: dict[str, str] = {}  # page -> why its blocks cannot run yet (xfail until fixed)
-DIAGRAM_WIDTH = 84  # characters of a code block the site shows without cutting, beside both sidebars
+CODE_WIDTH = 84  # characters of a code block the site shows without cutting, beside both sidebars
 
 RUNNER = """
 import json, sys
@@ -192,5 +192,34 @@ def test_the_architecture_diagram_fits_the_page() -> None:
     start = lines.index("## The path of one call")
     fence = next(i for i in range(start, len(lines)) if lines[i].startswith("```"))
     end = next(i for i in range(fence + 1, len(lines)) if lines[i].startswith("```"))
-    wide = [f"{n + 1}: {len(lines[n])}" for n in range(fence + 1, end) if len(lines[n]) > DIAGRAM_WIDTH]
-    assert not wide, f"docs/architecture.md lines wider than {DIAGRAM_WIDTH} characters: {wide}"
+    wide = [f"{n + 1}: {len(lines[n])}" for n in range(fence + 1, end) if len(lines[n]) > CODE_WIDTH]
+    assert not wide, f"docs/architecture.md lines wider than {CODE_WIDTH} characters: {wide}"
+
+
+def code_lines(text: str) -> Iterator[tuple[int, str]]:
+    """The lines inside the fenced code blocks of a Markdown text (of any language, indented ones too),
+    with their 1-based line numbers."""
+    fence: str | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        match = FENCE.match(line.lstrip())
+        if fence is None:
+            fence = match["fence"] if match else None
+        elif line.lstrip().startswith(fence) and not line.strip().strip(fence[0]):
+            fence = None
+        else:
+            yield number, line
+
+
+def test_code_lines_are_found_in_every_kind_of_block() -> None:
+    text = "a\n```python\nB\n```\n\n  ```text\n  C\n  ```\n~~~\nD\n~~~\nE\n"
+    assert list(code_lines(text)) == [(3, "B"), (7, "  C"), (10, "D")]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_code_lines_fit_the_page(page: Path) -> None:
+    """A code line wider than the site's code column is cut at its right edge: wrap it (a Python call over
+    several lines, a bash ``\\`` continuation, quoted output wrapped and said to be)."""
+    where = str(page.relative_to(ROOT))
+    wide = [f"{where}:{number}: {len(line)} characters: {line.strip()[:60]}"
+            for number, line in code_lines(page.read_text(encoding="utf-8")) if len(line) > CODE_WIDTH]
+    assert not wide, f"code lines wider than {CODE_WIDTH} characters:\n" + "\n".join(wide)
