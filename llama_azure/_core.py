@@ -15,6 +15,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import httpx
@@ -67,6 +68,7 @@ _SECRET_HEADER = SECRET_HEADER
 # What an HTTP header value may hold here: visible ASCII and spaces (no CR/LF, no control characters).
 _SENDABLE_VALUE = re.compile(r"[\x20-\x7e]*")
 _TOKEN_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+REQUEST_ID_HEADER = "x-ms-client-request-id"
 
 T = TypeVar("T")
 
@@ -209,6 +211,46 @@ class ClientConfig:
         """The same endpoint with ``options`` (all of them: see ``ClientOptions.updated`` for a change)."""
         return replace(self, **_checked(options, default_timeout))
 
+    # What every call of this config (a client, or a with_options copy: ``replace`` makes new caches) shares,
+    # computed at its first use instead of per call.
+
+    @cached_property
+    def _routes(self) -> dict[Operation, tuple[httpx.URL, str]]:
+        return {}
+
+    @cached_property
+    def _header_templates(self) -> dict[tuple[bool, bool], dict[str, str]]:
+        return {}
+
+    def route(self, operation: Operation) -> tuple[httpx.URL, str]:
+        """The URL of ``operation`` (with ``api-version`` where the route needs it), checked against
+        ``allow_insecure_http``, and its ``host/path`` for messages."""
+        known = self._routes.get(operation)
+        if known is None:
+            url = _url(self, operation, None)
+            check_plain_http(url, self.allow_insecure_http)
+            known = self._routes[operation] = (url, f"{url.host}{url.path}")
+        return known
+
+    def header_template(self, stream: bool, pass_through: bool) -> dict[str, str]:
+        """The headers every such call sends, in their order; the request id is a placeholder (see
+        :func:`_headers`). Not to be changed: copy it."""
+        key = (stream, pass_through)
+        template = self._header_templates.get(key)
+        if template is None:
+            template = {
+                "user-agent": USER_AGENT,
+                "accept": "text/event-stream" if stream else "application/json",
+                REQUEST_ID_HEADER: "",
+            }
+            if self.deployment:
+                template["azureml-model-deployment"] = self.deployment
+            if pass_through:
+                template["extra-parameters"] = "pass-through"
+            template.update(self.default_headers)
+            self._header_templates[key] = template
+        return template
+
 
 def _checked(options: ClientOptions, default_timeout: httpx.Timeout | None) -> dict[str, Any]:
     """``ClientConfig``'s option fields: each of ``options`` checked (a ConfigurationError or ParameterError
@@ -275,17 +317,11 @@ def _url(config: ClientConfig, operation: Operation, extra_query: Mapping[str, s
 
 def _headers(config: ClientConfig, *, stream: bool, pass_through: bool,
              extra: object) -> dict[str, str]:
-    headers = {
-        "user-agent": USER_AGENT,
-        "accept": "text/event-stream" if stream else "application/json",
-        "x-ms-client-request-id": str(uuid.uuid4()),
-    }
-    if config.deployment:
-        headers["azureml-model-deployment"] = config.deployment
-    if pass_through:
-        headers["extra-parameters"] = "pass-through"
-    headers.update(config.default_headers)
-    headers.update(check_headers(extra, "extra_headers", ParameterError))
+    headers = config.header_template(stream, pass_through).copy()
+    if REQUEST_ID_HEADER not in config.default_headers:  # a fixed one in default_headers wins, as it always did
+        headers[REQUEST_ID_HEADER] = str(uuid.uuid4())
+    if extra is not None:
+        headers.update(check_headers(extra, "extra_headers", ParameterError))
     return headers
 
 
@@ -333,8 +369,13 @@ def _build(
                 f"the request body cannot be sent as JSON: {error} (use str, int, float, bool, None, lists and dicts; "
                 f"no NaN or infinity)", param="extra_body" if extra_body else "messages",
             ) from None
-    url = _url(config, operation, check_headers(options.get("extra_query"), "extra_query", ParameterError))
-    check_plain_http(url, config.allow_insecure_http)
+    extra_query = options.get("extra_query")
+    if extra_query is None:
+        url, where = config.route(operation)
+    else:
+        url = _url(config, operation, check_headers(extra_query, "extra_query", ParameterError))
+        check_plain_http(url, config.allow_insecure_http)
+        where = f"{url.host}{url.path}"
     request = httpx.Request("POST" if body is not None else "GET", url, headers=headers, content=content)
     max_retries = options.get("max_retries")
     return PreparedCall(
@@ -343,7 +384,7 @@ def _build(
         stream=stream,
         timeout=to_timeout(options["timeout"]) if options.get("timeout") is not None else config.timeout,
         max_retries=config.max_retries if max_retries is None else check_max_retries(max_retries),
-        where=f"{url.host}{url.path}",
+        where=where,
         chunk_type=chunk_type,
         operation=operation,
         body=body,
@@ -561,10 +602,16 @@ def with_auth(call: PreparedCall[Any], auth_headers: Mapping[str, str], attempt:
                 f"non-ASCII characters (check for a stray newline; the value is not shown)"
             )
     template = call.request
+    # The template's headers (Host and Content-Length included) are already checked and encoded: copied as
+    # bytes (names in lower case, as sent before), the credential's after them; its body stream is shared
+    # (bytes, re-readable), not encoded again.
+    headers = [(name.lower(), value) for name, value in template.headers.raw]
+    headers += [(name.encode(), value.encode()) for name, value in auth_headers.items()]  # ASCII: checked above
     request = httpx.Request(
-        template.method, template.url, headers=[*template.headers.multi_items(), *auth_headers.items()],
-        content=template.content or None, extensions={"timeout": call.timer.clamp(call.timeout).as_dict()},
+        template.method, template.url, headers=headers,
+        stream=template.stream, extensions={"timeout": call.timer.clamp(call.timeout).as_dict()},
     )
+    request.read()  # ``request.content``, as for a request made with ``content=``
     log_attempt(call, attempt, request.headers)
     return request
 
