@@ -13,7 +13,9 @@ Each figure is also shown as a ratio to the floor measured in the same run and m
 ``json.loads`` (goals: streams >= 0.6x the floor's chunks/s, calls <= 1.1x its CPU per request). The
 stream body is sent both ways, one table each: with ``Content-Length`` (one write), and chunked
 (``Transfer-Encoding: chunked``, one HTTP chunk per 64 KiB of events). ``--repeat N`` runs the whole set
-N times, clients interleaved, and keeps each client's best (on a shared machine, the fairest ratio).
+N times, clients interleaved, and keeps each client's best. On a shared machine the ratio is taken against
+the floor measured in the same worker process, alternating with the client round by round and stream by
+stream (the floor's own row comes from its own worker).
 
     .venv/bin/python benchmarks/client_overhead.py [--quick] [--framing both|content-length|chunked] [--only NAME ...]
     .venv/bin/python benchmarks/client_overhead.py --tracing   # llama-azure with OpenTelemetry tracing off / on
@@ -325,53 +327,78 @@ def _summary(request_cpu: list[float], n_requests: int, stream_cpu: list[float],
     }
 
 
+def _paired(name: str) -> list[str]:
+    """The clients measured in one worker: ``name``, and (unless it is one) its mode's floor, alternating round
+    by round, so that the ratio to the floor compares the same minutes of a shared machine."""
+    floor = FLOOR[CLIENTS[name][1]]
+    return [name] if name == floor else [name, floor]
+
+
 def measure_sync(name: str, url: str, cfg: argparse.Namespace) -> dict[str, Any]:
-    one_request, one_stream, close = FACTORIES[name](url)
+    names = _paired(name)
+    clients = [FACTORIES[n](url) for n in names]
+    request_cpu: dict[str, list[float]] = {n: [] for n in names}
+    stream_cpu: dict[str, list[float]] = {n: [] for n in names}
     try:
-        for _ in range(cfg.warmup):
-            one_request()
-        _check(name, one_stream(), cfg.chunks)
-        request_cpu = []
-        for _ in range(cfg.rounds):
-            t0 = time.process_time()
-            for _ in range(cfg.requests):
+        for n, (one_request, one_stream, _) in zip(names, clients, strict=True):
+            for _ in range(cfg.warmup):
                 one_request()
-            request_cpu.append(time.process_time() - t0)
-        stream_cpu = []
+            _check(n, one_stream(), cfg.chunks)
+        for _ in range(cfg.rounds):
+            for n, (one_request, _, _) in zip(names, clients, strict=True):
+                t0 = time.process_time()
+                for _ in range(cfg.requests):
+                    one_request()
+                request_cpu[n].append(time.process_time() - t0)
         for _ in range(cfg.streams):
-            t0 = time.process_time()
-            n = one_stream()
-            stream_cpu.append(time.process_time() - t0)
-            _check(name, n, cfg.chunks)
+            for n, (_, one_stream, _) in zip(names, clients, strict=True):
+                t0 = time.process_time()
+                seen = one_stream()
+                stream_cpu[n].append(time.process_time() - t0)
+                _check(n, seen, cfg.chunks)
     finally:
-        close()
-    return _summary(request_cpu, cfg.requests, stream_cpu, cfg.chunks)
+        for _, _, close in clients:
+            close()
+    return _paired_summary(names, request_cpu, stream_cpu, cfg)
 
 
 def measure_async(name: str, url: str, cfg: argparse.Namespace) -> dict[str, Any]:
     async def run() -> dict[str, Any]:
-        one_request, one_stream, close = FACTORIES[name](url)
+        names = _paired(name)
+        clients = [FACTORIES[n](url) for n in names]
+        request_cpu: dict[str, list[float]] = {n: [] for n in names}
+        stream_cpu: dict[str, list[float]] = {n: [] for n in names}
         try:
-            for _ in range(cfg.warmup):
-                await one_request()
-            _check(name, await one_stream(), cfg.chunks)
-            request_cpu = []
-            for _ in range(cfg.rounds):
-                t0 = time.process_time()
-                for _ in range(cfg.requests):
+            for n, (one_request, one_stream, _) in zip(names, clients, strict=True):
+                for _ in range(cfg.warmup):
                     await one_request()
-                request_cpu.append(time.process_time() - t0)
-            stream_cpu = []
+                _check(n, await one_stream(), cfg.chunks)
+            for _ in range(cfg.rounds):
+                for n, (one_request, _, _) in zip(names, clients, strict=True):
+                    t0 = time.process_time()
+                    for _ in range(cfg.requests):
+                        await one_request()
+                    request_cpu[n].append(time.process_time() - t0)
             for _ in range(cfg.streams):
-                t0 = time.process_time()
-                n = await one_stream()
-                stream_cpu.append(time.process_time() - t0)
-                _check(name, n, cfg.chunks)
+                for n, (_, one_stream, _) in zip(names, clients, strict=True):
+                    t0 = time.process_time()
+                    seen = await one_stream()
+                    stream_cpu[n].append(time.process_time() - t0)
+                    _check(n, seen, cfg.chunks)
         finally:
-            await close()
-        return _summary(request_cpu, cfg.requests, stream_cpu, cfg.chunks)
+            for _, _, close in clients:
+                await close()
+        return _paired_summary(names, request_cpu, stream_cpu, cfg)
 
     return asyncio.run(run())
+
+
+def _paired_summary(names: list[str], request_cpu: dict[str, list[float]], stream_cpu: dict[str, list[float]],
+                    cfg: argparse.Namespace) -> dict[str, Any]:
+    result = _summary(request_cpu[names[0]], cfg.requests, stream_cpu[names[0]], cfg.chunks)
+    if len(names) > 1:
+        result["floor"] = _summary(request_cpu[names[1]], cfg.requests, stream_cpu[names[1]], cfg.chunks)
+    return result
 
 
 def _check(name: str, seen: int, expected: int) -> None:
@@ -473,6 +500,14 @@ STREAM_GOAL = 0.6  # chunks/s, at least this times the floor's
 REQUEST_GOAL = 1.1  # CPU per request, at most this times the floor's
 
 
+def floor_of(results: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    """The floor to compare ``name`` with: the one measured alongside it in its worker, else the floor's own row."""
+    r = results.get(name, {})
+    if "floor" in r:
+        return r["floor"]  # type: ignore[no-any-return]
+    return results.get(FLOOR[CLIENTS[name][1]], {})
+
+
 def print_table(results: dict[str, dict[str, Any]]) -> None:
     def get(name: str, key: str) -> float | None:
         return results.get(name, {}).get(key)
@@ -488,16 +523,17 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
             print(f"{label:<40} {'skipped: ' + r['skipped'] if 'skipped' in r else 'ERROR: ' + r['error']}")
             continue
         mode = CLIENTS[name][1]
-        oa, az, floor = f"openai-{mode}", f"azure-ai-inference-{mode}", FLOOR[mode]
+        oa, az = f"openai-{mode}", f"azure-ai-inference-{mode}"
+        floor = floor_of(results, name)
         print(f"{label:<40} {r['chunks_per_s']:>15,.0f} {r['chunks_per_s_median']:>9,.0f} "
-              f"{ratio(r['chunks_per_s'], get(floor, 'chunks_per_s')):>9} "
+              f"{ratio(r['chunks_per_s'], floor.get('chunks_per_s')):>9} "
               f"{ratio(r['chunks_per_s'], get(oa, 'chunks_per_s')):>10} "
               f"{r['us_per_request']:>11,.0f} {r['us_per_request_median']:>8,.0f} "
-              f"{ratio(r['us_per_request'], get(floor, 'us_per_request')):>9} "
+              f"{ratio(r['us_per_request'], floor.get('us_per_request')):>9} "
               f"{ratio(r['us_per_request'], get(oa, 'us_per_request')):>10} "
               f"{ratio(r['us_per_request'], get(az, 'us_per_request')):>9}")
     print("(chunks/s: higher is better; us/request: lower is better; each ratio = this / the other client "
-          "in the same mode and run)")
+          "in the same mode and run; vs floor: the floor measured in the same worker, round by round)")
 
     print_tracing_cost(results)
     print()
@@ -505,7 +541,7 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
         mine = results.get(f"llama-azure-{mode}", {})
         if "chunks_per_s" not in mine:
             continue
-        floor = results.get(FLOOR[mode], {})
+        floor = floor_of(results, f"llama-azure-{mode}")
         oa = results.get(f"openai-{mode}", {})
         az = results.get(f"azure-ai-inference-{mode}", {})
         print(f"llama-azure {mode}: {mine['chunks_per_s']:,.0f} chunks/s "
@@ -611,7 +647,7 @@ def run_framing(framing: str, cfg: argparse.Namespace) -> dict[str, dict[str, An
         print(f"\n=== {what} (canned server {url}, pid {server.pid}) ===")
         results: dict[str, dict[str, Any]] = {}
         names = list(cfg.only or CLIENTS)
-        # The ratios need the floor of each mode measured in the same run.
+        # The floors' own rows (each other client also measures its floor in its worker, for the ratio).
         names = [floor for mode, floor in FLOOR.items()
                  if floor not in names and any(CLIENTS[n][1] == mode for n in names)] + names
         for _ in range(cfg.repeat):
@@ -633,11 +669,20 @@ def best_of(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
         return new
     if "chunks_per_s" not in new:
         return old
-    best = dict(old)
-    if new["chunks_per_s"] > old["chunks_per_s"]:
-        best.update(chunks_per_s=new["chunks_per_s"], chunks_per_s_median=new["chunks_per_s_median"])
-    if new["us_per_request"] < old["us_per_request"]:
-        best.update(us_per_request=new["us_per_request"], us_per_request_median=new["us_per_request_median"])
+    # The run with the better ratio to its own floor (or the better figure, for a floor), per figure.
+    def score(r: dict[str, Any], key: str) -> float:
+        floor = r.get("floor", {}).get(key)
+        return r[key] / floor if floor else r[key]
+
+    best = {**old, "floor": dict(old.get("floor", {}))}
+    for key, median, higher in (("chunks_per_s", "chunks_per_s_median", True),
+                                ("us_per_request", "us_per_request_median", False)):
+        if (score(new, key) > score(old, key)) == higher and score(new, key) != score(old, key):
+            best[key], best[median] = new[key], new[median]
+            if "floor" in new:
+                best["floor"][key], best["floor"][median] = new["floor"][key], new["floor"][median]
+    if not best["floor"]:
+        del best["floor"]
     return best
 
 if __name__ == "__main__":
