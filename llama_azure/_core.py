@@ -376,7 +376,7 @@ def _build(
         url = _url(config, operation, check_headers(extra_query, "extra_query", ParameterError))
         check_plain_http(url, config.allow_insecure_http)
         where = f"{url.host}{url.path}"
-    request = httpx.Request("POST" if body is not None else "GET", url, headers=headers, content=content)
+    request = _request(url, headers, content)
     max_retries = options.get("max_retries")
     return PreparedCall(
         request=request,
@@ -394,6 +394,21 @@ def _build(
         ),
         max_response_bytes=config.max_response_bytes,
     )
+
+
+_AUTO_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
+
+
+def _request(url: httpx.URL, headers: dict[str, str], content: bytes | None) -> httpx.Request:
+    """The call's request: a POST of ``content``, else a GET. A POST gets the headers httpx would add (``Host``
+    first, ``Content-Length`` last) directly, not through its body encoding and a second pass over the headers."""
+    if content is None or any(name.lower() in _AUTO_HEADERS for name in headers):
+        return httpx.Request("POST" if content is not None else "GET", url, headers=headers, content=content)
+    request = httpx.Request("POST", url, headers=[("Host", url.netloc.decode("ascii")), *headers.items(),
+                                                  ("Content-Length", str(len(content)))],
+                            stream=httpx.ByteStream(content))
+    request.read()  # ``request.content``, as with ``content=``
+    return request
 
 
 def _option_seconds(options: Mapping[str, Any], name: str, default: float | None) -> float | None:
