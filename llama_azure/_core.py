@@ -12,7 +12,6 @@ import math
 import os
 import platform
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -315,11 +314,18 @@ def _url(config: ClientConfig, operation: Operation, extra_query: Mapping[str, s
     return httpx.URL(config.base_url + route_path(config.api, operation), params=params or None)
 
 
+def new_request_id() -> str:
+    """A random (version 4) UUID as text, like ``str(uuid.uuid4())`` at a third of its cost (it is per call)."""
+    digits = os.urandom(16).hex()
+    variant = "89ab"[int(digits[16], 16) & 3]  # the RFC 4122 variant: the top two bits 10
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
+
+
 def _headers(config: ClientConfig, *, stream: bool, pass_through: bool,
              extra: object) -> dict[str, str]:
     headers = config.header_template(stream, pass_through).copy()
     if REQUEST_ID_HEADER not in config.default_headers:  # a fixed one in default_headers wins, as it always did
-        headers[REQUEST_ID_HEADER] = str(uuid.uuid4())
+        headers[REQUEST_ID_HEADER] = new_request_id()
     if extra is not None:
         headers.update(check_headers(extra, "extra_headers", ParameterError))
     return headers
