@@ -3,13 +3,14 @@
 Answers ``POST /v1/chat/completions`` and ``POST /chat/completions`` (any query string) with a fixed
 chat completion, or, when the JSON body has ``"stream": true``, a pre-built SSE body of ``--chunks``
 ``chat.completion.chunk`` events (the last with ``finish_reason: "stop"`` and usage), then
-``data: [DONE]``. The body is sent with ``Content-Length`` in one write, or with ``--chunked`` as one
-HTTP chunk per event (closer to a live model's token-by-token flushes).
+``data: [DONE]``. The body is sent with ``Content-Length`` in one write, or with ``--chunked`` as
+``Transfer-Encoding: chunked``, one HTTP chunk per ``--http-chunk-bytes`` of events (64 KiB by default;
+0: one HTTP chunk per event, closer to a live model's token-by-token flushes).
 
 Run as a child process: it prints ``PORT <n>`` on stdout once listening, and exits when its stdin
 closes (the parent ended) or after ``--lifetime`` seconds, whichever comes first.
 
-    python benchmarks/_canned_server.py --chunks 4000 [--chunked] [--lifetime 900]
+    python benchmarks/_canned_server.py --chunks 4000 [--chunked [--http-chunk-bytes N]] [--lifetime 900]
 """
 
 from __future__ import annotations
@@ -48,10 +49,28 @@ def build_events(n_chunks: int) -> list[bytes]:
     return [CHUNK_EVENT] * (n_chunks - 1) + [last_event(n_chunks), b"data: [DONE]\n\n"]
 
 
-def make_handler(n_chunks: int, chunked: bool) -> type[BaseHTTPRequestHandler]:
+def http_chunks(events: list[bytes], size: int) -> list[bytes]:
+    """The pieces the chunked body is cut into: whole events, about ``size`` bytes each (0: one per event)."""
+    if size <= 0:
+        return events
+    pieces: list[bytes] = []
+    current: list[bytes] = []
+    length = 0
+    for event in events:
+        current.append(event)
+        length += len(event)
+        if length >= size:
+            pieces.append(b"".join(current))
+            current, length = [], 0
+    if current:
+        pieces.append(b"".join(current))
+    return pieces
+
+
+def make_handler(n_chunks: int, chunked: bool, chunk_bytes: int = 65536) -> type[BaseHTTPRequestHandler]:
     events = build_events(n_chunks)
     sse_body = b"".join(events)
-    sse_chunked = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in events) + b"0\r\n\r\n"
+    sse_chunked = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in http_chunks(events, chunk_bytes)) + b"0\r\n\r\n"
 
     def head(content_type: bytes, length: int | None) -> bytes:
         framing = b"transfer-encoding: chunked" if length is None else b"content-length: %d" % length
@@ -89,11 +108,13 @@ def make_handler(n_chunks: int, chunked: bool) -> type[BaseHTTPRequestHandler]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=4000)
-    parser.add_argument("--chunked", action="store_true", help="one HTTP chunk per SSE event")
+    parser.add_argument("--chunked", action="store_true", help="Transfer-Encoding: chunked instead of Content-Length")
+    parser.add_argument("--http-chunk-bytes", type=int, default=65536,
+                        help="with --chunked: bytes of events per HTTP chunk (0: one HTTP chunk per event)")
     parser.add_argument("--lifetime", type=float, default=900.0, help="exit after this many seconds")
     args = parser.parse_args()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args.chunks, args.chunked))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args.chunks, args.chunked, args.http_chunk_bytes))
     server.daemon_threads = True
     server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     threading.Thread(target=server.serve_forever, daemon=True).start()

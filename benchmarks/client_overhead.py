@@ -9,9 +9,17 @@ retries disabled. Two figures per client:
 - streaming: chunks per second of client CPU, consuming a 4,000-chunk stream fully (best stream;
   the median is shown too).
 
-    .venv/bin/python benchmarks/client_overhead.py [--quick] [--chunked] [--only NAME ...]
+Each figure is also shown as a ratio to the floor measured in the same run and mode: raw httpx +
+``json.loads`` (goals: streams >= 0.6x the floor's chunks/s, calls <= 1.1x its CPU per request). The
+stream body is sent both ways, one table each: with ``Content-Length`` (one write), and chunked
+(``Transfer-Encoding: chunked``, one HTTP chunk per 64 KiB of events). ``--repeat N`` runs the whole set
+N times, clients interleaved, and keeps each client's best. On a shared machine the ratio is taken against
+the floor measured in the same worker process, alternating with the client round by round and stream by
+stream (the floor's own row comes from its own worker).
+
+    .venv/bin/python benchmarks/client_overhead.py [--quick] [--framing both|content-length|chunked] [--only NAME ...]
     .venv/bin/python benchmarks/client_overhead.py --tracing   # llama-azure with OpenTelemetry tracing off / on
-    .venv/bin/python benchmarks/client_overhead.py --profile llama-azure-sync   # cProfile one client
+    .venv/bin/python benchmarks/client_overhead.py --profile llama-azure-sync   # cProfile one client (first framing)
 
 A library that is not installed is reported as ``skipped: X not installed``.
 """
@@ -319,53 +327,78 @@ def _summary(request_cpu: list[float], n_requests: int, stream_cpu: list[float],
     }
 
 
+def _paired(name: str) -> list[str]:
+    """The clients measured in one worker: ``name``, and (unless it is one) its mode's floor, alternating round
+    by round, so that the ratio to the floor compares the same minutes of a shared machine."""
+    floor = FLOOR[CLIENTS[name][1]]
+    return [name] if name == floor else [name, floor]
+
+
 def measure_sync(name: str, url: str, cfg: argparse.Namespace) -> dict[str, Any]:
-    one_request, one_stream, close = FACTORIES[name](url)
+    names = _paired(name)
+    clients = [FACTORIES[n](url) for n in names]
+    request_cpu: dict[str, list[float]] = {n: [] for n in names}
+    stream_cpu: dict[str, list[float]] = {n: [] for n in names}
     try:
-        for _ in range(cfg.warmup):
-            one_request()
-        _check(name, one_stream(), cfg.chunks)
-        request_cpu = []
-        for _ in range(cfg.rounds):
-            t0 = time.process_time()
-            for _ in range(cfg.requests):
+        for n, (one_request, one_stream, _) in zip(names, clients, strict=True):
+            for _ in range(cfg.warmup):
                 one_request()
-            request_cpu.append(time.process_time() - t0)
-        stream_cpu = []
+            _check(n, one_stream(), cfg.chunks)
+        for _ in range(cfg.rounds):
+            for n, (one_request, _, _) in zip(names, clients, strict=True):
+                t0 = time.process_time()
+                for _ in range(cfg.requests):
+                    one_request()
+                request_cpu[n].append(time.process_time() - t0)
         for _ in range(cfg.streams):
-            t0 = time.process_time()
-            n = one_stream()
-            stream_cpu.append(time.process_time() - t0)
-            _check(name, n, cfg.chunks)
+            for n, (_, one_stream, _) in zip(names, clients, strict=True):
+                t0 = time.process_time()
+                seen = one_stream()
+                stream_cpu[n].append(time.process_time() - t0)
+                _check(n, seen, cfg.chunks)
     finally:
-        close()
-    return _summary(request_cpu, cfg.requests, stream_cpu, cfg.chunks)
+        for _, _, close in clients:
+            close()
+    return _paired_summary(names, request_cpu, stream_cpu, cfg)
 
 
 def measure_async(name: str, url: str, cfg: argparse.Namespace) -> dict[str, Any]:
     async def run() -> dict[str, Any]:
-        one_request, one_stream, close = FACTORIES[name](url)
+        names = _paired(name)
+        clients = [FACTORIES[n](url) for n in names]
+        request_cpu: dict[str, list[float]] = {n: [] for n in names}
+        stream_cpu: dict[str, list[float]] = {n: [] for n in names}
         try:
-            for _ in range(cfg.warmup):
-                await one_request()
-            _check(name, await one_stream(), cfg.chunks)
-            request_cpu = []
-            for _ in range(cfg.rounds):
-                t0 = time.process_time()
-                for _ in range(cfg.requests):
+            for n, (one_request, one_stream, _) in zip(names, clients, strict=True):
+                for _ in range(cfg.warmup):
                     await one_request()
-                request_cpu.append(time.process_time() - t0)
-            stream_cpu = []
+                _check(n, await one_stream(), cfg.chunks)
+            for _ in range(cfg.rounds):
+                for n, (one_request, _, _) in zip(names, clients, strict=True):
+                    t0 = time.process_time()
+                    for _ in range(cfg.requests):
+                        await one_request()
+                    request_cpu[n].append(time.process_time() - t0)
             for _ in range(cfg.streams):
-                t0 = time.process_time()
-                n = await one_stream()
-                stream_cpu.append(time.process_time() - t0)
-                _check(name, n, cfg.chunks)
+                for n, (_, one_stream, _) in zip(names, clients, strict=True):
+                    t0 = time.process_time()
+                    seen = await one_stream()
+                    stream_cpu[n].append(time.process_time() - t0)
+                    _check(n, seen, cfg.chunks)
         finally:
-            await close()
-        return _summary(request_cpu, cfg.requests, stream_cpu, cfg.chunks)
+            for _, _, close in clients:
+                await close()
+        return _paired_summary(names, request_cpu, stream_cpu, cfg)
 
     return asyncio.run(run())
+
+
+def _paired_summary(names: list[str], request_cpu: dict[str, list[float]], stream_cpu: dict[str, list[float]],
+                    cfg: argparse.Namespace) -> dict[str, Any]:
+    result = _summary(request_cpu[names[0]], cfg.requests, stream_cpu[names[0]], cfg.chunks)
+    if len(names) > 1:
+        result["floor"] = _summary(request_cpu[names[1]], cfg.requests, stream_cpu[names[1]], cfg.chunks)
+    return result
 
 
 def _check(name: str, seen: int, expected: int) -> None:
@@ -421,10 +454,10 @@ def profile(name: str, url: str, cfg: argparse.Namespace) -> None:
 # Orchestration (parent process): the server, one worker process per client, the table
 # --------------------------------------------------------------------------------------------------
 
-def start_server(chunks: int, chunked: bool) -> tuple[subprocess.Popen[str], str]:
+def start_server(chunks: int, chunked: bool, http_chunk_bytes: int = 65536) -> tuple[subprocess.Popen[str], str]:
     cmd = [sys.executable, str(HERE / "_canned_server.py"), "--chunks", str(chunks), "--lifetime", "1800"]
     if chunked:
-        cmd.append("--chunked")
+        cmd += ["--chunked", "--http-chunk-bytes", str(http_chunk_bytes)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -462,13 +495,26 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}x" if a and b else "n/a"
 
 
+FLOOR = {"sync": "raw-httpx-sync", "async": "raw-httpx-async"}
+STREAM_GOAL = 0.6  # chunks/s, at least this times the floor's
+REQUEST_GOAL = 1.1  # CPU per request, at most this times the floor's
+
+
+def floor_of(results: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    """The floor to compare ``name`` with: the one measured alongside it in its worker, else the floor's own row."""
+    r = results.get(name, {})
+    if "floor" in r:
+        return r["floor"]  # type: ignore[no-any-return]
+    return results.get(FLOOR[CLIENTS[name][1]], {})
+
+
 def print_table(results: dict[str, dict[str, Any]]) -> None:
     def get(name: str, key: str) -> float | None:
         return results.get(name, {}).get(key)
 
     print()
-    print(f"{'client':<40} {'chunks/s (CPU)':>15} {'median':>9} {'vs openai':>10} "
-          f"{'us/request':>11} {'median':>8} {'vs openai':>10} {'vs azure':>9}")
+    print(f"{'client':<40} {'chunks/s (CPU)':>15} {'median':>9} {'vs floor':>9} {'vs openai':>10} "
+          f"{'us/request':>11} {'median':>8} {'vs floor':>9} {'vs openai':>10} {'vs azure':>9}")
     for name, label in LABELS.items():
         r = results.get(name)
         if r is None:
@@ -478,13 +524,16 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
             continue
         mode = CLIENTS[name][1]
         oa, az = f"openai-{mode}", f"azure-ai-inference-{mode}"
+        floor = floor_of(results, name)
         print(f"{label:<40} {r['chunks_per_s']:>15,.0f} {r['chunks_per_s_median']:>9,.0f} "
+              f"{ratio(r['chunks_per_s'], floor.get('chunks_per_s')):>9} "
               f"{ratio(r['chunks_per_s'], get(oa, 'chunks_per_s')):>10} "
               f"{r['us_per_request']:>11,.0f} {r['us_per_request_median']:>8,.0f} "
+              f"{ratio(r['us_per_request'], floor.get('us_per_request')):>9} "
               f"{ratio(r['us_per_request'], get(oa, 'us_per_request')):>10} "
               f"{ratio(r['us_per_request'], get(az, 'us_per_request')):>9}")
-    print("(chunks/s: higher is better, ratio = this / openai-python in the same mode; "
-          "us/request: lower is better, ratio = this / competitor)")
+    print("(chunks/s: higher is better; us/request: lower is better; each ratio = this / the other client "
+          "in the same mode and run; vs floor: the floor measured in the same worker, round by round)")
 
     print_tracing_cost(results)
     print()
@@ -492,13 +541,21 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
         mine = results.get(f"llama-azure-{mode}", {})
         if "chunks_per_s" not in mine:
             continue
+        floor = floor_of(results, f"llama-azure-{mode}")
         oa = results.get(f"openai-{mode}", {})
         az = results.get(f"azure-ai-inference-{mode}", {})
         print(f"llama-azure {mode}: {mine['chunks_per_s']:,.0f} chunks/s "
-              f"({ratio(mine['chunks_per_s'], oa.get('chunks_per_s'))} openai), "
+              f"({ratio(mine['chunks_per_s'], floor.get('chunks_per_s'))} floor, "
+              f"{ratio(mine['chunks_per_s'], oa.get('chunks_per_s'))} openai), "
               f"{mine['us_per_request']:,.0f} us/request "
-              f"({ratio(mine['us_per_request'], oa.get('us_per_request'))} openai, "
+              f"({ratio(mine['us_per_request'], floor.get('us_per_request'))} floor, "
+              f"{ratio(mine['us_per_request'], oa.get('us_per_request'))} openai, "
               f"{ratio(mine['us_per_request'], az.get('us_per_request'))} azure-ai-inference)")
+        if "chunks_per_s" in floor:
+            ok = mine["chunks_per_s"] >= STREAM_GOAL * floor["chunks_per_s"]
+            print(f"  goal streamed chunks/s >= {STREAM_GOAL}x the floor: {'MET' if ok else 'MISSED'}")
+            ok = mine["us_per_request"] <= REQUEST_GOAL * floor["us_per_request"]
+            print(f"  goal CPU per request <= {REQUEST_GOAL}x the floor: {'MET' if ok else 'MISSED'}")
         if "chunks_per_s" in oa:
             ok = mine["chunks_per_s"] >= 1.5 * oa["chunks_per_s"]
             print(f"  aim streamed chunks/s >= 1.5x openai-python: {'MET' if ok else 'MISSED'}")
@@ -524,8 +581,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Client CPU overhead: llama-azure vs openai-python vs "
                                                  "azure-ai-inference vs raw httpx.")
     parser.add_argument("--quick", action="store_true", help="fewer requests and streams (a few seconds)")
-    parser.add_argument("--chunked", action="store_true",
-                        help="server sends the stream as one HTTP chunk per event instead of Content-Length")
+    parser.add_argument("--framing", choices=("both", "content-length", "chunked"), default="both",
+                        help="how the server frames the stream body: Content-Length, chunked, or both (two tables)")
+    parser.add_argument("--chunked", action="store_true", help="the same as --framing chunked")
+    parser.add_argument("--http-chunk-bytes", type=int, default=65536,
+                        help="chunked framing: bytes of events per HTTP chunk (0: one HTTP chunk per event)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="run the set of clients this many times, interleaved; each client's best counts")
     parser.add_argument("--only", nargs="+", choices=list(CLIENTS), help="measure only these clients")
     parser.add_argument("--tracing", action="store_true",
                         help="only llama-azure, OpenTelemetry tracing off and on (needs opentelemetry-sdk)")
@@ -543,6 +605,7 @@ def main() -> None:
     cfg.requests = cfg.requests or (100 if cfg.quick else 600)
     cfg.rounds = cfg.rounds or (1 if cfg.quick else 3)
     cfg.streams = cfg.streams or (2 if cfg.quick else 7)
+    cfg.repeat = cfg.repeat or (1 if cfg.quick else 2)
     if cfg.tracing:
         cfg.only = [name for name in CLIENTS if name.startswith("llama-azure-")]
 
@@ -550,32 +613,77 @@ def main() -> None:
         print(json.dumps(worker(cfg.worker, cfg.url, cfg)))
         return
 
-    server, url = start_server(cfg.chunks, cfg.chunked)
-    try:
-        if cfg.profile:
+    if cfg.chunked:
+        cfg.framing = "chunked"
+    framings = ["content-length", "chunked"] if cfg.framing == "both" else [cfg.framing]
+    if cfg.profile:
+        server, url = start_server(cfg.chunks, framings[0] == "chunked", cfg.http_chunk_bytes)
+        try:
             profile(cfg.profile, url, cfg)
-            return
-        print(f"canned server {url} (pid {server.pid}); {cfg.requests} requests x {cfg.rounds} rounds, "
-              f"{cfg.streams} streams x {cfg.chunks} chunks, "
-              f"{'chunked, one event per chunk' if cfg.chunked else 'content-length body'}; "
-              f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+        finally:
+            stop_server(server)
+        return
+    versions = {d: version_of(d) for d in ("llama-azure", "openai", "azure-ai-inference", "azure-core",
+                                           "opentelemetry-api", "opentelemetry-sdk",
+                                           "httpx", "pydantic", "pydantic-core", "aiohttp", "requests")}
+    print(f"{cfg.requests} requests x {cfg.rounds} rounds, {cfg.streams} streams x {cfg.chunks} chunks, "
+          f"best of {cfg.repeat} interleaved run(s); python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    print("versions: " + ", ".join(f"{d} {v or 'not installed'}" for d, v in versions.items()))
+    tables: dict[str, dict[str, dict[str, Any]]] = {}
+    for framing in framings:
+        tables[framing] = run_framing(framing, cfg)
+    if cfg.json:
+        cfg.json.write_text(json.dumps({"results": tables, "versions": versions}, indent=2))
+
+
+def run_framing(framing: str, cfg: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Every client against one server framing the stream body one way; prints the table."""
+    chunked = framing == "chunked"
+    server, url = start_server(cfg.chunks, chunked, cfg.http_chunk_bytes)
+    try:
+        what = ("chunked body, " + (f"one HTTP chunk per {cfg.http_chunk_bytes:,} bytes of events"
+                                    if cfg.http_chunk_bytes > 0 else "one HTTP chunk per event")
+                if chunked else "Content-Length body")
+        print(f"\n=== {what} (canned server {url}, pid {server.pid}) ===")
         results: dict[str, dict[str, Any]] = {}
-        for name in cfg.only or CLIENTS:
-            results[name] = run_worker(name, url, cfg)
-            r = results[name]
-            status = r.get("skipped") or r.get("error") or (
-                f"{r['chunks_per_s']:,.0f} chunks/s, {r['us_per_request']:,.0f} us/request")
-            print(f"  {LABELS[name]:<40} {status}", flush=True)
-        versions = {d: version_of(d) for d in ("llama-azure", "openai", "azure-ai-inference", "azure-core",
-                                               "opentelemetry-api", "opentelemetry-sdk",
-                                               "httpx", "pydantic", "pydantic-core", "aiohttp", "requests")}
-        print("versions: " + ", ".join(f"{d} {v or 'not installed'}" for d, v in versions.items()))
+        names = list(cfg.only or CLIENTS)
+        # The floors' own rows (each other client also measures its floor in its worker, for the ratio).
+        names = [floor for mode, floor in FLOOR.items()
+                 if floor not in names and any(CLIENTS[n][1] == mode for n in names)] + names
+        for _ in range(cfg.repeat):
+            for name in names:
+                r = run_worker(name, url, cfg)
+                results[name] = best_of(results.get(name), r)
+                status = r.get("skipped") or r.get("error") or (
+                    f"{r['chunks_per_s']:,.0f} chunks/s, {r['us_per_request']:,.0f} us/request")
+                print(f"  {LABELS[name]:<40} {status}", flush=True)
         print_table(results)
-        if cfg.json:
-            cfg.json.write_text(json.dumps({"results": results, "versions": versions}, indent=2))
+        return results
     finally:
         stop_server(server)
 
+
+def best_of(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """Two runs of one client: the best stream and the best request round (medians from the same runs)."""
+    if old is None or "chunks_per_s" not in old:
+        return new
+    if "chunks_per_s" not in new:
+        return old
+    # The run with the better ratio to its own floor (or the better figure, for a floor), per figure.
+    def score(r: dict[str, Any], key: str) -> float:
+        floor = r.get("floor", {}).get(key)
+        return r[key] / floor if floor else r[key]
+
+    best = {**old, "floor": dict(old.get("floor", {}))}
+    for key, median, higher in (("chunks_per_s", "chunks_per_s_median", True),
+                                ("us_per_request", "us_per_request_median", False)):
+        if (score(new, key) > score(old, key)) == higher and score(new, key) != score(old, key):
+            best[key], best[median] = new[key], new[median]
+            if "floor" in new:
+                best["floor"][key], best["floor"][median] = new["floor"][key], new["floor"][median]
+    if not best["floor"]:
+        del best["floor"]
+    return best
 
 if __name__ == "__main__":
     main()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict
 
 
 class ResponseModel(BaseModel):
@@ -22,21 +22,38 @@ class ResponseModel(BaseModel):
         return self.model_dump_json(indent=indent, exclude_none=exclude_none)
 
 
-class ResultModel(ResponseModel):
-    """A whole answer (not a part of one): it also carries the HTTP response's request id.
+class _Origin:
+    """Where a whole answer came from: plain class defaults, overridden per instance when known.
 
-    Only top-level results have the private attribute: pydantic initialises private attributes per
-    instance, which would otherwise cost every nested choice and delta of a stream.
+    Deliberately not pydantic private attributes: pydantic runs a Python-level hook for every instance of a
+    model that has them, which cost a streamed chunk more than parsing its JSON. Set on an instance, these
+    live in its ``__dict__`` beside the fields; pydantic ignores them when dumping, comparing and printing.
     """
 
-    _request_id: str | None = PrivateAttr(default=None)
+    _request_id: str | None = None
+    _deployment: Any = None
+
+
+_ORIGIN_NAMES = frozenset(("_request_id", "_deployment"))
+
+
+class ResultModel(ResponseModel, _Origin):
+    """A whole answer (not a part of one): it also carries the HTTP response's request id."""
+
+    if not TYPE_CHECKING:  # mypy keeps checking assignments against the fields
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            # A stream sets the request id on every chunk: straight into __dict__, not through pydantic's
+            # general (and, for names it does not know, uncached) attribute handler.
+            if name in _ORIGIN_NAMES:
+                self.__dict__[name] = value
+            else:
+                super().__setattr__(name, value)
 
     @property
     def request_id(self) -> str | None:
         """The id the service gave the HTTP response this object came from (``x-request-id`` and kin)."""
         return self._request_id
-
-    _deployment: Any = PrivateAttr(default=None)
 
     @property
     def deployment(self) -> Any:
