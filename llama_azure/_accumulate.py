@@ -216,17 +216,20 @@ class _Accumulator:
     def _header(self, chunk: ChatCompletionChunk | Completion) -> None:
         """``usage`` from every chunk (the last one sent wins); id, model and created until all are known."""
         if not self._headed:
-            # A first event may carry only prompt annotations, with empty id and model: it must not blank them.
-            if not self.id and chunk.id:
-                self.id = chunk.id
-            if not self.model and chunk.model:
-                self.model = chunk.model
-            if self.created is None or (not self.created and chunk.created):
-                self.created = chunk.created
-            self._headed = bool(self.id and self.model and self.created)
+            self._head(chunk)
         usage = chunk.usage
         if usage is not None:
             self.usage = usage
+
+    def _head(self, chunk: ChatCompletionChunk | Completion) -> None:
+        # A first event may carry only prompt annotations, with empty id and model: it must not blank them.
+        if not self.id and chunk.id:
+            self.id = chunk.id
+        if not self.model and chunk.model:
+            self.model = chunk.model
+        if self.created is None or (not self.created and chunk.created):
+            self.created = chunk.created
+        self._headed = bool(self.id and self.model and self.created)
 
     def _over_limit(self) -> None:
         """Past the cap: let go of what is kept, then count afresh (memory stays within the cap)."""
@@ -244,7 +247,11 @@ class _Accumulator:
 class ChatAccumulator(_Accumulator):
     def add(self, chunk: ChatCompletionChunk, size: int = 0) -> None:
         """Fold one chunk; ``size`` is its event's size (what its logprobs or annotations count as kept)."""
-        self._header(chunk)
+        if not self._headed:  # _header(), inlined: this runs once per streamed chunk
+            self._head(chunk)
+        usage = chunk.usage
+        if usage is not None:
+            self.usage = usage
         kept = self.kept
         if chunk.prompt_filter_results:
             if self.prompt_filter_results is None:

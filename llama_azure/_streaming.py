@@ -50,6 +50,11 @@ DRAIN_SECONDS = 0.5
 # Compressed bytes of a stream decoded at once: one network read of a gzip "bomb" is fed to the stream in
 # pieces of at most about 1 MiB (zlib's worst ratio is ~1032:1), so what one read holds stays small.
 STREAM_SLICE = 1024
+_NO_EVENTS: list[ServerSentEvent] = []  # never appended to
+
+
+def _is_done(data: str) -> bool:
+    return data.startswith("[DONE]") and not data[6:].strip()  # "[DONE]  " too
 
 
 class StreamCore(Generic[ChunkT]):
@@ -75,10 +80,23 @@ class StreamCore(Generic[ChunkT]):
                             else CompletionAccumulator(max_kept))
         self.done = False
         self._where = where
+        self._events: list[ServerSentEvent] = _NO_EVENTS  # the piece fed last, parsed chunk by chunk
+        self._next = 0  # its next event
+        self._fed = False
+        self._fresh = False
         self._drain_until: float | None = None
         self._drained = 0
 
     def feed(self, data: bytes) -> list[ChunkT]:
+        """Decode the next piece of the body and parse all its chunks at once."""
+        self.load(data)
+        return self.take_all()
+
+    def load(self, data: bytes) -> None:
+        """Decode the next piece of the body; its chunks then come one at a time from ``next_chunk()``.
+
+        Parsed as they are handed out, a piece's chunks (about 450 in a 64 KiB read) are not all alive at
+        once: the garbage collector would scan and promote them all, a third of a chunk's cost."""
         try:
             events = self._decoder.feed(data)
         except SSEProtocolError as error:
@@ -86,12 +104,67 @@ class StreamCore(Generic[ChunkT]):
                 raise ResponseTooLargeError(f"the stream from {self._where}: {error}; the answer is incomplete",
                                             limit=error.limit) from None
             raise APIConnectionError(f"malformed event stream from {self._where}: {error}") from None
-        chunks = self._chunks(events)
-        if chunks:
+        self._events = events
+        self._next = 0
+        self._fed = True  # the clocks are checked once the piece runs out
+        self._fresh = True  # no chunk of this piece parsed yet
+
+    def next_chunk(self) -> ChunkT | None:
+        """The next chunk of the piece fed last, parsed now; None when the piece has no more, or at [DONE]
+        (``done`` is set as the chunk just before [DONE] is handed out, so the stream can end first)."""
+        events = self._events
+        index = self._next
+        if index >= len(events):
+            if self._fed:  # the piece ran out: as at the end of a read, the clocks are checked
+                self._fed = False
+                self._events = _NO_EVENTS
+                if not self.done:
+                    self.timer.check(f"the stream from {self._where}")
+            return None
+        data = events[index].data
+        if index == 0 and _is_done(data):  # later events were looked at ahead, below
+            self._reach_done()
+            return None
+        self._next = index + 1
+        if '"error"' in data:
+            self._raise_if_error(data)
+        try:
+            chunk = self._parse(data)
+        except ValueError as error:
+            raise APIConnectionError(
+                f"the stream from {self._where} sent an event that is not a valid chunk: "
+                f"{str(error).splitlines()[0]} (data: {data[:200]!r})"
+            ) from None
+        chunk.__dict__["_request_id"] = self._request_id  # what ResultModel.__setattr__ does, without the call
+        self.accumulator.add(chunk, len(data))  # type: ignore[arg-type]
+        if self._fresh:
+            self._fresh = False
             self.timer.got_chunk()  # only parsed chunks reset the idle clock, not comments or keep-alives
-        if not self.done:
-            self.timer.check(f"the stream from {self._where}")
+        if index + 1 < len(events):
+            following = events[index + 1].data
+            if following.startswith("[DONE]") and not following[6:].strip():  # _is_done, inlined: per chunk
+                self._reach_done()
+        return chunk
+
+    def take_all(self) -> list[ChunkT]:
+        """The rest of the piece fed last, parsed at once."""
+        chunks: list[ChunkT] = []
+        chunk = self.next_chunk()
+        while chunk is not None:
+            chunks.append(chunk)
+            chunk = self.next_chunk()
         return chunks
+
+    def discard(self) -> None:
+        """The stream closed: the chunks of the piece fed last are not handed out."""
+        self._events = _NO_EVENTS
+        self._fed = False
+
+    def _reach_done(self) -> None:
+        self.done = True
+        self._events = _NO_EVENTS
+        self._fed = False
+        self._settle()
 
     def read_budget(self) -> float | None:
         """How long the shell may wait for the next bytes (None: no limit of ours)."""
@@ -126,7 +199,13 @@ class StreamCore(Generic[ChunkT]):
 
     def finish(self) -> list[ChunkT]:
         """At end of body: the last chunks, or an error if the stream was cut short."""
-        chunks = self._chunks(self._decoder.flush())
+        chunks: list[ChunkT] = []
+        if not self.done:
+            self._events = self._decoder.flush()
+            self._next = 0
+            self._fresh = False
+            chunks = self.take_all()
+            self._events = _NO_EVENTS
         if not self.done and not self.accumulator.finished:
             raise APIConnectionError(
                 f"the stream from {self._where} ended before [DONE] and before a finish_reason: "
@@ -141,31 +220,6 @@ class StreamCore(Generic[ChunkT]):
         on_usage, self._on_usage = self._on_usage, None
         if on_usage is not None and self.accumulator.usage is not None:
             on_usage(self.accumulator)
-
-    def _chunks(self, events: list[ServerSentEvent]) -> list[ChunkT]:
-        out: list[ChunkT] = []
-        for event in events:
-            if self.done:
-                break
-            data = event.data
-            if data == "[DONE]" or (data.startswith("[DONE]") and not data[6:].strip()):  # "[DONE]  " too
-                self.done = True
-                break
-            if '"error"' in data:
-                self._raise_if_error(data)
-            try:
-                chunk = self._parse(data)
-            except ValueError as error:
-                raise APIConnectionError(
-                    f"the stream from {self._where} sent an event that is not a valid chunk: "
-                    f"{str(error).splitlines()[0]} (data: {data[:200]!r})"
-                ) from None
-            chunk._request_id = self._request_id
-            self.accumulator.add(chunk, len(data))  # type: ignore[arg-type]
-            out.append(chunk)
-        if self.done:
-            self._settle()
-        return out
 
     def _raise_if_error(self, data: str) -> None:
         try:
@@ -301,7 +355,7 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 class _StreamBase(Generic[ChunkT, ResultT]):
     _trace: CallTrace | None = None  # set by tracing; told when the stream closes
     _deployment: Any = None  # with deployments=: the Deployment that answered
-    _pending: Iterator[ChunkT] = iter(())  # chunks of the last decoded piece not yet handed out
+    _tail: Iterator[ChunkT] = iter(())  # the last chunks, parsed at the end of the body, not yet handed out
     _pieces: Iterator[bytes] = iter(())  # decoded pieces of the last network read not yet fed
     _decoder: SlicedDecoder | None = None  # from the first read on
 
@@ -355,12 +409,15 @@ class _StreamBase(Generic[ChunkT, ResultT]):
         self._decoder = SlicedDecoder(response, STREAM_SLICE)
         return False
 
-    def _last_chunks(self) -> list[ChunkT]:
-        """At the end of the body: the decoder's last bytes, then the core's end (an error if cut short)."""
+    def _last_chunks(self) -> None:
+        """At the end of the body: the decoder's last bytes, then the core's end (an error if cut short),
+        parsed at once so that a stream cut short fails before its last chunks, as it ends before them."""
         assert self._decoder is not None
         tail = self._decoder.flush()
-        chunks = self._core.feed(tail) if tail else []
-        return chunks + self._core.finish()
+        chunks: list[ChunkT] = []
+        if tail:
+            chunks = self._core.feed(tail)
+        self._tail = iter(chunks + self._core.finish())
 
     def _result(self) -> ResultT:
         accumulator = self._core.accumulator
@@ -390,18 +447,28 @@ class Stream(_StreamBase[ChunkT, ResultT]):
         return self
 
     def __next__(self) -> ChunkT:
-        chunk = next(self._pending, None)
-        if chunk is not None:
-            return chunk
-        while self._check_readable():
-            chunks = self._read()
-            if chunks:
-                self._pending = iter(chunks)
-                return next(self._pending)
-        raise StopIteration
+        core = self._core
+        while True:
+            try:
+                chunk = core.next_chunk()
+            except BaseException as error:  # a bad chunk leaves the stream unusable: release it now
+                self._close(error)
+                raise
+            if chunk is not None:
+                if core.done:  # [DONE] follows: the stream ends (and its connection is free) first
+                    self._end()
+                return chunk
+            if core.done:
+                self._end()
+            chunk = next(self._tail, None)
+            if chunk is not None:
+                return chunk
+            if not self._check_readable():
+                raise StopIteration
+            self._read()
 
-    def _read(self) -> list[ChunkT]:
-        """The chunks of the next decoded piece of the body; at its end the stream closes itself."""
+    def _read(self) -> None:
+        """Feed the next decoded piece of the body to the core; at its end the stream closes itself."""
         try:
             try:
                 raw_chunks = self._raw if self._raw is not None else self._open()
@@ -413,13 +480,10 @@ class Stream(_StreamBase[ChunkT, ResultT]):
                     assert self._decoder is not None
                     self._pieces = self._decoder.decode(raw)
                     piece = next(self._pieces, None)
-                if piece is None:
-                    chunks = self._last_chunks()
-                else:
-                    chunks = self._core.feed(piece)
-                    if not self._core.done:
-                        return chunks
-                    self._drain(raw_chunks)
+                if piece is not None:
+                    self._core.load(piece)
+                    return
+                self._last_chunks()
             except httpx.TimeoutException as error:
                 raise self._core.timeout_error(error) from error
             except httpx.HTTPError as error:
@@ -428,7 +492,18 @@ class Stream(_StreamBase[ChunkT, ResultT]):
             self._close(error)
             raise
         self._close(None)
-        return chunks
+
+    def _end(self) -> None:
+        """At [DONE]: read the rest of the body so the connection is reused, then close."""
+        if self._closed:
+            return
+        try:
+            assert self._raw is not None
+            self._drain(self._raw)
+        except BaseException as error:
+            self._close(error)
+            raise
+        self._close(None)
 
     def _open(self) -> Iterator[bytes]:
         self._restore = _clamp_socket_reads(self.response, self._core.read_budget)
@@ -456,7 +531,7 @@ class Stream(_StreamBase[ChunkT, ResultT]):
     def _close(self, error: BaseException | None) -> None:
         if not self._closed:
             self._closed = True
-            self._pending = iter(())
+            self._core.discard()
             if self._restore is not None:
                 self._restore()
             self.response.close()
@@ -502,18 +577,28 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
         return self
 
     async def __anext__(self) -> ChunkT:
-        chunk = next(self._pending, None)
-        if chunk is not None:
-            return chunk
-        while self._check_readable():
-            chunks = await self._read()
-            if chunks:
-                self._pending = iter(chunks)
-                return next(self._pending)
-        raise StopAsyncIteration
+        core = self._core
+        while True:
+            try:
+                chunk = core.next_chunk()
+            except BaseException as error:  # a bad chunk leaves the stream unusable: release it now
+                await self._close(error)
+                raise
+            if chunk is not None:
+                if core.done:  # [DONE] follows: the stream ends (and its connection is free) first
+                    await self._end()
+                return chunk
+            if core.done:
+                await self._end()
+            chunk = next(self._tail, None)
+            if chunk is not None:
+                return chunk
+            if not self._check_readable():
+                raise StopAsyncIteration
+            await self._read()
 
-    async def _read(self) -> list[ChunkT]:
-        """The chunks of the next decoded piece of the body; at its end the stream closes itself."""
+    async def _read(self) -> None:
+        """Feed the next decoded piece of the body to the core; at its end the stream closes itself."""
         try:
             try:
                 raw_chunks = self._raw
@@ -531,13 +616,10 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
                     assert self._decoder is not None
                     self._pieces = self._decoder.decode(raw)
                     piece = next(self._pieces, None)
-                if piece is None:
-                    chunks = self._last_chunks()
-                else:
-                    chunks = self._core.feed(piece)
-                    if not self._core.done:
-                        return chunks
-                    await self._drain(raw_chunks)
+                if piece is not None:
+                    self._core.load(piece)
+                    return
+                self._last_chunks()
             except httpx.TimeoutException as error:
                 raise self._core.timeout_error(error) from error
             except httpx.HTTPError as error:
@@ -546,7 +628,18 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
             await self._close(error)
             raise
         await self._close(None)
-        return chunks
+
+    async def _end(self) -> None:
+        """At [DONE]: read the rest of the body so the connection is reused, then close."""
+        if self._closed:
+            return
+        try:
+            assert self._raw is not None
+            await self._drain(self._raw)
+        except BaseException as error:
+            await self._close(error)
+            raise
+        await self._close(None)
 
     async def _drain(self, raw_chunks: AsyncIterator[bytes]) -> None:
         """Read what follows [DONE] so the connection is reused; on any trouble it is just closed."""
@@ -568,7 +661,7 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
     async def _close(self, error: BaseException | None) -> None:
         if not self._closed:
             self._closed = True
-            self._pending = iter(())
+            self._core.discard()
             raw_chunks, self._raw = self._raw, None
             try:
                 if raw_chunks is not None:

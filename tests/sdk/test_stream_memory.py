@@ -7,6 +7,7 @@ themselves all arrive. The size counted is the decoded one, so a gzip-compressed
 
 from __future__ import annotations
 
+import gc
 import json
 import tracemalloc
 import zlib
@@ -23,7 +24,7 @@ from llama_azure.server.process import ReferenceServer
 from llama_azure.types.chat import ChatCompletionChunk
 from llama_azure.types.completion import Completion
 
-from .shells import USER_HI, Shell, ShellFactory, mock_shell
+from .shells import USER_HI, Shell, ShellFactory, mock_shell, sse
 
 MIB = 1024 * 1024
 PIECE = "llama " * 2731  # ~16 KiB of text per event
@@ -119,6 +120,34 @@ async def test_the_server_s_huge_stream_is_refused_whole_past_the_cap_and_read_w
     roomy = shell_factory(fault_server.url, fault_server.api_key, max_response_bytes=MIB)
     reply = await roomy.until_done(await roomy.run(lambda c: c.chat.completions.create(**options)))
     assert len(reply.content or "") >= 200_000
+
+
+def chunks_alive() -> int:
+    return sum(isinstance(o, ChatCompletionChunk) for o in gc.get_objects())
+
+
+async def test_a_read_of_many_chunks_holds_one_parsed_chunk_at_a_time(shell_kind: str) -> None:
+    # All 202 chunks come in one network read: they are parsed as they are handed out, not all at once (all
+    # alive together, the garbage collector scanned and promoted them, a third of a streamed chunk's cost).
+    body = b"".join([event(delta_chunk("", role="assistant")), *(event(delta_chunk("tok")) for _ in range(200)),
+                     event(delta_chunk(None, "stop")), DONE])
+    async with mock_shell(shell_kind, sse([body])) as shell:
+        stream: Any = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
+        count, alive = 0, 0
+        if shell.is_async:
+            async for _ in stream:
+                count += 1
+                if count == 5:
+                    alive = chunks_alive()
+        else:
+            for _ in stream:
+                count += 1
+                if count == 5:
+                    alive = chunks_alive()
+        assert count == 202
+        assert alive <= 2, f"{alive} parsed chunks alive at once"  # this one (and the loop's last one)
+        assert "closed" in repr(stream)
+        assert (await shell.until_done(stream)).content == "tok" * 200
 
 
 def test_the_fold_counts_text_tool_arguments_and_logprob_events() -> None:

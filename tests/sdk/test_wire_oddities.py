@@ -88,6 +88,24 @@ async def test_garbage_event_raises_instead_of_dropping(shell_kind: str) -> None
         assert "not a valid chunk" in str(caught.value)
 
 
+async def test_chunks_before_a_garbage_event_in_the_same_read_are_handed_out_first(shell_kind: str) -> None:
+    # One network read: chunks are parsed as they are handed out, so the good ones come, then the error.
+    parts = [b"".join([event(chunk("", role="assistant")), event(chunk("a")), event(chunk("b")),
+                       b"data: {not json\n\n", event(chunk("c"))])]
+    got: list[str] = []
+    async with mock_shell(shell_kind, sse(parts)) as shell:
+        stream: Any = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
+        with pytest.raises(APIConnectionError, match="not a valid chunk"):
+            if shell.is_async:
+                async for item in stream:
+                    got.append(item.choices[0].delta.content)
+            else:
+                for item in stream:
+                    got.append(item.choices[0].delta.content)
+        assert got == ["", "a", "b"]
+        assert "closed" in repr(stream)
+
+
 ERROR_SHAPES = [
     (400, {"error": {"message": "The response was filtered due to the prompt triggering ... content management "
                                 "policy", "type": None, "param": "prompt", "code": "content_filter", "status": 400}},
