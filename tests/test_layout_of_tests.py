@@ -11,6 +11,8 @@ TESTS = Path(__file__).parent
 SUPPORT = TESTS / "support"
 # Helpers that were once written in several test modules: each has one definition, in tests/support/.
 ONCE = ("make_client", "call", "stats")
+# Files that are no test module, conftest or helper: a script run as a child process, mypy's inputs.
+NOT_IMPORTED = {"sdk/pacing_worker.py", "typing/typed_usage.py", "typing/typed_misuse.py"}
 
 
 def python_files() -> list[Path]:
@@ -73,6 +75,15 @@ def test_the_shared_helpers_are_written_once_in_support() -> None:
     offered = {name for path in SUPPORT.glob("*.py") for name in module_level_helpers(path)}
     again = {name: places for name in offered if len(places := where[name]) > 1}
     assert again == {}, "import these from tests/support/ instead"
+
+
+def test_helper_modules_live_in_support() -> None:
+    elsewhere = [
+        where for path in python_files()
+        if not is_test_module(path.stem) and path.name not in ("conftest.py", "__init__.py")
+        and (where := str(path.relative_to(TESTS))) not in NOT_IMPORTED and not where.startswith("support/")
+    ]
+    assert elsewhere == [], "shared helpers go in tests/support/"
 
 
 def test_the_checks_see_what_they_look_for() -> None:
