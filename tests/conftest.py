@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -42,22 +43,56 @@ def server() -> Iterator[ReferenceServer]:
         yield srv
 
 
-QUOTA_DEPLOYMENTS = [f"q{i}" for i in range(40)]
 QUOTA_RPM, QUOTA_TPM, QUOTA_WINDOW = 4, 300, 3.0
+DEPLOYMENTS_PER_QUOTA_SERVER = 40
+TAKEN_AT_MOST_PER_TEST = 2  # quota_deployment and another_quota_deployment
+
+
+class QuotaServers:
+    """Quota servers whose deployments each serve one test, so no test starts in another's quota window.
+
+    A deployment is never handed out twice (a window lives on in the client's pacer and in Redis ledgers,
+    keyed by endpoint and deployment): when a server has fewer names left than one test may take, the next
+    test gets a new server, on its own port, with fresh names. The pool cannot run out.
+    """
+
+    def __init__(self, stack: contextlib.ExitStack) -> None:
+        self._stack = stack
+        self._server: ReferenceServer | None = None
+        self._unused: list[str] = []
+        self._started = 0
+
+    def server_for_a_test(self) -> ReferenceServer:
+        if self._server is None or len(self._unused) < TAKEN_AT_MOST_PER_TEST:
+            self._started += 1
+            names = [f"s{self._started}q{i}" for i in range(DEPLOYMENTS_PER_QUOTA_SERVER)]
+            args = ["--rpm", str(QUOTA_RPM), "--tpm", str(QUOTA_TPM), "--quota-window", str(QUOTA_WINDOW),
+                    "--n-ctx", "512"]
+            for name in names:
+                args += ["--deployment", name]
+            if self._server is not None:  # its tests are over: only the new one runs from here on
+                self._server.stop()
+            self._server = self._stack.enter_context(ReferenceServer(api_key=TEST_KEY, args=args))
+            self._unused = names
+        return self._server
+
+    def take(self, server: ReferenceServer) -> str:
+        """An unused deployment of ``server`` (the one :meth:`server_for_a_test` gave this test)."""
+        assert server is self._server, "take a deployment of the quota server this test was given"
+        return self._unused.pop(0)
 
 
 @pytest.fixture(scope="session")
-def quota_server() -> Iterator[ReferenceServer]:
-    """A server with a small quota (4 requests, 300 tokens per 3 s window) per deployment q0..q39: each test
-    takes its own deployment (``quota_deployment``), so no test starts in another's window."""
-    args = ["--rpm", str(QUOTA_RPM), "--tpm", str(QUOTA_TPM), "--quota-window", str(QUOTA_WINDOW), "--n-ctx", "512"]
-    for name in QUOTA_DEPLOYMENTS:
-        args += ["--deployment", name]
-    with ReferenceServer(api_key=TEST_KEY, args=args) as srv:
-        yield srv
+def _quota_servers() -> Iterator[QuotaServers]:
+    with contextlib.ExitStack() as stack:
+        yield QuotaServers(stack)
 
 
-_unused_deployments = iter(QUOTA_DEPLOYMENTS)
+@pytest.fixture
+def quota_server(_quota_servers: QuotaServers) -> ReferenceServer:
+    """A server with a small quota (4 requests, 300 tokens per 3 s window) per deployment, with at least two
+    deployments no test has used (``quota_deployment``, ``another_quota_deployment``)."""
+    return _quota_servers.server_for_a_test()
 
 
 class QuotaLimits(NamedTuple):
@@ -73,15 +108,16 @@ def quota_limits() -> QuotaLimits:
 
 
 @pytest.fixture
-def quota_deployment() -> str:
+def quota_deployment(_quota_servers: QuotaServers, quota_server: ReferenceServer) -> str:
     """A deployment of ``quota_server`` no earlier test has used."""
-    return next(_unused_deployments)
+    return _quota_servers.take(quota_server)
 
 
 @pytest.fixture
-def another_quota_deployment() -> str:
+def another_quota_deployment(_quota_servers: QuotaServers, quota_server: ReferenceServer,
+                             quota_deployment: str) -> str:
     """A second unused deployment, for a test that needs two separate quotas."""
-    return next(_unused_deployments)
+    return _quota_servers.take(quota_server)
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from support.entra import IdentityEnv, new_key, start_entra_server
 
 from llama_azure.server.process import ReferenceServer
-
-from .entra_support import IdentityEnv, new_key, start_entra_server
 
 
 @pytest.fixture(scope="module")

@@ -3,43 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
-from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
+from azure.identity import ManagedIdentityCredential
 from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentityCredential
 from cryptography.hazmat.primitives.asymmetric import rsa
 from support.closing import closing_all
+from support.entra import HI, ML_SCOPE, IdentityEnv, ScriptedCredential, make_credential, mint, new_key
+from support.server_stats import stats
+from support.shells import call, make_client
 
 from llama_azure import AsyncLlamaClient, AuthenticationError, LlamaClient, RateLimit
 from llama_azure.server.process import ReferenceServer
-from llama_azure.types import ChatMessageParam
-
-from .entra_support import ML_SCOPE, IdentityEnv, ScriptedCredential, default_credential_kwargs, mint, new_key, stats
-
-HI: list[ChatMessageParam] = [{"role": "user", "content": "Say hi."}]
-
-
-async def call(result: Any) -> Any:
-    return await result if inspect.isawaitable(result) else result
-
-
-def make_credential(kind: str, flavour: str) -> Any:
-    if flavour == "default":
-        if kind == "async":
-            return AsyncDefaultAzureCredential(**default_credential_kwargs(aio=True))
-        return DefaultAzureCredential(**default_credential_kwargs())
-    return AsyncManagedIdentityCredential() if kind == "async" else ManagedIdentityCredential()
-
-
-def make_client(kind: str, url: str, credential: Any, **kwargs: Any) -> LlamaClient | AsyncLlamaClient:
-    cls = AsyncLlamaClient if kind == "async" else LlamaClient
-    return cls(url, credential, **kwargs)
 
 
 @pytest.mark.parametrize("flavour", ["default", "managed_identity"])

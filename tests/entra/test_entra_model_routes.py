@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from support.closing import closing_all
+from support.entra import HI, make_credential, start_entra_server
+from support.shells import call, make_client
 
 from llama_azure import AuthenticationError
 from llama_azure._auth import COGNITIVE_SERVICES_SCOPE
 from llama_azure.server.process import ReferenceServer
-
-from .entra_support import start_entra_server
-from .test_entra_credentials import HI, call, make_client, make_credential
 
 AUDIENCE = "https://cognitiveservices.azure.com"
 

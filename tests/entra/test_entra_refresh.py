@@ -9,23 +9,22 @@ dropping the token and fetching again.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from azure.identity import ManagedIdentityCredential
 from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentityCredential
 from cryptography.hazmat.primitives.asymmetric import rsa
 from support.closing import closing_all
+from support.entra import IdentityEnv, start_entra_server
+from support.server_stats import stats
+from support.shells import call
 
 from llama_azure import AsyncLlamaClient, LlamaClient
 from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessageParam
-
-from .entra_support import IdentityEnv, start_entra_server, stats
 
 LIFETIME = 3
 HI: list[ChatMessageParam] = [{"role": "user", "content": "Hi"}]
@@ -35,10 +34,6 @@ HI: list[ChatMessageParam] = [{"role": "user", "content": "Hi"}]
 def short_lived_server(signing_key: tuple[rsa.RSAPrivateKey, Path]) -> Iterator[ReferenceServer]:
     with start_entra_server(signing_key, "--token-lifetime", str(LIFETIME)) as srv:
         yield srv
-
-
-async def call(result: Any) -> Any:
-    return await result if inspect.isawaitable(result) else result
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])

@@ -7,13 +7,15 @@ is one sync test and one async test against the same real reference server.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from support.shells import Shell, ShellFactory, make_client
 
 from llama_azure.server.process import ReferenceServer
 
-from .shells import Shell, ShellFactory, make_client
+if TYPE_CHECKING:
+    from support.telemetry import Telemetry
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -57,3 +59,18 @@ async def fault_shell(shell_kind: str, fault_server: ReferenceServer) -> AsyncIt
     s = Shell(make_client(shell_kind, fault_server.url, fault_server.api_key))
     yield s
     await s.close()
+
+
+@pytest.fixture
+def telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[Telemetry]:
+    """Tracing on, into in-memory providers, for this test only (skipped without the ``otel`` extra)."""
+    pytest.importorskip("opentelemetry.sdk")
+    from support.telemetry import Telemetry
+
+    from llama_azure.tracing import CAPTURE_CONTENT_ENV
+
+    monkeypatch.delenv(CAPTURE_CONTENT_ENV, raising=False)
+    t = Telemetry()
+    t.instrument()
+    yield t
+    t.instrumentor.uninstrument()

@@ -7,24 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
+from support.shells import USER_HI, mock_shell, recording
 from support.wire import CHAT_OK
 
 from llama_azure import AsyncLlamaClient, ConfigurationError, LlamaClient, ParameterError
 from llama_azure.types import ToolParam, UserMessageParam
 
-from .shells import USER_HI, mock_shell
-
 SECRET = "sk-SECRET-value-42"
-
-
-def recording() -> tuple[list[httpx.Request], Any]:
-    sent: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return httpx.Response(200, json=CHAT_OK)
-
-    return sent, handler
 
 
 async def test_a_key_read_from_a_file_with_its_newline_still_works(shell_kind: str) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from support.shells import USER_HI, Shell
 
 from llama_azure import ChatCompletion, ChatCompletionChunk, ChatMessage, ParameterError
 from llama_azure.types import ChatMessageParam
-
-from .shells import USER_HI, Shell
 
 
 async def test_chat_reply_is_typed_with_usage_and_request_id(shell: Shell) -> None:

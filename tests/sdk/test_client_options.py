@@ -11,6 +11,7 @@ from typing import Any, get_type_hints
 
 import httpx
 import pytest
+from support.shells import USER_HI, Shell, make_client
 
 from llama_azure import (
     AsyncLlamaClient,
@@ -27,8 +28,6 @@ from llama_azure._core import DEFAULT_TIMEOUT, ClientConfig
 from llama_azure._options import OPTION_NAMES, ClientOptions, OptionChanges
 from llama_azure._params import RequestOptions
 from llama_azure.server.process import ReferenceServer
-
-from .shells import USER_HI, Shell, make_client
 
 ENDPOINT = "https://unit.eastus2.models.ai.azure.com"
 NEEDS_MODEL = re.escape("a model (the deployment name) is needed")

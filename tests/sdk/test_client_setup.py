@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.shells import USER_HI, mock_shell
 
 from llama_azure import (
     AsyncLlamaClient,
@@ -17,8 +18,6 @@ from llama_azure import (
     scope_for_endpoint,
 )
 from llama_azure._routes import infer_api_style, normalize_endpoint
-
-from .shells import USER_HI, mock_shell
 
 KEY = "sk-very-secret-key-123456"
 

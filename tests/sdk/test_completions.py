@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from llama_azure import Completion
+from support.shells import Shell
 
-from .shells import Shell
+from llama_azure import Completion
 
 PROMPT = "Once upon a time"
 

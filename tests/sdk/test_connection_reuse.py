@@ -14,11 +14,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from support.shells import USER_HI, Handler, Shell, make_client, mock_shell
 from support.wire import DONE, chunk, event
 
 from llama_azure import AsyncStream
-
-from .shells import USER_HI, Handler, Shell, make_client, mock_shell
 
 STREAMS = 6
 

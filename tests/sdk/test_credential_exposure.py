@@ -10,13 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from support.shells import USER_HI, Handler, Shell, recording
 from support.wire import CHAT_OK
 
 from llama_azure import APIResponseValidationError, AsyncLlamaClient, ConfigurationError, LlamaClient
 from llama_azure._origins import is_loopback
-
-from .shells import USER_HI, Handler, Shell
-from .test_bad_input import recording
 
 HOME = "https://home.eastus2.models.ai.azure.com"
 

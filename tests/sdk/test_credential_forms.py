@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 from azure.core.credentials import AzureKeyCredential
+from support.shells import USER_HI, ShellFactory
 
 from llama_azure import AsyncLlamaClient, ConfigurationError, KeyCredential, LlamaClient
 from llama_azure.server.process import ReferenceServer
-
-from .shells import USER_HI, ShellFactory
 
 
 class RotatingKey:

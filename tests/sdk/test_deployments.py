@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.shells import USER_HI, Shell
 
 from llama_azure import (
     APIConnectionError,
@@ -29,9 +30,6 @@ from llama_azure import (
 )
 from llama_azure._deployments import Member, Router
 from llama_azure.server.process import ReferenceServer
-
-from .shells import USER_HI, Shell
-from .test_tracing import telemetry  # noqa: F401  (the fixture, shared)
 
 KEY = "test-key"  # the session server's key (tests/conftest.py); the servers here use it too
 THROTTLED_RPM = 2
@@ -83,7 +81,10 @@ class Counted:
                                on_retry=lambda *move: self.moves.append(move), **kwargs))
         self.http = http
 
-    async def close(self) -> None:
+    async def __aenter__(self) -> Counted:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.shell.close()
         if isinstance(self.http, httpx.AsyncClient):
             await self.http.aclose()
@@ -100,30 +101,26 @@ def chat(**kwargs: Any) -> Any:
 
 
 async def test_a_deployment_killed_mid_run_leaves_every_call_answered(shell_kind: str, server: ReferenceServer) -> None:
-    doomed = ReferenceServer(api_key=KEY, args=["--n-ctx", "512"]).start()
-    counted = Counted(shell_kind, [Deployment(doomed.url, weight=HEAVY), Deployment(server.url)])
-    try:
-        before = [await counted.shell.run(chat()) for _ in range(3)]
-        assert {r.deployment.endpoint for r in before} == {doomed.url}  # HEAVY takes them all
-        doomed.kill()  # on purpose: not reported as a crash
-        doomed.stop()
-        after = [await counted.shell.run(chat()) for _ in range(4)]
-        assert all(r.choices[0].message.content for r in after)
-        assert {r.deployment.endpoint for r in after} == {server.url}
-        # the first call after the kill moved at once (no wait); the rest skipped the cooling deployment
-        assert len(counted.moves) == 1 and isinstance(counted.moves[0][1], APIConnectionError)
-        assert counted.moves[0][2] == 0.0
-        assert counted.sent[where(server)] == 4
-    finally:
-        doomed.stop()
-        await counted.close()
+    with ReferenceServer(api_key=KEY, args=["--n-ctx", "512"]) as doomed:
+        deployments = [Deployment(doomed.url, weight=HEAVY), Deployment(server.url)]
+        async with Counted(shell_kind, deployments) as counted:
+            before = [await counted.shell.run(chat()) for _ in range(3)]
+            assert {r.deployment.endpoint for r in before} == {doomed.url}  # HEAVY takes them all
+            doomed.kill()  # on purpose: not reported as a crash
+            doomed.stop()
+            after = [await counted.shell.run(chat()) for _ in range(4)]
+            assert all(r.choices[0].message.content for r in after)
+            assert {r.deployment.endpoint for r in after} == {server.url}
+            # the first call after the kill moved at once (no wait); the rest skipped the cooling deployment
+            assert len(counted.moves) == 1 and isinstance(counted.moves[0][1], APIConnectionError)
+            assert counted.moves[0][2] == 0.0
+            assert counted.sent[where(server)] == 4
 
 
 async def test_a_throttled_deployment_is_left_alone_during_its_cool_down(shell_kind: str, server: ReferenceServer,
                                                                          throttled: Any) -> None:
-    counted = Counted(shell_kind, [Deployment(throttled.url, deployment=shell_kind, weight=HEAVY),
-                                   Deployment(server.url)])
-    try:
+    async with Counted(shell_kind, [Deployment(throttled.url, deployment=shell_kind, weight=HEAVY),
+                                     Deployment(server.url)]) as counted:
         replies = [await counted.shell.run(chat()) for _ in range(8)]
         assert all(r.choices[0].message.content for r in replies)
         by = collections.Counter(r.deployment.endpoint for r in replies)
@@ -131,15 +128,13 @@ async def test_a_throttled_deployment_is_left_alone_during_its_cool_down(shell_k
         # its quota's 2 answers and one 429; then nothing during the cool-down (Retry-After ~60 s)
         assert counted.sent[where(throttled)] == THROTTLED_RPM + 1
         assert [getattr(m[1], "status_code", None) for m in counted.moves] == [429]
-    finally:
-        await counted.close()
 
 
 async def test_a_failing_deployment_moves_calls_and_streams_before_their_first_chunk(
         shell_kind: str, server: ReferenceServer, broken: Any) -> None:
-    counted = Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(server.url)],
-                      cool_down=CoolDown(server_error=0))  # no cool-down: every call tries the broken one first
-    try:
+    # no cool-down: every call tries the broken one first
+    async with Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(server.url)],
+                       cool_down=CoolDown(server_error=0)) as counted:
         stream = await counted.shell.run(chat(stream=True))
         assert stream.deployment.endpoint == server.url
         chunks = await counted.shell.chunks(stream)
@@ -150,49 +145,39 @@ async def test_a_failing_deployment_moves_calls_and_streams_before_their_first_c
         assert raw.parse().deployment.endpoint == server.url
         assert counted.sent[where(broken)] == 2 and counted.sent[where(server)] == 2
         assert [getattr(m[1], "status_code", None) for m in counted.moves] == [503, 503]
-    finally:
-        await counted.close()
 
 
 async def test_a_stream_broken_after_its_first_chunk_is_never_replayed(shell_kind: str, server: ReferenceServer,
                                                                        breaks_streams: Any) -> None:
-    counted = Counted(shell_kind, [Deployment(breaks_streams.url, weight=HEAVY), Deployment(server.url)])
-    try:
+    deployments = [Deployment(breaks_streams.url, weight=HEAVY), Deployment(server.url)]
+    async with Counted(shell_kind, deployments) as counted:
         stream = await counted.shell.run(chat(stream=True))
         assert stream.deployment.endpoint == breaks_streams.url
         with pytest.raises(APIConnectionError):
             await counted.shell.chunks(stream)
         assert counted.sent == {where(breaks_streams): 1}  # the other deployment never saw it
         assert counted.moves == []
-    finally:
-        await counted.close()
 
 
 async def test_when_all_fail_the_error_lists_each_deployments_last_failure(shell_kind: str, broken: Any) -> None:
-    counted = Counted(shell_kind, [Deployment(broken.url), Deployment("http://127.0.0.1:9")],  # nothing on port 9
-                      max_retries=0)
-    try:
+    async with Counted(shell_kind, [Deployment(broken.url), Deployment("http://127.0.0.1:9")],  # nothing on port 9
+                        max_retries=0) as counted:
         with pytest.raises(DeploymentsUnavailableError) as caught:
             await counted.shell.run(chat())
         failures = caught.value.failures
         assert set(failures) == {broken.url, "http://127.0.0.1:9"}
         assert "503" in failures[broken.url] and "APIConnectionError" in failures["http://127.0.0.1:9"]
         assert "max_retries=0" in str(caught.value) and KEY not in str(caught.value)
-    finally:
-        await counted.close()
 
 
 async def test_the_calls_own_errors_are_not_moved(shell_kind: str, server: ReferenceServer) -> None:
-    counted = Counted(shell_kind, [Deployment(server.url, credential="wrong-key", weight=HEAVY),
-                                   Deployment(server.url, deployment="other")])
-    try:
+    async with Counted(shell_kind, [Deployment(server.url, credential="wrong-key", weight=HEAVY),
+                                     Deployment(server.url, deployment="other")]) as counted:
         with pytest.raises(AuthenticationError):  # a 401 is this call's problem, not a deployment's health
             await counted.shell.run(chat())
         assert counted.moves == []
         with pytest.raises(ParameterError):
             await counted.shell.run(chat(temperature=9))
-    finally:
-        await counted.close()
 
 
 def test_bad_deployments_are_refused_with_what_to_fix() -> None:
@@ -246,56 +231,45 @@ async def test_with_pacing_a_call_goes_where_the_budget_lets_it_go_now(
     shell_kind: str, server: ReferenceServer
 ) -> None:
     paced = RateLimit(requests=1, window=600)  # one call per 10 minutes: the second would wait (or fail)
-    counted = Counted(shell_kind, [Deployment(server.url, deployment=f"paced-{shell_kind}", rate_limit=paced,
-                                              weight=HEAVY),
-                                   Deployment(server.url, deployment=f"free-{shell_kind}")],
-                      timeout=5)  # a call that waited for the paced budget would fail with QuotaTimeoutError
-    try:
+    async with Counted(shell_kind, [Deployment(server.url, deployment=f"paced-{shell_kind}", rate_limit=paced,
+                                                weight=HEAVY),
+                                     Deployment(server.url, deployment=f"free-{shell_kind}")],
+                       timeout=5) as counted:  # a call that waited for the paced budget: QuotaTimeoutError
         first, second, third = [await counted.shell.run(chat()) for _ in range(3)]
         assert first.deployment.deployment == f"paced-{shell_kind}"
         assert second.deployment.deployment == third.deployment.deployment == f"free-{shell_kind}"
         assert counted.moves == []
-    finally:
-        await counted.close()
 
 
 async def test_with_options_copies_apply_to_every_deployment(shell_kind: str, server: ReferenceServer) -> None:
-    counted = Counted(shell_kind, [Deployment(server.url, deployment="one"), Deployment(server.url, model="two")])
-    try:
+    deployments = [Deployment(server.url, deployment="one"), Deployment(server.url, model="two")]
+    async with Counted(shell_kind, deployments) as counted:
         copy = Shell(counted.shell.client.with_options(default_headers={"x-team": "blue"}, max_retries=0))
         for _ in range(4):
             await copy.run(chat())
         assert {r.headers.get("x-team") for r in counted.requests} == {"blue"}
         assert {r.headers.get("azureml-model-deployment") for r in counted.requests} <= {"one", None}
-    finally:
-        await counted.close()
 
 
 async def test_a_with_options_copy_tells_its_own_on_retry_of_each_move(shell_kind: str, server: ReferenceServer,
                                                                         broken: Any) -> None:
-    counted = Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(server.url)],
-                      cool_down=CoolDown(server_error=0))
-    try:
+    async with Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(server.url)],
+                        cool_down=CoolDown(server_error=0)) as counted:
         mine: list[tuple[int, BaseException, float]] = []
         copy = Shell(counted.shell.client.with_options(on_retry=lambda *move: mine.append(move)))
         await copy.run(chat())
         assert [(attempt, type(error), wait) for attempt, error, wait in mine] == [(1, InternalServerError, 0.0)]
         assert counted.moves == []  # the original's on_retry
-    finally:
-        await counted.close()
 
 
 async def test_the_span_names_the_deployment_that_answered(shell_kind: str, server: ReferenceServer, broken: Any,
                                                            request: pytest.FixtureRequest) -> None:
-    traced = request.getfixturevalue("telemetry")  # test_tracing's (imported above)
-    counted = Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(server.url)],
-                      cool_down=CoolDown(server_error=0))
-    try:
+    traced = request.getfixturevalue("telemetry")  # tests/sdk/conftest.py
+    async with Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(server.url)],
+                        cool_down=CoolDown(server_error=0)) as counted:
         await counted.shell.run(chat())
         (span,) = traced.spans()
         attributes = dict(span.attributes or {})
         assert (attributes["server.address"], attributes["server.port"]) == ("127.0.0.1", server.port)
         moves = [e for e in span.events if e.name == "llama_azure.retry"]
         assert [dict(e.attributes or {})["error.type"] for e in moves] == ["503"]
-    finally:
-        await counted.close()

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from support.shells import USER_HI, Shell, ShellFactory
 
 from llama_azure import ChatCompletion, Completion, NotFoundError, ParameterError
 from llama_azure.server.process import ReferenceServer
-
-from .shells import USER_HI, Shell, ShellFactory
 
 
 @pytest.fixture(scope="module")

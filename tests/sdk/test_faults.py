@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support.shells import Shell, ShellFactory
 
 from llama_azure import APIConnectionError, APIStatusError, APITimeoutError, RateLimitError
 from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessageParam
-
-from .shells import Shell, ShellFactory
 
 HI: list[ChatMessageParam] = [{"role": "user", "content": "Say hello."}]
 SMALL: dict[str, Any] = {"max_tokens": 4, "temperature": 0.0, "seed": 1}

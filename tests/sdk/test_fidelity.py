@@ -8,11 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
+from support.shells import USER_HI, mock_shell, sse
 from support.wire import DONE, chat_chunk, event, text_chunk
 
 from llama_azure import AsyncStream, BadRequestError, ContentFilterError, Stream, UnprocessableEntityError
-
-from .shells import USER_HI, mock_shell, sse
 
 
 async def read(shell_kind: str, parts: list[bytes], *, chat: bool = True, **kwargs: Any) -> tuple[list[Any], Any]:

@@ -19,11 +19,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from support.shells import USER_HI
 
 from llama_azure import AsyncLlamaClient, Deployment, LlamaClient
 from llama_azure.server.process import ReferenceServer
-
-from .shells import USER_HI
 
 T = TypeVar("T")
 

@@ -14,11 +14,10 @@ from typing import Any
 import httpx
 import pytest
 from support.closing import closing_all
+from support.shells import USER_HI, Shell
 
 from llama_azure import APITimeoutError, AsyncLlamaClient, LlamaClient
 from llama_azure.server.process import ReferenceServer
-
-from .shells import USER_HI, Shell
 
 ANSWER_TAKES = 60.0  # seconds the simulated network needs for an answer
 

@@ -8,12 +8,11 @@ from typing import Any
 
 import openai
 import pytest
+from support.shells import USER_HI, ShellFactory
 
 from llama_azure import ParameterError
 from llama_azure._token_estimate import estimate_tokens
 from llama_azure.server.process import ReferenceServer
-
-from .shells import USER_HI, ShellFactory
 
 ASK: Any = USER_HI  # openai-python's own message TypedDicts
 

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from support.shells import USER_HI, Handler, Shell, make_client, mock_shell
 from support.wire import TEXT_OK, chat_answer
 
 from llama_azure import (
@@ -24,8 +25,6 @@ from llama_azure import (
     UnprocessableEntityError,
 )
 from llama_azure.server.process import ReferenceServer
-
-from .shells import USER_HI, Handler, Shell, make_client, mock_shell
 
 DEPLOYMENT = "default"  # the session server's one deployment
 CHAT_OK = chat_answer("hi")

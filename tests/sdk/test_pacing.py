@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from support.bursts import HI, burst, count_429, unexpected
+from support.shells import Shell, make_client, mock_shell
 from support.waiting import eventually
 from support.wire import CHAT_OK, DONE, delta_chunk, event
 
@@ -29,9 +31,6 @@ from llama_azure._quota_ledger import LocalLedger
 from llama_azure._token_estimate import estimate_tokens
 from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessageParam
-
-from .pacing_helpers import HI, burst, count_429, unexpected
-from .shells import Shell, make_client, mock_shell
 
 QUOTA_RPM, QUOTA_TPM, QUOTA_WINDOW = 4, 300, 3.0  # as quota_server enforces (checked below)
 # Each answer holds ~32 tokens with max_tokens=1 (the request limit bites), 79 with max_tokens=48 and ignore_eos

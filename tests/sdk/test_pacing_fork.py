@@ -15,12 +15,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.bursts import HI
+from support.shells import make_client
 
 from llama_azure import AsyncLlamaClient, RateLimit
 from llama_azure.server.process import ReferenceServer
-
-from .pacing_helpers import HI
-from .shells import make_client
 
 GUARD = 20.0  # seconds: only a broken build waits this long (a child waiting or hung for good)
 

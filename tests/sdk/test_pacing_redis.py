@@ -3,7 +3,6 @@ client, and by several processes, against a real server with a small quota (4 re
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -18,6 +17,9 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from support.bursts import HI, burst, count_429, unexpected
+from support.closing import closing_all
+from support.shells import Shell, make_client
 from support.waiting import eventually
 
 from llama_azure import QuotaStoreError, RateLimit
@@ -25,9 +27,6 @@ from llama_azure._quota_ledger import Limits, Usage
 from llama_azure._redis_ledger import RedisLedger
 from llama_azure.server.process import ReferenceServer
 from llama_azure.server.redis_process import RedisServer
-
-from .pacing_helpers import HI, burst, count_429, unexpected
-from .shells import Shell, make_client
 
 WORKER = Path(__file__).with_name("pacing_worker.py")
 
@@ -145,25 +144,22 @@ async def test_a_store_failing_after_the_answer_came_says_so_and_keeps_the_answe
 ) -> None:
     """Redis stops while the answer is on its way: the call returns the answer, and the warning does not
     claim that nothing was sent."""
-    redis = RedisServer().start()
-    rate_limit = RateLimit(requests=10, window=3, store=redis.url, key=f"after-answer-{quota_deployment}")
+    with RedisServer() as redis:
+        rate_limit = RateLimit(requests=10, window=3, store=redis.url, key=f"after-answer-{quota_deployment}")
 
-    def stop_redis(response: httpx.Response) -> None:
-        redis.stop()
+        def stop_redis(response: httpx.Response) -> None:
+            redis.stop()
 
-    async def stop_redis_async(response: httpx.Response) -> None:
-        redis.stop()
+        async def stop_redis_async(response: httpx.Response) -> None:
+            redis.stop()
 
-    http: Any = (httpx.AsyncClient(event_hooks={"response": [stop_redis_async]}) if shell_kind == "async"
-                 else httpx.Client(event_hooks={"response": [stop_redis]}))
-    try:
-        async with Shell(make_client(shell_kind, quota_server.url, quota_server.api_key, deployment=quota_deployment,
-                                     max_retries=0, rate_limit=rate_limit, http_client=http)) as shell:
+        http: Any = (httpx.AsyncClient(event_hooks={"response": [stop_redis_async]}) if shell_kind == "async"
+                     else httpx.Client(event_hooks={"response": [stop_redis]}))
+        client = make_client(shell_kind, quota_server.url, quota_server.api_key, deployment=quota_deployment,
+                             max_retries=0, rate_limit=rate_limit, http_client=http)
+        async with closing_all(client, http):
             with caplog.at_level(logging.WARNING, logger="llama_azure"):
-                reply = await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
-    finally:
-        redis.stop()
-        await (http.aclose() if shell_kind == "async" else asyncio.to_thread(http.close))
+                reply = await Shell(client).run(lambda c: c.chat.completions.create(messages=HI, max_tokens=1))
     assert reply.choices
     assert "could not record the answer's start" in caplog.text
     assert "the answer had come" in caplog.text and "nothing was sent" not in caplog.text

@@ -13,13 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.bursts import HI, burst
+from support.shells import Shell, make_client
 
 from llama_azure import AsyncLlamaClient, Deployment, QuotaTimeoutError, RateLimit
 from llama_azure.server.process import ReferenceServer
 from llama_azure.server.redis_process import RedisServer
-
-from .pacing_helpers import HI, burst
-from .shells import Shell, make_client
 
 STALL = 2.0  # seconds Redis answers nobody
 TICK = 0.01  # the ticker's sleep: the event loop must keep waking it while Redis stalls

@@ -4,12 +4,11 @@ real server (the fault-injecting one for retries)."""
 from __future__ import annotations
 
 import pytest
+from support.shells import Shell, make_client
 
 from llama_azure import ChatCompletion, Completion, ConfigurationError, InternalServerError, LlamaClient, RawResponse
 from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessageParam
-
-from .shells import Shell, make_client
 
 HI: list[ChatMessageParam] = [{"role": "user", "content": "Say hi."}]
 

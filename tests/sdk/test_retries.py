@@ -9,6 +9,7 @@ from email.utils import formatdate
 import httpx
 import pytest
 from azure.core.credentials import AzureKeyCredential
+from support.shells import USER_HI, Handler, mock_shell
 from support.wire import CHAT_OK
 
 from llama_azure import (
@@ -19,8 +20,6 @@ from llama_azure import (
 )
 from llama_azure._retry import RetryPolicy
 from llama_azure._retry_after import retry_after_seconds
-
-from .shells import USER_HI, Handler, mock_shell
 
 
 def scripted(*responses: httpx.Response | Exception) -> tuple[list[httpx.Request], Handler]:

@@ -11,11 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from support.shells import USER_HI, Shell, mock_shell
 
 from llama_azure import RateLimitError
 from llama_azure._retry import RETRY_AFTER_FLOOR, RetryPolicy, retry_after_wait
-
-from .shells import USER_HI, Shell, mock_shell
 
 
 def always_throttled(**headers: str) -> tuple[list[httpx.Request], Any]:

@@ -5,11 +5,10 @@ value does not point at extra_body, which would not help."""
 from __future__ import annotations
 
 import pytest
+from support.shells import USER_HI, ShellFactory
 
 from llama_azure import ParameterError, UnprocessableEntityError
 from llama_azure.server.process import ReferenceServer
-
-from .shells import USER_HI, ShellFactory
 
 MI = "model-inference"
 

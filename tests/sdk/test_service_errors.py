@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from support.shells import USER_HI, Shell, ShellFactory
 
 from llama_azure import AuthenticationError, ContentFilterError, RateLimitError
 from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessageParam
-
-from .shells import USER_HI, Shell, ShellFactory
 
 
 async def test_wrong_key_is_authentication_error_without_the_key(

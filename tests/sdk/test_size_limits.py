@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+from support.memory import traced_peak
+from support.shells import USER_HI, Shell, ShellFactory, mock_shell, sse
 from support.wire import chunk, event
 
 from llama_azure import (
@@ -21,8 +22,6 @@ from llama_azure import (
 from llama_azure._body import DEFAULT_MAX_RESPONSE_BYTES
 from llama_azure._sse import MAX_EVENT_BYTES, SSEDecoder, SSEProtocolError
 from llama_azure.server.process import ReferenceServer
-
-from .shells import USER_HI, Shell, ShellFactory, mock_shell, sse
 
 MIB = 1024 * 1024
 DEEP = 100_000  # far past Python's recursion limit
@@ -104,14 +103,9 @@ async def test_a_gzip_bomb_stops_at_the_cap_without_inflating_in_memory(shell_ki
     headers = {"content-encoding": "gzip", "content-type": "application/json"}
     async with mock_shell(shell_kind, lambda request: httpx.Response(200, headers=headers, stream=_Once(bomb)),
                           max_response_bytes=8 * MIB) as shell:
-        tracemalloc.start()
-        try:
-            with pytest.raises(ResponseTooLargeError):
-                await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-        assert peak < 8 * MIB + 16 * MIB  # the cap, plus what a few small slices inflate to
+        with traced_peak() as peak, pytest.raises(ResponseTooLargeError):
+            await shell.run(lambda c: c.chat.completions.create(messages=USER_HI))
+        assert peak.bytes < 8 * MIB + 16 * MIB  # the cap, plus what a few small slices inflate to
 
 
 async def test_a_compressed_answer_under_the_cap_is_read(shell_kind: str) -> None:

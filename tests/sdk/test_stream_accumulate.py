@@ -6,12 +6,11 @@ import json
 from typing import Any
 
 import pytest
+from support.shells import USER_HI, Shell, mock_shell, sse
 from support.wire import chat_chunk, chunk, event, text_chunk
 
 from llama_azure import Completion
 from llama_azure.types.shared import Logprobs
-
-from .shells import USER_HI, Shell, mock_shell, sse
 
 
 def tool_delta(index: int, **fields: Any) -> dict[str, Any]:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support.shells import USER_HI, Shell
 
 from llama_azure import APIConnectionError, AsyncStream, ChatCompletionChunk, Stream
-
-from .shells import USER_HI, Shell
 
 AnyStream = Stream[ChatCompletionChunk, Any] | AsyncStream[ChatCompletionChunk, Any]
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import gc
 import json
-import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
+from support.memory import traced_peak
+from support.shells import USER_HI, Shell, ShellFactory, mock_shell, sse
 from support.wire import DONE, delta_chunk, event
 
 from llama_azure import ResponseTooLargeError
@@ -23,8 +24,6 @@ from llama_azure._accumulate import ChatAccumulator, CompletionAccumulator
 from llama_azure.server.process import ReferenceServer
 from llama_azure.types.chat import ChatCompletionChunk
 from llama_azure.types.completion import Completion
-
-from .shells import USER_HI, Shell, ShellFactory, mock_shell, sse
 
 MIB = 1024 * 1024
 PIECE = "llama " * 2731  # ~16 KiB of text per event
@@ -93,14 +92,10 @@ async def test_a_long_stream_read_and_dropped_keeps_memory_within_the_cap(shell_
                                   stream=_Body(lambda: long_stream_events(total)))
     async with mock_shell(shell_kind, handler, max_response_bytes=MIB) as shell:
         stream = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
-        tracemalloc.start()
-        try:
+        with traced_peak() as peak:
             count = await read_and_drop(shell, stream)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
         assert count == total // len(PIECE) + 2  # every chunk arrived
-        assert peak < 8 * MIB, f"reading a {total // MIB} MiB stream held {peak / MIB:.1f} MiB"
+        assert peak.bytes < 8 * MIB, f"reading a {total // MIB} MiB stream held {peak.bytes / MIB:.1f} MiB"
         with pytest.raises(ResponseTooLargeError, match=f"max_response_bytes={MIB}") as caught:
             await shell.until_done(stream)
         assert caught.value.limit == MIB

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import httpx
 import pytest
 from pydantic import BaseModel, Field, field_validator
+from support.shells import Client, Shell, make_client, mock_shell
 
 from llama_azure import (
     AsyncToolRunStream,
@@ -29,8 +30,6 @@ from llama_azure import (
 from llama_azure._function_tools import runnable_tools
 from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessage, ChatMessageParam
-
-from .shells import Client, Shell, make_client, mock_shell
 
 ASK: list[ChatMessageParam] = [{"role": "user", "content": "What is the weather in Paris?"}]
 ran: list[str] = []
@@ -296,24 +295,14 @@ def test_a_record_says_whether_the_call_went_well() -> None:
 
 
 async def test_a_traced_run_has_a_span_per_model_call_and_an_execute_tool_span_per_call(
-    mi: Shell, monkeypatch: pytest.MonkeyPatch
+    mi: Shell, request: pytest.FixtureRequest
 ) -> None:
-    pytest.importorskip("opentelemetry.sdk")
+    telemetry = request.getfixturevalue("telemetry")  # tests/sdk/conftest.py; skipped without the otel extra
     from opentelemetry.trace import SpanKind, StatusCode
 
-    from llama_azure.tracing import CAPTURE_CONTENT_ENV
-
-    from .test_tracing import Telemetry
-
-    monkeypatch.delenv(CAPTURE_CONTENT_ENV, raising=False)
-    telemetry = Telemetry()
-    telemetry.instrument()
-    try:
-        run = await mi.run(lambda c: c.chat.completions.run_tools(
-            messages=ASK, tools=[get_weather, broken_station], max_rounds=3,
-            tool_choice={"type": "function", "function": {"name": "broken_station"}}, max_tokens=40))
-    finally:
-        telemetry.instrumentor.uninstrument()
+    run = await mi.run(lambda c: c.chat.completions.run_tools(
+        messages=ASK, tools=[get_weather, broken_station], max_rounds=3,
+        tool_choice={"type": "function", "function": {"name": "broken_station"}}, max_tokens=40))
     spans = sorted(telemetry.spans(), key=lambda span: span.start_time or 0)
     assert [span.kind for span in spans] == [SpanKind.CLIENT, SpanKind.INTERNAL] * 2 + [SpanKind.CLIENT]
     assert all(span.name.startswith("chat") for span in spans[::2])

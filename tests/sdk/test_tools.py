@@ -9,6 +9,7 @@ from typing import Any, Literal
 import httpx
 import pytest
 from pydantic import BaseModel, Field
+from support.shells import Shell, make_client, mock_shell
 
 from llama_azure import (
     BadRequestError,
@@ -27,8 +28,6 @@ from llama_azure.types import (
     ToolParam,
     UserMessageParam,
 )
-
-from .shells import Shell, make_client, mock_shell
 
 ASK: list[ChatMessageParam] = [{"role": "user", "content": "What is the weather in Paris?"}]
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.shells import USER_HI, Shell, mock_shell, sse
 from support.wire import chunk, event
 
 from llama_azure import (
@@ -20,8 +21,6 @@ from llama_azure import (
     RateLimitError,
     UnprocessableEntityError,
 )
-
-from .shells import USER_HI, Shell, mock_shell, sse
 
 
 async def stream_text(shell: Shell) -> str:

@@ -18,10 +18,6 @@ def client(server: ReferenceServer) -> Iterator[httpx.Client]:
         yield c
 
 
-def make_client(srv: ReferenceServer) -> httpx.Client:
-    return httpx.Client(base_url=srv.url, headers={"api-key": srv.api_key}, timeout=60)
-
-
 @pytest.fixture(scope="session")
 def sse() -> Callable[[httpx.Response], list[Any]]:
     """The :func:`sse_payloads` parser, as a fixture (test modules here are not a package)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from llama_azure.server.cpu import amx_flags, built_with_amx, cpu_flags, native_crash_hint, weight_repack
@@ -58,11 +60,9 @@ def test_the_model_loads_with_and_without_repacked_weights_and_evaluates_a_batch
     import llama_cpp
 
     llm, why = load_llama(llama_cpp, bundled_model_path(), n_ctx=256, n_threads=1, repack=repack)  # type: ignore[arg-type]
-    try:
+    with contextlib.closing(llm):
         assert llm.model_params.use_extra_bufts is (repack == "on")
         assert why == f"weight repacking {repack} (--weight-repack {repack})"
         assert llama_cpp.llama_model_default_params().use_extra_bufts  # the wrapper was put back
         self_check(llm, llama_cpp)  # a multi-token prompt evaluates to finite logits
         assert "CPU" in system_info(llama_cpp)
-    finally:
-        llm.close()

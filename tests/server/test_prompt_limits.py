@@ -8,17 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from support.server_stats import stats
 
 from llama_azure.server.intake import MAX_TOTAL_TOKENS
 from llama_azure.server.process import ReferenceServer
 
 HUGE = "word " * 780_000  # 3.9 MB: under the 4 MiB body limit, tokenized it would take seconds
-
-
-def stats(client: httpx.Client) -> dict[str, Any]:
-    r = client.get("/_server/stats")
-    assert r.status_code == 200, r.text
-    return dict(r.json())
 
 
 @pytest.mark.parametrize(

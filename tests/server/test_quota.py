@@ -24,7 +24,8 @@ def quota_server() -> Iterator[ReferenceServer]:
         yield srv
 
 
-def call(srv: ReferenceServer, deployment: str | None, path: str = "/v1/completions", **body: object) -> httpx.Response:
+def post_to_deployment(srv: ReferenceServer, deployment: str | None, path: str = "/v1/completions",
+                       **body: object) -> httpx.Response:
     headers = {"api-key": srv.api_key}
     if deployment is not None:
         headers["azureml-model-deployment"] = deployment
@@ -32,9 +33,9 @@ def call(srv: ReferenceServer, deployment: str | None, path: str = "/v1/completi
 
 
 def test_rpm_429_with_retry_after(quota_server: ReferenceServer) -> None:
-    remaining = [call(quota_server, "blue").headers["x-ratelimit-remaining-requests"] for _ in range(3)]
+    remaining = [post_to_deployment(quota_server, "blue").headers["x-ratelimit-remaining-requests"] for _ in range(3)]
     assert remaining == ["2", "1", "0"]
-    r = call(quota_server, "blue")
+    r = post_to_deployment(quota_server, "blue")
     assert r.status_code == 429
     error = r.json()["error"]
     assert error["code"] == "429"
@@ -45,35 +46,35 @@ def test_rpm_429_with_retry_after(quota_server: ReferenceServer) -> None:
     assert 0 < int(r.headers["retry-after-ms"]) <= 60_000
     assert r.headers["x-ratelimit-remaining-requests"] == "0"
     # Rejected requests are not counted, and other deployments have their own quota.
-    assert call(quota_server, "green").status_code == 200
-    assert call(quota_server, "blue").status_code == 429
+    assert post_to_deployment(quota_server, "green").status_code == 200
+    assert post_to_deployment(quota_server, "blue").status_code == 429
 
 
 def test_tpm_reservation_and_exact_accounting(quota_server: ReferenceServer) -> None:
-    first = call(quota_server, "tokens", max_tokens=5)
+    first = post_to_deployment(quota_server, "tokens", max_tokens=5)
     assert first.status_code == 200
     used = first.json()["usage"]["total_tokens"]
     prompt = first.json()["usage"]["prompt_tokens"]
     remaining = int(first.headers["x-ratelimit-remaining-tokens"])
     assert remaining == TPM - used  # the reservation (prompt + 5) was corrected to the real use
     # A request whose reservation (prompt + max_tokens) does not fit is refused...
-    over = call(quota_server, "tokens", max_tokens=remaining - prompt + 1)
+    over = post_to_deployment(quota_server, "tokens", max_tokens=remaining - prompt + 1)
     assert over.status_code == 429, over.text
     assert int(over.headers["retry-after"]) >= 1
     # ...one that fits exactly is admitted.
-    fits = call(quota_server, "tokens", max_tokens=remaining - prompt, stop=" seven")
+    fits = post_to_deployment(quota_server, "tokens", max_tokens=remaining - prompt, stop=" seven")
     assert fits.status_code == 200, fits.text
     assert int(fits.headers["x-ratelimit-remaining-tokens"]) == TPM - used - fits.json()["usage"]["total_tokens"]
 
 
 def test_request_larger_than_tpm(quota_server: ReferenceServer) -> None:
-    r = call(quota_server, "exact", max_tokens=TPM + 1)
+    r = post_to_deployment(quota_server, "exact", max_tokens=TPM + 1)
     assert r.status_code == 429
     assert "tokens per minute" in r.json()["error"]["message"]
 
 
 def test_streaming_usage_is_accounted(quota_server: ReferenceServer) -> None:
-    r = call(quota_server, "exact", max_tokens=3, stream=True)
+    r = post_to_deployment(quota_server, "exact", max_tokens=3, stream=True)
     assert r.status_code == 200
     # The headers of a stream show the reservation; the next answer shows the corrected figure.
     reserved = TPM - int(r.headers["x-ratelimit-remaining-tokens"])
@@ -87,7 +88,7 @@ def test_streaming_usage_is_accounted(quota_server: ReferenceServer) -> None:
 
 
 def test_deployment_header(quota_server: ReferenceServer) -> None:
-    r = call(quota_server, "purple")
+    r = post_to_deployment(quota_server, "purple")
     assert r.status_code == 404
     assert "purple" in r.json()["error"]["message"]
     r = httpx.get(
@@ -96,7 +97,7 @@ def test_deployment_header(quota_server: ReferenceServer) -> None:
         headers={"api-key": quota_server.api_key, "azureml-model-deployment": "nope"},
     )
     assert r.status_code == 404
-    r = call(quota_server, "score", path="/score")
+    r = post_to_deployment(quota_server, "score", path="/score")
     assert r.status_code == 422  # a /v1 body is not a /score body, but the deployment was accepted
     score = {"input_data": {"input_string": ["Hi"], "parameters": {"max_new_tokens": 1}}}
     r = httpx.post(

@@ -7,6 +7,7 @@ import contextlib
 import json
 
 import httpx
+from support.server_stats import stats
 from support.waiting import eventually, wait_until
 from support.wire import sse_payloads
 
@@ -123,10 +124,6 @@ def test_first_chunk_arrives_before_generation_ends(client: httpx.Client) -> Non
     assert at_first["tokens_generated"] - before["tokens_generated"] < 200, at_first
     assert after["generations_completed"] == before["generations_completed"] + 1
     assert after["tokens_generated"] - before["tokens_generated"] == 200
-
-
-def stats(client: httpx.Client) -> dict:  # type: ignore[type-arg]
-    return client.get("/_server/stats").json()  # type: ignore[no-any-return]
 
 
 def wait_for_cancellation(client: httpx.Client, before: dict) -> dict:  # type: ignore[type-arg]

@@ -1,4 +1,4 @@
-"""Helpers for the Entra ID tests (imported by the test modules; fixtures live in conftest.py)."""
+"""Helpers for the Entra ID tests (fixtures live in tests/entra/conftest.py): keys, tokens, credentials."""
 
 from __future__ import annotations
 
@@ -7,16 +7,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
 from azure.core.credentials import AccessToken
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
+from azure.identity.aio import ManagedIdentityCredential as AsyncManagedIdentityCredential
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from llama_azure.server.identity import ISSUER
 from llama_azure.server.process import ReferenceServer
+from llama_azure.types import ChatMessageParam
 
 ENTRA_KEY = "entra-test-key"
 ML_SCOPE = "https://ml.azure.com/.default"
+HI: list[ChatMessageParam] = [{"role": "user", "content": "Say hi."}]
 # The identity_env fixture: point managed identity at a server, answer the variables it set.
 IdentityEnv = Callable[[ReferenceServer], dict[str, str]]
 
@@ -46,10 +50,14 @@ def default_credential_kwargs(aio: bool = False) -> dict[str, bool]:
     return kwargs
 
 
-def stats(server: ReferenceServer) -> dict[str, int]:
-    response = httpx.get(f"{server.url}/_server/stats", headers={"api-key": server.api_key}, timeout=30)
-    response.raise_for_status()
-    return dict(response.json())
+def make_credential(kind: str, flavour: str) -> Any:
+    """A real azure-identity credential, sync or async: ``flavour`` "default" (limited to managed identity)
+    or "managed_identity"."""
+    if flavour == "default":
+        if kind == "async":
+            return AsyncDefaultAzureCredential(**default_credential_kwargs(aio=True))
+        return DefaultAzureCredential(**default_credential_kwargs())
+    return AsyncManagedIdentityCredential() if kind == "async" else ManagedIdentityCredential()
 
 
 def mint(key: rsa.RSAPrivateKey, *, aud: str = "https://ml.azure.com", lifetime: float = 3600,

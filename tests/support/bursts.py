@@ -9,8 +9,7 @@ from typing import Any
 
 from llama_azure import RateLimitError
 from llama_azure.types import ChatMessageParam
-
-from .shells import Shell
+from support.shells import Shell
 
 HI: list[ChatMessageParam] = [{"role": "user", "content": "Hi"}]
 

@@ -25,6 +25,7 @@ from llama_azure import (
     Stream,
 )
 from llama_azure.types import ChatMessageParam
+from support.wire import CHAT_OK
 
 T = TypeVar("T")
 ChunkT = TypeVar("ChunkT", ChatCompletionChunk, Completion)
@@ -99,9 +100,15 @@ class Shell:
         await self.close()
 
 
-def make_client(kind: str, url: str, key: str, **kwargs: Any) -> Client:
+def make_client(kind: str, url: str, credential: Any, **kwargs: Any) -> Client:
+    """A sync or an async client (``kind``) on ``url``; ``credential`` a key or a token credential."""
     cls = AsyncLlamaClient if kind == "async" else LlamaClient
-    return cls(endpoint=url, credential=key, **kwargs)
+    return cls(endpoint=url, credential=credential, **kwargs)
+
+
+async def call(result: Any) -> Any:
+    """The answer of a call on either client: ``result`` awaited when the client is async."""
+    return await result if inspect.isawaitable(result) else result
 
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -135,6 +142,17 @@ def mock_shell(kind: str, handler: Handler, *, endpoint: str = ENDPOINT, credent
         return Shell(AsyncLlamaClient(endpoint, credential, http_client=httpx.AsyncClient(transport=transport),
                                       **kwargs))
     return Shell(LlamaClient(endpoint, credential, http_client=httpx.Client(transport=transport), **kwargs))
+
+
+def recording() -> tuple[list[httpx.Request], Handler]:
+    """A handler answering every request with a chat completion, and the list of requests it was sent."""
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=CHAT_OK)
+
+    return sent, handler
 
 
 def sse(parts: list[bytes], fail_after: bool = False) -> Handler:
