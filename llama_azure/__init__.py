@@ -41,7 +41,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._function_tools import ToolSpec
-    from ._rate_limit import RateLimit
+    from ._pacing.rate_limit import RateLimit
     from ._structured import StructuredOutputError, ToolArgumentsError, pydantic_function_tool
     from ._tool_runner import (
         AsyncToolRunStream,
@@ -85,7 +85,7 @@ if TYPE_CHECKING:
 # The pydantic models (and the validators they build) load when first named, not at `import llama_azure`:
 # that keeps the import close to the cost of importing httpx and pydantic (benchmarks/import_time.py).
 _LAZY = {
-    "RateLimit": "._rate_limit",
+    "RateLimit": "._pacing.rate_limit",
     "StructuredOutputError": "._structured",
     "pydantic_function_tool": "._structured",
     "ToolArgumentsError": "._structured",

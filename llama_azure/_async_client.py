@@ -15,8 +15,8 @@ from ._base_client import BaseClient
 from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
 from ._deployments import Execute, Sleep
 from ._exceptions import APIError, ParameterError
-from ._pacer import Pause, Store
-from ._pacing_wait import apause
+from ._pacing.pacer import Pause, Store
+from ._pacing.wait import apause
 from ._raw_response import RawResponse, raw_response
 from ._streaming import AsyncStream, aread_body
 

@@ -25,12 +25,12 @@ from ._core import ClientConfig, PreparedCall
 from ._credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._exceptions import APIConnectionError, APIError, APIStatusError, ConfigurationError
 from ._options import OPTION_NAMES, ClientOptions
-from ._pacer import Store, is_rate_limit
+from ._pacing.pacer import Store, is_rate_limit
 from ._retry import retry_after_wait
 from ._retry_after import retry_after_seconds
 
 if TYPE_CHECKING:
-    from ._rate_limit import RateLimit
+    from ._pacing.rate_limit import RateLimit
 
 logger = logging.getLogger("llama_azure")
 ApiName = Literal["llama", "model-inference", "score", "openai-v1"]

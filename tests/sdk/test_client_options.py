@@ -79,7 +79,7 @@ def test_the_public_constructor_is_unchanged(cls: type[BaseClient[Any]]) -> None
 
 
 def test_the_constructor_with_options_and_client_config_agree_on_the_options() -> None:
-    from llama_azure._rate_limit import RateLimit as RateLimitClass
+    from llama_azure._pacing.rate_limit import RateLimit as RateLimitClass
 
     init = get_type_hints(BaseClient.__init__, localns={"RateLimit": RateLimitClass})
     defaults = {p.name: p.default for p in inspect.signature(BaseClient.__init__).parameters.values()}

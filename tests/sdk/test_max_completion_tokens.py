@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from llama_azure import ParameterError
-from llama_azure._token_estimate import estimate_tokens
+from llama_azure._pacing.token_estimate import estimate_tokens
 from llama_azure.server.process import ReferenceServer
 
 from .shells import USER_HI, ShellFactory

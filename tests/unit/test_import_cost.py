@@ -13,7 +13,7 @@ import llama_azure
 DEFERRED = (
     "azure.identity", "azure.core", "llama_azure.server", "opentelemetry", "redis", "tqdm",
     "tenacity", "asyncio", "llama_azure.types", "llama_azure._params", "llama_azure._messages",
-    "llama_azure._rate_limit", "llama_azure._quota_budget",
+    "llama_azure._pacing.rate_limit", "llama_azure._pacing.budget",
 )
 
 
