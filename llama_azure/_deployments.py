@@ -23,7 +23,14 @@ import httpx
 
 from ._core import ClientConfig, PreparedCall
 from ._credentials import AsyncTokenCredential, KeyCredential, TokenCredential
-from ._exceptions import APIConnectionError, APIError, APIStatusError, ConfigurationError
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    ConfigurationError,
+    DeploymentsUnavailableError,
+    failure_text,
+)
 from ._options import OPTION_NAMES, ClientOptions
 from ._pacing.pacer import Store, is_rate_limit
 from ._retry import retry_after_wait
@@ -135,22 +142,6 @@ class CoolDown:
         return None
 
 
-class DeploymentsUnavailableError(APIError):
-    """Every deployment failed or cools down, and the call may not wait any longer.
-
-    ``failures`` maps each deployment's name to its last failure; ``errors`` holds the errors themselves.
-    """
-
-    def __init__(self, message: str, errors: dict[str, APIError]) -> None:
-        super().__init__(message)
-        self.errors = errors
-        self.failures = {name: _describe(error) for name, error in errors.items()}
-
-
-def _describe(error: APIError) -> str:
-    return f"{type(error).__name__}: {error.message}"
-
-
 @dataclass
 class Member:
     """One deployment and the single-endpoint client that sends to it (``max_retries=0``)."""
@@ -255,7 +246,7 @@ class Router:
 
     def unavailable(self, why: str) -> DeploymentsUnavailableError:
         errors = {m.deployment.name: m.last_error for m in self.members if m.last_error is not None}
-        listed = "; ".join(f"{name}: {_describe(error)}" for name, error in errors.items())
+        listed = "; ".join(f"{name}: {failure_text(error)}" for name, error in errors.items())
         return DeploymentsUnavailableError(
             f"no deployment could answer ({why}); last failures: {listed or 'none'}", errors)
 

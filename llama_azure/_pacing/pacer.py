@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import httpx
 
 from .._core import ClientConfig, PreparedCall
-from .._exceptions import LlamaAzureError, ParameterError
+from .._exceptions import LlamaAzureError, ParameterError, QuotaTimeoutError
 from .._observe import report_quota_wait
-from .._quota_errors import QuotaTimeoutError
 from .store_deadline import by
 from .token_estimate import estimate_tokens
 

@@ -15,8 +15,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .._exceptions import ConfigurationError
-from .._quota_errors import QuotaStoreError, QuotaTimeoutError
+from .._exceptions import ConfigurationError, QuotaStoreError, QuotaTimeoutError
 from .ledger import MARGIN, Limits, Usage
 from .store_deadline import time_left
 

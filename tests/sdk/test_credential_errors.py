@@ -11,8 +11,7 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 
-from llama_azure import APIError, LlamaAzureError
-from llama_azure._credential_error import CredentialError
+from llama_azure import APIError, CredentialError, LlamaAzureError
 
 from .shells import USER_HI, mock_shell
 
