@@ -135,8 +135,19 @@ class ToolCallError(LlamaAzureError):
         self.messages = messages
 
 
+APIErrorT = TypeVar("APIErrorT", bound="APIError")
+
+
 class APIError(LlamaAzureError):
     """An error from the service or the network, with how many attempts were made."""
+
+    _made_with: tuple[tuple[Any, ...], dict[str, Any]]
+    """The arguments its constructor was given: :func:`after_retries` builds the call's final error with them."""
+
+    def __new__(cls: type[APIErrorT], *args: Any, **kwargs: Any) -> APIErrorT:
+        error = super().__new__(cls, *args)
+        error._made_with = (args, kwargs)
+        return error
 
     def __init__(
         self,
@@ -214,20 +225,19 @@ def earlier_causes(errors: tuple[APIError, ...]) -> list[str]:
     return told
 
 
-APIErrorT = TypeVar("APIErrorT", bound=APIError)
-
-
 def after_retries(error: APIErrorT, summary: RetrySummary) -> APIErrorT:
     """The error a call raises to its caller when its retries stop, built once here.
 
     ``error`` is the last attempt's (raised only inside the retry loop, and left as it is). With nothing to add
-    (one attempt, no note) it is the answer; else a new exception of the same class, with the same attributes,
-    whose message ends with the summary, e.g. ``... (after 3 attempts, waited 2.1 s)``.
+    (one attempt, no note) it is the answer; else a new exception of the same class, made by its constructor with
+    the arguments ``error`` was made with (so its class sets every attribute: retry_after, categories, limit,
+    ...), whose message ends with the summary, e.g. ``... (after 3 attempts, waited 2.1 s)``.
     """
     if summary.attempts == 1 and summary.note is None:
         return error
-    final = type(error).__new__(type(error), error.message + summary.suffix())
-    final.__dict__.update(error.__dict__)  # its class's attributes (retry_after, categories, limit, ...)
+    args, kwargs = error._made_with
+    final = type(error)(*args, **kwargs)
+    final.args = (error.message + summary.suffix(),)  # str(); ``final.message`` stays without the summary
     final.attempts, final.waited = summary.attempts, summary.waited
     final.attempt_errors = summary.errors if len(summary.errors) > 1 else ()
     return final.with_traceback(error.__traceback__)  # where the last attempt failed
