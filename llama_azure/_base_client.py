@@ -19,9 +19,9 @@ from ._core import ClientConfig, PreparedCall
 from ._credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._deployments import CoolDown, Deployment, Router, check_deployments, make_router
 from ._exceptions import ConfigurationError
-from ._options import ClientOptions, OptionChanges
+from ._options import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, ClientOptions, OptionChanges
 from ._pacing.pacer import Pacer, is_rate_limit
-from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, RetryRun
+from ._retry import RetryPolicy, RetryRun
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState

@@ -19,8 +19,9 @@ from typing_extensions import TypedDict
 
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._exceptions import ConfigurationError
-from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
 
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_RETRY_WAIT = 60.0
 OnRetry = Callable[[int, BaseException, float], object]
 
 
