@@ -48,7 +48,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._function_tools import ToolSpec
     from ._pacing.rate_limit import RateLimit
-    from ._structured import pydantic_function_tool
+    from ._request.structured import pydantic_function_tool
     from ._tool_runner import (
         AsyncToolRunStream,
         ToolRun,
@@ -90,7 +90,7 @@ if TYPE_CHECKING:
 # that keeps the import close to the cost of importing httpx and pydantic (benchmarks/import_time.py).
 _LAZY = {
     "RateLimit": "._pacing.rate_limit",
-    "pydantic_function_tool": "._structured",
+    "pydantic_function_tool": "._request.structured",
     "ToolSpec": "._function_tools",
     "AsyncToolRunStream": "._tool_runner",
     "ToolCallRecord": ".types.tool_calls",

@@ -27,7 +27,13 @@ if TYPE_CHECKING:  # the parameter validators and the pydantic models load at th
 
     from ._deployments import Step as FailoverStep
     from ._function_tools import ToolSpec
-    from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams, ToolRunParams
+    from ._request.params import (
+        ChatCreateParams,
+        ChatParseParams,
+        CompletionCreateParams,
+        ModelInfoParams,
+        ToolRunParams,
+    )
     from ._tool_runner import AsyncToolRunStream, ToolRun
     from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
     from .types.completion import Completion

@@ -16,7 +16,7 @@ from llama_azure import (
     ParameterError,
     scope_for_endpoint,
 )
-from llama_azure._routes import infer_api_style, normalize_endpoint
+from llama_azure._request.routes import infer_api_style, normalize_endpoint
 
 from .shells import USER_HI, mock_shell
 

@@ -10,10 +10,10 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
-from ._exceptions import ParameterError, StructuredOutputError, ToolArgumentsError
-from .types.chat import ChatCompletion
-from .types.chat_params import ResponseFormatJSONSchema, ToolParam
-from .types.parsed import ModelT, ParsedChatCompletion
+from .._exceptions import ParameterError, StructuredOutputError, ToolArgumentsError
+from ..types.chat import ChatCompletion
+from ..types.chat_params import ResponseFormatJSONSchema, ToolParam
+from ..types.parsed import ModelT, ParsedChatCompletion
 
 
 class _ModelTool(dict):  # type: ignore[type-arg]
