@@ -126,8 +126,8 @@ def run_processes(url: str, deployment: str, args: argparse.Namespace, store: st
 
 def time_ledger(entries: int, repeat: int) -> None:
     """Each ledger step against a budget holding ``entries`` entries (see the module docstring)."""
-    from llama_azure._quota_ledger import Limits
-    from llama_azure._redis_ledger import RedisLedger
+    from llama_azure._pacing.ledger import Limits
+    from llama_azure._pacing.redis_ledger import RedisLedger
 
     with RedisServer() as redis:
         # Every entry fits (requests=entries), the tokens limit makes a step that does not fit walk the entries.

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Any
 from ._async_client import AsyncLlamaClient
 from ._auth import DEFAULT_SCOPE, scope_for_endpoint
 from ._client import LlamaClient
-from ._credential_error import CredentialError
 from ._credentials import AsyncTokenCredential, Credential, KeyCredential, TokenCredential
-from ._deployments import CoolDown, Deployment, DeploymentsUnavailableError
+from ._deployments import CoolDown, Deployment
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -25,32 +24,36 @@ from ._exceptions import (
     ConfigurationError,
     ConflictError,
     ContentFilterError,
+    CredentialError,
+    DeploymentsUnavailableError,
     InternalServerError,
     LlamaAzureError,
     NotFoundError,
     ParameterError,
     PermissionDeniedError,
+    QuotaStoreError,
+    QuotaTimeoutError,
     RateLimitError,
     ResponseTooLargeError,
+    StructuredOutputError,
+    ToolArgumentsError,
+    ToolCallError,
+    UnknownToolError,
     UnprocessableEntityError,
 )
-from ._quota_errors import QuotaStoreError, QuotaTimeoutError
 from ._raw_response import RawResponse
 from ._streaming import AsyncStream, Stream
 from ._version import __version__
 
 if TYPE_CHECKING:
     from ._function_tools import ToolSpec
-    from ._rate_limit import RateLimit
-    from ._structured import StructuredOutputError, ToolArgumentsError, pydantic_function_tool
+    from ._pacing.rate_limit import RateLimit
+    from ._request.structured import pydantic_function_tool
     from ._tool_runner import (
         AsyncToolRunStream,
-        ToolCallError,
-        ToolCallRecord,
         ToolRun,
         ToolRunEvent,
         ToolRunStream,
-        UnknownToolError,
     )
     from .types import (
         AssistantMessageParam,
@@ -81,22 +84,19 @@ if TYPE_CHECKING:
         Usage,
         UserMessageParam,
     )
+    from .types.tool_calls import ToolCallRecord
 
 # The pydantic models (and the validators they build) load when first named, not at `import llama_azure`:
 # that keeps the import close to the cost of importing httpx and pydantic (benchmarks/import_time.py).
 _LAZY = {
-    "RateLimit": "._rate_limit",
-    "StructuredOutputError": "._structured",
-    "pydantic_function_tool": "._structured",
-    "ToolArgumentsError": "._structured",
+    "RateLimit": "._pacing.rate_limit",
+    "pydantic_function_tool": "._request.structured",
     "ToolSpec": "._function_tools",
     "AsyncToolRunStream": "._tool_runner",
-    "ToolCallError": "._tool_runner",
-    "ToolCallRecord": "._tool_runner",
+    "ToolCallRecord": ".types.tool_calls",
     "ToolRun": "._tool_runner",
     "ToolRunEvent": "._tool_runner",
     "ToolRunStream": "._tool_runner",
-    "UnknownToolError": "._tool_runner",
     "AssistantMessageParam": ".types",
     "ChatCompletion": ".types",
     "ChatCompletionChunk": ".types",

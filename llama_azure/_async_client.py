@@ -15,8 +15,8 @@ from ._base_client import BaseClient
 from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
 from ._deployments import Execute, Sleep
 from ._exceptions import APIError, ParameterError
-from ._pacer import Pause, Store
-from ._pacing_wait import apause
+from ._pacing.pacer import Pause, Store
+from ._pacing.wait import apause
 from ._raw_response import RawResponse, raw_response
 from ._streaming import AsyncStream, aread_body
 
@@ -27,7 +27,13 @@ if TYPE_CHECKING:  # the parameter validators and the pydantic models load at th
 
     from ._deployments import Step as FailoverStep
     from ._function_tools import ToolSpec
-    from ._params import ChatCreateParams, ChatParseParams, CompletionCreateParams, ModelInfoParams, ToolRunParams
+    from ._request.params import (
+        ChatCreateParams,
+        ChatParseParams,
+        CompletionCreateParams,
+        ModelInfoParams,
+        ToolRunParams,
+    )
     from ._tool_runner import AsyncToolRunStream, ToolRun
     from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
     from .types.completion import Completion

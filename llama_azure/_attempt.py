@@ -20,11 +20,11 @@ import httpx
 
 from ._core import PreparedCall, interpret, raise_transport_error, stream_chunk_type, with_auth
 from ._origins import follows_redirect, redirect_request, same_origin
-from ._pacer import Pause, Store, sending
+from ._pacing.pacer import Pause, Store, sending
 
 if TYPE_CHECKING:
     from ._auth import Auth
-    from ._pacer import Pacer
+    from ._pacing.pacer import Pacer
 
 logger = logging.getLogger("llama_azure")
 

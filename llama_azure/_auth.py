@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from ._credential_error import CredentialError
-from ._exceptions import ConfigurationError, LlamaAzureError
+from ._exceptions import ConfigurationError, CredentialError, LlamaAzureError
 
 if TYPE_CHECKING:  # azure.core (its whole pipeline) and asyncio load at first use, not at import
     import asyncio

@@ -19,15 +19,15 @@ from ._core import ClientConfig, PreparedCall
 from ._credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._deployments import CoolDown, Deployment, Router, check_deployments, make_router
 from ._exceptions import ConfigurationError
-from ._options import ClientOptions, OptionChanges
-from ._pacer import Pacer, is_rate_limit
-from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, RetryPolicy, RetryRun
+from ._options import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, ClientOptions, OptionChanges
+from ._pacing.pacer import Pacer, is_rate_limit
+from ._retry import RetryPolicy, RetryRun
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
     from ._deployments import Step as FailoverStep
-    from ._rate_limit import RateLimit
+    from ._pacing.rate_limit import RateLimit
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 # Generous, like openai-python: one shared client serves a whole application.

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from ._argtypes import positive_float, positive_int
 from ._exceptions import RateLimitError
-from ._rate_limit import RateLimit
+from ._pacing.rate_limit import RateLimit
 from .batch import BatchSummary, run_batch
 
 EXIT_FAILED = 1

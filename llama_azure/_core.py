@@ -32,8 +32,8 @@ from ._exceptions import (
 )
 from ._options import DEFAULT_OPTIONS, ClientOptions
 from ._origins import SECRET_HEADER, check_plain_http
-from ._route_params import check_route_params
-from ._routes import (
+from ._request.route_params import check_route_params
+from ._request.routes import (
     DEFAULT_API_VERSION,
     ApiStyle,
     Operation,
@@ -481,8 +481,8 @@ def _prepare_chat(
     config: ClientConfig, messages: object, stream: object, kwargs: Mapping[str, Any]
 ) -> PreparedCall[Any]:
     # Loaded at the first call: the validators and the pydantic models cost most of an import.
-    from ._params import split_options, validate_chat
-    from ._score import parse_score_chat, score_body
+    from ._request.params import split_options, validate_chat
+    from ._request.score import parse_score_chat, score_body
     from .types.chat import ChatCompletion, ChatCompletionChunk
 
     is_stream = _check_stream_flag(stream, config.api)
@@ -502,7 +502,7 @@ def prepare_parse(config: ClientConfig, messages: object, model: object, stream:
                   kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     """``chat.completions.parse``: a chat call whose answer (or stream's result) is read into ``model`` (when
     given), and whose calls of ``pydantic_function_tool`` tools have their arguments read into the tool's model."""
-    from ._structured import response_format_for, to_parsed, tool_models
+    from ._request.structured import response_format_for, to_parsed, tool_models
 
     extra = {"response_format": response_format_for(model)} if model is not None else {}
     call = prepare_chat(config, messages, stream, {**kwargs, **extra})
@@ -527,8 +527,8 @@ def prepare_completion(config: ClientConfig, prompt: object, stream: object,
 
 def _prepare_completion(config: ClientConfig, prompt: object, stream: object,
                         kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
-    from ._params import split_options, validate_completion
-    from ._score import parse_score_completion, score_body
+    from ._request.params import split_options, validate_completion
+    from ._request.score import parse_score_completion, score_body
     from .types.completion import Completion
 
     is_stream = _check_stream_flag(stream, config.api)
@@ -547,7 +547,7 @@ def _prepare_completion(config: ClientConfig, prompt: object, stream: object,
 
 def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCall[ModelInfo]:
     """Build ``GET /info``; on Foundry Models the model is named by the ``x-ms-model-mesh-model-name`` header."""
-    from ._params import split_options
+    from ._request.params import split_options
     from .types.model_info import ModelInfo
 
     params, options = split_options(kwargs)

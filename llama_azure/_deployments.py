@@ -23,14 +23,21 @@ import httpx
 
 from ._core import ClientConfig, PreparedCall
 from ._credentials import AsyncTokenCredential, KeyCredential, TokenCredential
-from ._exceptions import APIConnectionError, APIError, APIStatusError, ConfigurationError
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    ConfigurationError,
+    DeploymentsUnavailableError,
+    failure_text,
+)
 from ._options import OPTION_NAMES, ClientOptions
-from ._pacer import Store, is_rate_limit
+from ._pacing.pacer import Store, is_rate_limit
 from ._retry import retry_after_wait
 from ._retry_after import retry_after_seconds
 
 if TYPE_CHECKING:
-    from ._rate_limit import RateLimit
+    from ._pacing.rate_limit import RateLimit
 
 logger = logging.getLogger("llama_azure")
 ApiName = Literal["llama", "model-inference", "score", "openai-v1"]
@@ -133,22 +140,6 @@ class CoolDown:
         if error.status_code >= 500 or error.status_code == 408:
             return self.server_error
         return None
-
-
-class DeploymentsUnavailableError(APIError):
-    """Every deployment failed or cools down, and the call may not wait any longer.
-
-    ``failures`` maps each deployment's name to its last failure; ``errors`` holds the errors themselves.
-    """
-
-    def __init__(self, message: str, errors: dict[str, APIError]) -> None:
-        super().__init__(message)
-        self.errors = errors
-        self.failures = {name: _describe(error) for name, error in errors.items()}
-
-
-def _describe(error: APIError) -> str:
-    return f"{type(error).__name__}: {error.message}"
 
 
 @dataclass
@@ -255,7 +246,7 @@ class Router:
 
     def unavailable(self, why: str) -> DeploymentsUnavailableError:
         errors = {m.deployment.name: m.last_error for m in self.members if m.last_error is not None}
-        listed = "; ".join(f"{name}: {_describe(error)}" for name, error in errors.items())
+        listed = "; ".join(f"{name}: {failure_text(error)}" for name, error in errors.items())
         return DeploymentsUnavailableError(
             f"no deployment could answer ({why}); last failures: {listed or 'none'}", errors)
 

@@ -3,22 +3,30 @@
     LlamaAzureError
     ├── ParameterError (also a ValueError)          a bad argument; nothing was sent
     ├── ConfigurationError (also a ValueError)      a bad client setting; nothing was sent
-    ├── CredentialError (_credential_error.py)      the credential could not get a token; nothing was sent
+    │   └── TracingUnavailableError (also an ImportError)   llama_azure.tracing without its extra
+    ├── CredentialError                             the credential could not get a token; nothing was sent
+    ├── QuotaTimeoutError (also a TimeoutError)     rate_limit=: the budget could not come in time; nothing sent
+    ├── QuotaStoreError                             rate_limit=: the shared budget's store failed; nothing sent
+    ├── BatchFileError (also a ValueError)          run_batch: the output file cannot be used
+    ├── ToolCallError                               run_tools(raise_tool_errors=True): a tool call failed
     └── APIError                                    anything the service or the network did
         ├── APIResponseValidationError              a 2xx answer whose body makes no sense
         │   ├── ResponseTooLargeError               an answer or stream event above a size limit
-        │   └── StructuredOutputError               parse(): the answer is not valid for the model
+        │   ├── StructuredOutputError               parse(): the answer is not valid for the model
+        │   │   └── ToolArgumentsError              a tool call's arguments are not valid for its model
+        │   └── UnknownToolError                    run_tools: the model called a tool it was not given
         ├── APIStatusError                          an HTTP error answer (or an error inside a stream)
         │   ├── BadRequestError 400 ── ContentFilterError (400, code content_filter)
         │   ├── AuthenticationError 401, PermissionDeniedError 403, NotFoundError 404
         │   ├── UnprocessableEntityError 422, RateLimitError 429, InternalServerError >= 500
-        └── APIConnectionError ── APITimeoutError   no usable answer arrived
+        ├── APIConnectionError ── APITimeoutError   no usable answer arrived
+        └── DeploymentsUnavailableError             deployments=: every deployment failed or cools down
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -26,6 +34,12 @@ from ._content_filter import filter_categories, filter_source, is_content_safety
 from ._error_body import ErrorInfo, parse_error_bytes
 from ._retry_after import retry_after_seconds
 
+if TYPE_CHECKING:
+    from .types.chat import ChatMessage
+    from .types.chat_params import ChatMessageParam
+    from .types.tool_calls import ToolCallRecord
+
+_MAX_DETAIL = 500  # characters of a credential's own error kept in a CredentialError
 _REQUEST_ID_HEADERS = ("x-request-id", "apim-request-id", "x-ms-request-id", "x-ms-client-request-id")
 
 
@@ -56,8 +70,84 @@ class ConfigurationError(LlamaAzureError, ValueError):
     """The client is missing a setting (endpoint, credential) or has an invalid one."""
 
 
+class TracingUnavailableError(ConfigurationError, ImportError):
+    """The ``tracing`` extra is not installed."""
+
+
+class CredentialError(LlamaAzureError):
+    """The credential (e.g. an azure-identity ``DefaultAzureCredential``) could not get a token; nothing was sent.
+
+    The credential's own exception is the ``__cause__``. It is not an ``APIError``, so it is never retried:
+    a missing login or a refused client secret does not fix itself between attempts.
+
+    >>> from llama_azure import CredentialError
+    >>> str(CredentialError.from_exception(RuntimeError("no login\\nmore"), "https://ml.azure.com/.default"))
+    'the credential could not get a token for scope https://ml.azure.com/.default: RuntimeError: no login'
+    """
+
+    def __init__(self, message: str, *, scope: str | None = None) -> None:
+        super().__init__(message)
+        self.scope = scope
+
+    @classmethod
+    def from_exception(cls, error: BaseException, scope: str) -> CredentialError:
+        """The error for ``error`` raised by ``credential.get_token(scope)``: its type and first line only."""
+        text = str(error).strip()
+        first_line = text.splitlines()[0].strip() if text else ""
+        if len(first_line) > _MAX_DETAIL:
+            first_line = first_line[: _MAX_DETAIL - 3] + "..."
+        detail = f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
+        return cls(f"the credential could not get a token for scope {scope}: {detail}", scope=scope)
+
+
+class QuotaTimeoutError(LlamaAzureError, TimeoutError):
+    """The call's budget could not come within its timeout; nothing was sent and no quota was held.
+
+    ``error.wait`` is the shortest wait the budget foresaw (seconds), ``error.limit`` the time the call allowed.
+    """
+
+    def __init__(self, message: str, *, wait: float, limit: float) -> None:
+        super().__init__(message)
+        self.wait = wait
+        self.limit = limit
+
+
+class QuotaStoreError(LlamaAzureError):
+    """The shared budget's store (``RateLimit(store="redis://...")``) could not be used; nothing was sent.
+
+    There is no silent fallback to pacing in this process only: N processes each pacing alone would send N
+    times the quota. Start the store, or drop ``store=`` on purpose.
+    """
+
+
+class BatchFileError(LlamaAzureError, ValueError):
+    """The output cannot be used: it is the input, or it holds lines that are not batch records."""
+
+
+class ToolCallError(LlamaAzureError):
+    """A tool call failed and ``run_tools(..., raise_tool_errors=True)`` was asked: ``error.record`` is the call
+    (its ``error`` is also this exception's ``__cause__``), ``error.messages`` the conversation so far."""
+
+    def __init__(self, message: str, *, record: ToolCallRecord,
+                 messages: list[ChatMessageParam | ChatMessage]) -> None:
+        super().__init__(message)
+        self.record = record
+        self.messages = messages
+
+
+APIErrorT = TypeVar("APIErrorT", bound="APIError")
+
+
 class APIError(LlamaAzureError):
     """An error from the service or the network, with how many attempts were made."""
+
+    _made_with: tuple[tuple[Any, ...], dict[str, Any]]
+    """The arguments its constructor was given: :func:`after_retries` builds the call's final error with them."""
+
+    def __new__(cls: type[APIErrorT], *args: Any, **kwargs: Any) -> APIErrorT:
+        error = super().__new__(cls, *args)
+        error._made_with = (args, kwargs)
+        return error
 
     def __init__(
         self,
@@ -135,20 +225,19 @@ def earlier_causes(errors: tuple[APIError, ...]) -> list[str]:
     return told
 
 
-APIErrorT = TypeVar("APIErrorT", bound=APIError)
-
-
 def after_retries(error: APIErrorT, summary: RetrySummary) -> APIErrorT:
     """The error a call raises to its caller when its retries stop, built once here.
 
     ``error`` is the last attempt's (raised only inside the retry loop, and left as it is). With nothing to add
-    (one attempt, no note) it is the answer; else a new exception of the same class, with the same attributes,
-    whose message ends with the summary, e.g. ``... (after 3 attempts, waited 2.1 s)``.
+    (one attempt, no note) it is the answer; else a new exception of the same class, made by its constructor with
+    the arguments ``error`` was made with (so its class sets every attribute: retry_after, categories, limit,
+    ...), whose message ends with the summary, e.g. ``... (after 3 attempts, waited 2.1 s)``.
     """
     if summary.attempts == 1 and summary.note is None:
         return error
-    final = type(error).__new__(type(error), error.message + summary.suffix())
-    final.__dict__.update(error.__dict__)  # its class's attributes (retry_after, categories, limit, ...)
+    args, kwargs = error._made_with
+    final = type(error)(*args, **kwargs)
+    final.args = (error.message + summary.suffix(),)  # str(); ``final.message`` stays without the summary
     final.attempts, final.waited = summary.attempts, summary.waited
     final.attempt_errors = summary.errors if len(summary.errors) > 1 else ()
     return final.with_traceback(error.__traceback__)  # where the last attempt failed
@@ -246,6 +335,38 @@ class ResponseTooLargeError(APIResponseValidationError):
         self.limit = limit
 
 
+class StructuredOutputError(APIResponseValidationError):
+    """The model's answer is not valid for the requested pydantic model.
+
+    ``error.content`` is the raw text the model wrote; ``error.finish_reason`` says whether it was cut
+    short (``"length"``: raise ``max_tokens``).
+    """
+
+    def __init__(self, message: str, *, content: str | None, finish_reason: str | None) -> None:
+        super().__init__(message)
+        self.content = content
+        self.finish_reason = finish_reason
+
+
+class ToolArgumentsError(StructuredOutputError):
+    """The arguments of a tool call are not valid for the tool's pydantic model.
+
+    ``error.tool_name`` names the tool, ``error.tool_call_id`` the call, ``error.content`` holds the raw
+    arguments (JSON text) and ``error.problems`` what is wrong with them.
+    """
+
+    def __init__(self, message: str, *, tool_name: str, tool_call_id: str, content: str | None,
+                 finish_reason: str | None, problems: str = "") -> None:
+        super().__init__(message, content=content, finish_reason=finish_reason)
+        self.tool_name = tool_name
+        self.tool_call_id = tool_call_id
+        self.problems = problems
+
+
+class UnknownToolError(APIResponseValidationError):
+    """The model called a tool that is not among ``run_tools``' tools."""
+
+
 class APIConnectionError(APIError):
     """No usable answer: the connection failed, was reset, or a stream ended early."""
 
@@ -258,6 +379,23 @@ class APITimeoutError(APIConnectionError):
 
     def __init__(self, message: str = "Request timed out.", *, request: httpx.Request | None = None) -> None:
         super().__init__(message, request=request)
+
+
+class DeploymentsUnavailableError(APIError):
+    """Every deployment failed or cools down, and the call may not wait any longer.
+
+    ``failures`` maps each deployment's name to its last failure; ``errors`` holds the errors themselves.
+    """
+
+    def __init__(self, message: str, errors: dict[str, APIError]) -> None:
+        super().__init__(message)
+        self.errors = errors
+        self.failures = {name: failure_text(error) for name, error in errors.items()}
+
+
+def failure_text(error: APIError) -> str:
+    """``RateLimitError: 429 from ...``: how one deployment failed, for ``DeploymentsUnavailableError``."""
+    return f"{type(error).__name__}: {error.message}"
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {

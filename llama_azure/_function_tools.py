@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ._exceptions import ParameterError
-from ._structured import _ModelTool, arguments_for, model_schema
+from ._request.structured import _ModelTool, arguments_for, model_schema
 from .types.chat_params import ToolParam
 
 ToolSpec = Callable[..., Any] | tuple[ToolParam, Callable[[Any], Any]]

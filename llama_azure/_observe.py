@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
-
-if TYPE_CHECKING:
-    from ._core import PreparedCall
+from typing import Any, Protocol, TypeVar
 
 R = TypeVar("R")
+C = TypeVar("C")  # the call (a ``PreparedCall``; not imported: ``_core`` imports this module)
 
 
 class CallTrace(Protocol):
@@ -50,10 +48,9 @@ class CallObserver(Protocol):
     def tool_span(self, name: str, call_id: str, description: str | None) -> AbstractContextManager[ToolTrace]:
         """An ``execute_tool`` span, current while the tool runs."""
 
-    def traced(self, execute: Callable[[PreparedCall[Any]], R], call: PreparedCall[Any]) -> R: ...
+    def traced(self, execute: Callable[[C], R], call: C) -> R: ...
 
-    async def traced_async(self, execute: Callable[[PreparedCall[Any]], Awaitable[R]],
-                           call: PreparedCall[Any]) -> R: ...
+    async def traced_async(self, execute: Callable[[C], Awaitable[R]], call: C) -> R: ...
 
 
 observer: CallObserver | None = None
@@ -103,7 +100,13 @@ def error_type(error: BaseException | None) -> str:
     return type(error).__name__
 
 
-def report_quota_wait(call: PreparedCall[Any], seconds: float, reason: str) -> None:
+class Traceable(Protocol):
+    """A call that may be traced (a ``PreparedCall``)."""
+
+    trace: CallTrace | None
+
+
+def report_quota_wait(call: Traceable, seconds: float, reason: str) -> None:
     """For client-side pacing: ``call`` waited ``seconds`` for quota before sending (a span event when traced).
 
     ``reason`` is short and low-cardinality, e.g. ``"tokens per minute"``; it must not hold a secret.

@@ -4,7 +4,7 @@ every deployment of a ``deployments=`` client takes from it.
 ``BaseClient.__init__`` lists them again as explicit keyword parameters (what users and type checkers see)
 and ``OptionChanges`` types ``with_options(**changes)``; tests/sdk/test_client_options.py checks that the
 three agree, and that ``ClientConfig`` (their checked form, ``_core.py``) and ``RequestOptions`` (the per-call
-ones, ``_params.py``) do too. To add an option: a field here, the same keyword in ``BaseClient.__init__`` and
+ones, ``_request/params.py``) do too. To add an option: a field here, the same keyword in ``BaseClient.__init__`` and
 in ``OptionChanges``, and its check in ``ClientConfig.with_options``.
 """
 
@@ -19,8 +19,9 @@ from typing_extensions import TypedDict
 
 from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._exceptions import ConfigurationError
-from ._retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
 
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_RETRY_WAIT = 60.0
 OnRetry = Callable[[int, BaseException, float], object]
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._exceptions import APIConnectionError, APIError, APIErrorT, APIStatusError, RetrySummary, after_retries
 from ._observe import error_type
+from ._options import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
 from ._retry_after import retry_after_seconds
 
 if TYPE_CHECKING:
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
     from ._core import PreparedCall
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-DEFAULT_MAX_RETRIES = 2
-DEFAULT_MAX_RETRY_WAIT = 60.0
 INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 # A service-requested wait: never below the floor (Retry-After: 0 or a past date must not retry at once),

@@ -15,65 +15,15 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
-
 from . import _observe
-from ._exceptions import APIResponseValidationError, LlamaAzureError, ParameterError
+from ._exceptions import ParameterError, ToolArgumentsError, ToolCallError, UnknownToolError
 from ._function_tools import RunnableTool, output_text, runnable_tools
-from ._structured import ToolArgumentsError
 from .types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage
 from .types.chat_params import ChatMessageParam, ToolMessageParam
-from .types.tool_calls import ToolCall
+from .types.tool_calls import ToolCall, ToolCallRecord
 
 DEFAULT_MAX_ROUNDS = 10
 _REFUSED = ("tools", "stream", "messages", "n")
-
-
-class UnknownToolError(APIResponseValidationError):
-    """The model called a tool that is not among ``run_tools``' tools."""
-
-
-class ToolCallError(LlamaAzureError):
-    """A tool call failed and ``run_tools(..., raise_tool_errors=True)`` was asked: ``error.record`` is the call
-    (its ``error`` is also this exception's ``__cause__``), ``error.messages`` the conversation so far."""
-
-    def __init__(self, message: str, *, record: ToolCallRecord,
-                 messages: list[ChatMessageParam | ChatMessage]) -> None:
-        super().__init__(message)
-        self.record = record
-        self.messages = messages
-
-
-@dataclass
-class ToolCallRecord:
-    """One tool call the run executed (or refused).
-
-    Attributes:
-        id: The call's id (``tool_call_id`` of the tool message sent back).
-        name: The tool's name.
-        arguments: The validated arguments, an instance of the tool's model; None when they were not valid.
-        raw_arguments: The arguments as the model wrote them (JSON text).
-        result: What the function returned (None when it failed).
-        error: Why the call failed: ``ToolArgumentsError``, ``UnknownToolError`` or the function's exception.
-        output: The text sent back to the model as the tool message.
-        duration: Seconds the call took (validation and the function).
-        round: The round (0-based) whose answer made the call.
-    """
-
-    id: str
-    name: str
-    raw_arguments: str
-    round: int
-    arguments: BaseModel | None = None
-    result: Any = None
-    error: BaseException | None = None
-    output: str = ""
-    duration: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        """Whether the function ran and returned."""
-        return self.error is None
 
 
 @dataclass

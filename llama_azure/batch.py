@@ -36,13 +36,11 @@ from typing import Any, Protocol, cast
 
 from ._async_client import AsyncLlamaClient
 from ._batch_output import BatchError, BatchResult, read_batch_output
-from ._exceptions import APIStatusError, LlamaAzureError
+from ._exceptions import APIStatusError, BatchFileError, LlamaAzureError
 
-__all__ = ["BatchError", "BatchProgress", "BatchResult", "BatchSummary", "read_batch_output", "run_batch"]
-
-
-class BatchFileError(LlamaAzureError, ValueError):
-    """The output cannot be used: it is the input, or it holds lines that are not batch records."""
+__all__ = [
+    "BatchError", "BatchFileError", "BatchProgress", "BatchResult", "BatchSummary", "read_batch_output", "run_batch",
+]
 
 
 class BatchProgress(Protocol):

@@ -30,7 +30,7 @@ from ._batch_cli import add_batch_parser, run_batch_command
 from ._client import LlamaClient
 from ._core import ENV_ENDPOINT
 from ._exceptions import ConfigurationError, LlamaAzureError, ParameterError
-from ._routes import API_STYLES, ApiStyle, requires_model
+from ._request.routes import API_STYLES, ApiStyle, requires_model
 from ._version import __version__
 from .types.chat_params import ChatMessageParam
 

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from . import _observe
-from ._exceptions import ConfigurationError, LlamaAzureError
+from ._exceptions import LlamaAzureError, TracingUnavailableError
 from ._genai_attributes import (
     OPERATIONS,
     Attributes,
@@ -35,11 +35,6 @@ from ._genai_attributes import (
 from ._streaming import _StreamBase
 from ._version import __version__
 
-
-class TracingUnavailableError(ConfigurationError, ImportError):
-    """The ``tracing`` extra is not installed."""
-
-
 try:
     from opentelemetry import metrics, trace
     from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -48,7 +43,7 @@ except ImportError as missing:  # pragma: no cover - the test environment has th
         "llama_azure.tracing needs OpenTelemetry: pip install 'llama-azure[tracing]' (it adds opentelemetry-api)"
     ) from missing
 
-__all__ = ["CAPTURE_CONTENT_ENV", "LlamaAzureInstrumentor"]
+__all__ = ["CAPTURE_CONTENT_ENV", "LlamaAzureInstrumentor", "TracingUnavailableError"]
 
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 _CAPTURE_VALUES = {"true", "span_only", "span_and_event"}  # the flag's values that record content on spans

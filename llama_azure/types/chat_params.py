@@ -2,7 +2,7 @@
 response_format.
 
 The same types serve ``mypy --strict`` (an unknown role or key is a type error) and the run-time check
-in ``_params.py`` (pydantic reads them, with unknown keys forbidden), so an untyped caller gets a
+in ``_request/params.py`` (pydantic reads them, with unknown keys forbidden), so an untyped caller gets a
 ``ParameterError`` naming the message index and the key.
 """
 

@@ -1,11 +1,12 @@
-"""Tool calls in answers: whole on a message, in pieces on streamed deltas."""
+"""Tool calls in answers (whole on a message, in pieces on deltas), and the record of one ``run_tools`` ran."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import BaseModel, field_validator
 
 from ._base import ResponseModel
 
@@ -79,3 +80,35 @@ class ToolCallDelta(ResponseModel):
     id: str | None = None
     type: str | None = None
     function: ToolCallDeltaFunction | None = None
+
+
+@dataclass
+class ToolCallRecord:
+    """One tool call the run executed (or refused).
+
+    Attributes:
+        id: The call's id (``tool_call_id`` of the tool message sent back).
+        name: The tool's name.
+        arguments: The validated arguments, an instance of the tool's model; None when they were not valid.
+        raw_arguments: The arguments as the model wrote them (JSON text).
+        result: What the function returned (None when it failed).
+        error: Why the call failed: ``ToolArgumentsError``, ``UnknownToolError`` or the function's exception.
+        output: The text sent back to the model as the tool message.
+        duration: Seconds the call took (validation and the function).
+        round: The round (0-based) whose answer made the call.
+    """
+
+    id: str
+    name: str
+    raw_arguments: str
+    round: int
+    arguments: BaseModel | None = None
+    result: Any = None
+    error: BaseException | None = None
+    output: str = ""
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether the function ran and returned."""
+        return self.error is None

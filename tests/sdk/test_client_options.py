@@ -26,7 +26,7 @@ from llama_azure import (
 from llama_azure._base_client import BaseClient
 from llama_azure._core import DEFAULT_TIMEOUT, ClientConfig
 from llama_azure._options import OPTION_NAMES, ClientOptions, OptionChanges
-from llama_azure._params import RequestOptions
+from llama_azure._request.params import RequestOptions
 from llama_azure.server.process import ReferenceServer
 
 ENDPOINT = "https://unit.eastus2.models.ai.azure.com"
@@ -78,7 +78,7 @@ def test_the_public_constructor_is_unchanged(cls: type[BaseClient[Any]]) -> None
 
 
 def test_the_constructor_with_options_and_client_config_agree_on_the_options() -> None:
-    from llama_azure._rate_limit import RateLimit as RateLimitClass
+    from llama_azure._pacing.rate_limit import RateLimit as RateLimitClass
 
     init = get_type_hints(BaseClient.__init__, localns={"RateLimit": RateLimitClass})
     defaults = {p.name: p.default for p in inspect.signature(BaseClient.__init__).parameters.values()}

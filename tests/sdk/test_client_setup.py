@@ -17,7 +17,7 @@ from llama_azure import (
     ParameterError,
     scope_for_endpoint,
 )
-from llama_azure._routes import infer_api_style, normalize_endpoint
+from llama_azure._request.routes import infer_api_style, normalize_endpoint
 
 KEY = "sk-very-secret-key-123456"
 

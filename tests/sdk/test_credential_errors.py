@@ -12,8 +12,7 @@ from azure.core.credentials import AccessToken
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 from support.shells import USER_HI, mock_shell
 
-from llama_azure import APIError, LlamaAzureError
-from llama_azure._credential_error import CredentialError
+from llama_azure import APIError, CredentialError, LlamaAzureError
 
 SCOPE = "https://ml.azure.com/.default"
 LONG_FIRST_LINE = "AADSTS7000215: Invalid client secret provided. " + "x" * 800

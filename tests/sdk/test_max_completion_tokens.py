@@ -11,7 +11,7 @@ import pytest
 from support.shells import USER_HI, ShellFactory
 
 from llama_azure import ParameterError
-from llama_azure._token_estimate import estimate_tokens
+from llama_azure._pacing.token_estimate import estimate_tokens
 from llama_azure.server.process import ReferenceServer
 
 ASK: Any = USER_HI  # openai-python's own message TypedDicts

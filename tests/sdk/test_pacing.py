@@ -27,8 +27,8 @@ from llama_azure import (
     RateLimit,
 )
 from llama_azure._core import prepare_chat
-from llama_azure._quota_ledger import LocalLedger
-from llama_azure._token_estimate import estimate_tokens
+from llama_azure._pacing.ledger import LocalLedger
+from llama_azure._pacing.token_estimate import estimate_tokens
 from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessageParam
 

@@ -23,8 +23,8 @@ from support.shells import Shell, make_client
 from support.waiting import eventually
 
 from llama_azure import QuotaStoreError, RateLimit
-from llama_azure._quota_ledger import Limits, Usage
-from llama_azure._redis_ledger import RedisLedger
+from llama_azure._pacing.ledger import Limits, Usage
+from llama_azure._pacing.redis_ledger import RedisLedger
 from llama_azure.server.process import ReferenceServer
 from llama_azure.server.redis_process import RedisServer
 

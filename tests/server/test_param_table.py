@@ -1,4 +1,4 @@
-"""The SDK and the reference server agree with the one parameter table (llama_azure/_param_table.py), on every
+"""The SDK and the reference server agree with the one parameter table (llama_azure/_request/param_table.py), on every
 parameter and route: which routes have it, its range (the server's own caps aside) and its default."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from llama_azure import ParameterError
-from llama_azure._param_table import PARAMS, ROUTES, Bounds
-from llama_azure._params import ChatParams, CompletionParams, validate_chat, validate_completion
-from llama_azure._route_params import check_route_params
-from llama_azure._score import score_parameters
+from llama_azure._request.param_table import PARAMS, ROUTES, Bounds
+from llama_azure._request.params import ChatParams, CompletionParams, validate_chat, validate_completion
+from llama_azure._request.route_params import check_route_params
+from llama_azure._request.score import score_parameters
 from llama_azure.server.openai_v1 import OpenAIChatCompletionRequest
 from llama_azure.server.schemas import (
     ChatCompletionRequest,

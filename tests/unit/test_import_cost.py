@@ -12,8 +12,8 @@ import llama_azure
 # library (and asyncio, which it brings), the pydantic models with their validators, and pacing.
 DEFERRED = (
     "azure.identity", "azure.core", "llama_azure.server", "opentelemetry", "redis", "tqdm",
-    "tenacity", "asyncio", "llama_azure.types", "llama_azure._params", "llama_azure._messages",
-    "llama_azure._rate_limit", "llama_azure._quota_budget",
+    "tenacity", "asyncio", "llama_azure.types", "llama_azure._request.params", "llama_azure._request.messages",
+    "llama_azure._pacing.rate_limit", "llama_azure._pacing.budget",
 )
 
 
@@ -38,4 +38,4 @@ def test_every_public_name_resolves() -> None:
     for name in llama_azure.__all__:
         assert getattr(llama_azure, name) is not None
     assert llama_azure.ChatCompletion.__module__ == "llama_azure.types.chat"
-    assert llama_azure.pydantic_function_tool.__module__ == "llama_azure._structured"
+    assert llama_azure.pydantic_function_tool.__module__ == "llama_azure._request.structured"

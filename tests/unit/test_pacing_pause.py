@@ -19,8 +19,8 @@ import pytest
 
 from llama_azure import AsyncLlamaClient, LlamaClient, RateLimit
 from llama_azure._core import PreparedCall, prepare_chat
-from llama_azure._pacer import Pacer, Pause
-from llama_azure._quota_budget import Budget, Ticket
+from llama_azure._pacing.budget import Budget, Ticket
+from llama_azure._pacing.pacer import Pacer, Pause
 
 GUARD = 30.0  # seconds: only a broken build waits this long (a lost wake); the test then fails, not hangs
 HI = [{"role": "user", "content": "Hi"}]

@@ -9,9 +9,9 @@ import pytest
 from support.clock import FakeClock
 
 from llama_azure import ConfigurationError, RateLimit
-from llama_azure._quota_budget import Budget
-from llama_azure._quota_ledger import MARGIN, Limits, LocalLedger
-from llama_azure._token_estimate import IMAGE_TOKENS, estimate_tokens
+from llama_azure._pacing.budget import Budget
+from llama_azure._pacing.ledger import MARGIN, Limits, LocalLedger
+from llama_azure._pacing.token_estimate import IMAGE_TOKENS, estimate_tokens
 
 
 def make(requests: int | None = None, tokens: int | None = None, window: float = 10.0,

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from llama_azure import LlamaClient
-from llama_azure._routes import DEFAULT_API_VERSION, api_version_from_url, normalize_endpoint
+from llama_azure._request.routes import DEFAULT_API_VERSION, api_version_from_url, normalize_endpoint
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from ._fork_reset import reset_after_fork
-from ._quota_ledger import MARGIN, Ledger, Limits, Usage
+from .fork_reset import reset_after_fork
+from .ledger import MARGIN, Ledger, Limits, Usage
 
 
 @dataclass(eq=False)

@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 
-from ._error_body import ErrorInfo
-from ._exceptions import APIError, APIResponseValidationError, ParameterError, status_error_from_info
-from .types.chat import ChatCompletion, ChatCompletionChoice, ChatMessage
-from .types.completion import Completion, CompletionChoice
+from .._error_body import ErrorInfo
+from .._exceptions import APIError, APIResponseValidationError, ParameterError, status_error_from_info
+from ..types.chat import ChatCompletion, ChatCompletionChoice, ChatMessage
+from ..types.completion import Completion, CompletionChoice
 
 _SUPPORTED = {"temperature", "top_p", "max_tokens", "seed"}
 

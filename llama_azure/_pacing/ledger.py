@@ -9,7 +9,7 @@ is written when the request is granted and expires ``window + lease`` seconds la
 its answer started if that is sooner: never before the service forgets the request. A process that died stops
 holding its entries the same way.
 
-:class:`LocalLedger` keeps the entries in this process; ``_redis_ledger.RedisLedger`` keeps the same entries
+:class:`LocalLedger` keeps the entries in this process; ``redis_ledger.RedisLedger`` keeps the same entries
 in Redis for several processes, with the same rules in a Lua script.
 """
 
@@ -76,7 +76,7 @@ class _Entry:
 
 
 class LocalLedger:
-    """The entries of one process. Not locked: :class:`~llama_azure._quota_budget.Budget` holds the lock.
+    """The entries of one process. Not locked: :class:`~llama_azure._pacing.budget.Budget` holds the lock.
 
     >>> ledger = LocalLedger(Limits(requests=2, tokens=None, window=10.0))
     >>> ledger.try_acquire("a", 5, now=0.0), ledger.try_acquire("b", 5, now=0.0)

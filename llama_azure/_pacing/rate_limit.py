@@ -6,12 +6,13 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
-from ._exceptions import ConfigurationError
-from ._fork_reset import reset_after_fork
-from ._quota_budget import Budget, BudgetUsage
-from ._quota_ledger import DEFAULT_LEASE, Ledger, Limits, LocalLedger
+from .._exceptions import ConfigurationError
+from .budget import Budget, BudgetUsage
+from .fork_reset import reset_after_fork
+from .ledger import DEFAULT_LEASE, Ledger, Limits, LocalLedger
+from .redis_ledger import RedisLedger, without_password
 
 
 class RateLimit:
@@ -71,8 +72,6 @@ class RateLimit:
                 if self.store is None:
                     ledger = LocalLedger(self.limits)
                 else:
-                    from ._redis_ledger import RedisLedger
-
                     ledger = RedisLedger(self.store, self.key or default_key, self.limits)
                 # A store remembers what earlier and other processes used; a fresh local budget learns it first.
                 self._budget = Budget(ledger, self.limits, self._clock, learn_first=self.store is None)
@@ -85,7 +84,7 @@ class RateLimit:
         return budget.usage() if budget is not None else BudgetUsage(0, 0, 0)
 
     def __repr__(self) -> str:
-        store = None if self.store is None else _without_password(self.store)
+        store = None if self.store is None else without_password(self.store)
         return (f"RateLimit(requests={self.requests!r}, tokens={self.tokens!r}, window={self.window:g}, "
                 f"store={store!r}, key={self.key!r})")
 
@@ -99,20 +98,3 @@ def _limit(value: object, name: str) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigurationError(f"RateLimit {name} must be an int >= 1 per window, or None, got {value!r}")
     return value
-
-
-def _without_password(url: str) -> str:
-    """A store URL for messages and repr: a password in it (``user:pw@``, or ``?password=``) is a secret."""
-    parts = urlsplit(url)
-    shown = url
-    if parts.password is not None:
-        host = parts.hostname or ""
-        netloc = f"{parts.username or ''}:<redacted>@{host}" + (f":{parts.port}" if parts.port else "")
-        shown = parts._replace(netloc=netloc).geturl()
-    base, mark, rest = shown.partition("?")  # the query rewritten in place: unix:/// keeps its slashes
-    if mark:  # redis-py reads every query argument, ``password`` included
-        query, hash_mark, fragment = rest.partition("#")
-        pairs = [f"{name}={'<redacted>' if name.lower() == 'password' else value}"
-                 for name, value in parse_qsl(query, keep_blank_values=True)]
-        shown = f"{base}?{'&'.join(pairs)}{hash_mark}{fragment}"
-    return shown

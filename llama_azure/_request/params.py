@@ -13,13 +13,13 @@ import httpx
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
-from ._exceptions import ParameterError
-from ._messages import check_messages, key_path
-from ._param_table import bounds
-from ._route_params import check_route_ranges
-from .types.chat_params import ResponseFormat, ToolChoice, ToolParam
+from .._exceptions import ParameterError
+from ..types.chat_params import ResponseFormat, ToolChoice, ToolParam
+from .messages import check_messages, key_path
+from .param_table import bounds
+from .route_params import check_route_ranges
 
-# The ranges come from the one parameter table (_param_table.py); ranges that differ by route are checked there.
+# The ranges come from the one parameter table (param_table.py); ranges that differ by route are checked there.
 Temperature = Annotated[float, Field(**bounds("temperature"))]
 Penalty = Annotated[float, Field(**bounds("presence_penalty"))]
 PositiveInt = Annotated[int, Field(**bounds("max_tokens"))]
@@ -63,7 +63,7 @@ class SamplingParams(TypedDict, total=False):
 
 
 class ToolParams(SamplingParams, total=False):
-    """Chat adds the Azure AI Model Inference extras (``_param_table.py`` says which routes have them).
+    """Chat adds the Azure AI Model Inference extras (``param_table.py`` says which routes have them).
 
     Attributes:
         tools: Tools the model may ask to call: ``{"type": "function", "function": {...}}`` (``ToolParam``;

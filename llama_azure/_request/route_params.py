@@ -1,5 +1,5 @@
 """Which parameters each route has, and the ranges that differ by route, read from the one parameter table
-(``_param_table.py``, the table to extend when a route style or a parameter is added).
+(``param_table.py``, the table to extend when a route style or a parameter is added).
 
 The Llama API routes (``/v1/chat/completions``) and the legacy ``/score`` route have no tools, structured
 output or ``frequency_penalty``; ``/score`` takes only ``temperature``, ``top_p``, ``max_tokens`` and
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ._exceptions import ParameterError
-from ._param_table import CHAT_FORM_LOGPROBS, PARAMS, STYLES, route_of
+from .._exceptions import ParameterError
+from .param_table import CHAT_FORM_LOGPROBS, PARAMS, STYLES, route_of
 
 _HAS_THEM = "the model-inference route (/chat/completions?api-version=...)"
 _HOW = "LlamaClient(endpoint, credential, api='model-inference')"
@@ -44,7 +44,7 @@ def check_route_params(api: str, names: Iterable[str], logprobs: object = None, 
                 f"answer with max_tokens: pass max_tokens instead (max_completion_tokens, OpenAI's name of it, "
                 f"is taken by chat on the openai-v1 route)", param=name)
         if api == "score" and route_of("llama", operation) in param.routes:
-            continue  # the score route's own check says what it takes (_score.score_parameters)
+            continue  # the score route's own check says what it takes (score.score_parameters)
         styles = routes_with(name, operation)
         others = ", ".join(repr(style) for style in styles)
         where = _HAS_THEM if "model-inference" in styles else f"the {others} route"

@@ -1,4 +1,4 @@
-"""The I/O of a pacing :class:`~llama_azure._pacer.Pause` step: wait until the budget wakes the call or the
+"""The I/O of a pacing :class:`~llama_azure._pacing.pacer.Pause` step: wait until the budget wakes the call or the
 pause has passed. Every decision (when to poll, how long to pause, the quota-wait report) is ``Pacer.admit``'s.
 """
 
@@ -9,7 +9,7 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._pacer import Pause
+    from .pacer import Pause
 
 
 def pause(step: Pause) -> None:

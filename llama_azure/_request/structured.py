@@ -10,10 +10,10 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
-from ._exceptions import APIResponseValidationError, ParameterError
-from .types.chat import ChatCompletion
-from .types.chat_params import ResponseFormatJSONSchema, ToolParam
-from .types.parsed import ModelT, ParsedChatCompletion
+from .._exceptions import ParameterError, StructuredOutputError, ToolArgumentsError
+from ..types.chat import ChatCompletion
+from ..types.chat_params import ResponseFormatJSONSchema, ToolParam
+from ..types.parsed import ModelT, ParsedChatCompletion
 
 
 class _ModelTool(dict):  # type: ignore[type-arg]
@@ -21,34 +21,6 @@ class _ModelTool(dict):  # type: ignore[type-arg]
     the arguments of its calls into it). Sent as the plain dict it is; a copy (``{**tool}``) forgets it."""
 
     model: type[BaseModel]
-
-
-class StructuredOutputError(APIResponseValidationError):
-    """The model's answer is not valid for the requested pydantic model.
-
-    ``error.content`` is the raw text the model wrote; ``error.finish_reason`` says whether it was cut
-    short (``"length"``: raise ``max_tokens``).
-    """
-
-    def __init__(self, message: str, *, content: str | None, finish_reason: str | None) -> None:
-        super().__init__(message)
-        self.content = content
-        self.finish_reason = finish_reason
-
-
-class ToolArgumentsError(StructuredOutputError):
-    """The arguments of a tool call are not valid for the tool's pydantic model.
-
-    ``error.tool_name`` names the tool, ``error.tool_call_id`` the call, ``error.content`` holds the raw
-    arguments (JSON text) and ``error.problems`` what is wrong with them.
-    """
-
-    def __init__(self, message: str, *, tool_name: str, tool_call_id: str, content: str | None,
-                 finish_reason: str | None, problems: str = "") -> None:
-        super().__init__(message, content=content, finish_reason=finish_reason)
-        self.tool_name = tool_name
-        self.tool_call_id = tool_call_id
-        self.problems = problems
 
 
 def _strict(schema: Any) -> Any:

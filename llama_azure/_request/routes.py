@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from ._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError
 
 ApiStyle = Literal["llama", "model-inference", "score", "openai-v1"]
 Operation = Literal["chat", "completions", "info"]

@@ -13,9 +13,9 @@ from typing import Any, get_args
 
 from pydantic import TypeAdapter, ValidationError
 
-from ._exceptions import ParameterError
-from .types.chat import ChatMessage
-from .types.chat_params import (
+from .._exceptions import ParameterError
+from ..types.chat import ChatMessage
+from ..types.chat_params import (
     AssistantMessageParam,
     MessageRole,
     SystemMessageParam,

@@ -1,11 +1,11 @@
 """The one table of request parameters: each parameter's range, the service's default, and the routes that have it.
 
 A route is ``"<route style>/<operation>"`` (``"model-inference/chat"``; Foundry Models is ``model-inference``).
-The SDK builds its validation from it (``_params.py``: the ranges; ``_route_params.py``: which routes have a
+The SDK builds its validation from it (``params.py``: the ranges; ``route_params.py``: which routes have a
 parameter, and the ranges that differ by route); the reference server's request schemas are checked against
 it by tests/server/test_param_table.py. Sources: docs/azure-llama-wire.md and the Azure Llama API tables
 (``frequency_penalty`` is not in the Llama API's tables: only the Model Inference and OpenAI chat routes have it).
-To add a parameter: a row here, the field in ``_params.py``'s TypedDict, and the server schema of each route.
+To add a parameter: a row here, the field in ``params.py``'s TypedDict, and the server schema of each route.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def route_of(api: str, operation: str) -> str:
 
 def bounds(name: str) -> dict[str, float]:
     """The widest range of ``name`` over its routes, as ``Field`` keyword arguments (the narrower ranges of
-    some routes are checked by ``_route_params.check_route_ranges``)."""
+    some routes are checked by ``route_params.check_route_ranges``)."""
     param = PARAMS[name]
     ranges = [param.bounds_on(route) for route in param.routes]
     if not ranges or any(r is None for r in ranges):

@@ -20,19 +20,18 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 
-from ._core import ClientConfig, PreparedCall
-from ._exceptions import LlamaAzureError, ParameterError
-from ._observe import report_quota_wait
-from ._quota_errors import QuotaTimeoutError
-from ._store_deadline import by
-from ._token_estimate import estimate_tokens
+from .._core import ClientConfig, PreparedCall
+from .._exceptions import LlamaAzureError, ParameterError, QuotaTimeoutError
+from .._observe import report_quota_wait
+from .store_deadline import by
+from .token_estimate import estimate_tokens
 
 logger = logging.getLogger("llama_azure")
 T = TypeVar("T")
 
 if TYPE_CHECKING:  # the budget's modules load with the first RateLimit, not at import
-    from ._quota_budget import Budget
-    from ._rate_limit import RateLimit
+    from .budget import Budget
+    from .rate_limit import RateLimit
 
 # The reason on a traced call's quota-wait event: short, low-cardinality, never a secret.
 WAIT_REASON = "client-side rate limit"
@@ -70,7 +69,7 @@ class Store:
 def is_rate_limit(value: object) -> bool:
     """``isinstance(value, RateLimit)`` without loading the budget's modules: a RateLimit exists only once
     its module is loaded."""
-    module = sys.modules.get("llama_azure._rate_limit")
+    module = sys.modules.get("llama_azure._pacing.rate_limit")
     return module is not None and isinstance(value, module.RateLimit)
 
 

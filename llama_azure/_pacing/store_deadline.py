@@ -1,6 +1,6 @@
 """How long a round trip to the budget's store (Redis) may take: no longer than the call it is for allows.
 
-A :class:`~llama_azure._pacer.Store` step runs its operation ``by(deadline, ...)``, in the calling thread (sync)
+A :class:`~llama_azure._pacing.pacer.Store` step runs its operation ``by(deadline, ...)``, in the calling thread (sync)
 or a worker thread (async, which copies this context); the Redis ledger reads ``time_left()`` and bounds its
 socket by it. Outside a call (``rate_limit.usage()``) there is no deadline: the store's own timeout applies.
 """

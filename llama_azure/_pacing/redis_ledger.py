@@ -1,6 +1,6 @@
 """The quota ledger kept in Redis, for a budget shared by many processes (``RateLimit(store="redis://...")``).
 
-The same rules as :class:`~llama_azure._quota_ledger.LocalLedger`, run by one Lua script so that each step is
+The same rules as :class:`~llama_azure._pacing.ledger.LocalLedger`, run by one Lua script so that each step is
 atomic across processes and uses one clock (Redis's ``TIME``); expiries are rounded up to a time bucket (1/100 of
 ``window + lease``) so that no step walks the entries held. An entry of a process that died before its answer
 came expires after ``window + lease`` seconds, like any other. A store that lost its entries (a restart) is
@@ -13,11 +13,11 @@ from __future__ import annotations
 import math
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
-from ._exceptions import ConfigurationError
-from ._quota_errors import QuotaStoreError, QuotaTimeoutError
-from ._quota_ledger import MARGIN, Limits, Usage
-from ._store_deadline import time_left
+from .._exceptions import ConfigurationError, QuotaStoreError, QuotaTimeoutError
+from .ledger import MARGIN, Limits, Usage
+from .store_deadline import time_left
 
 # Seconds a Redis round trip may take at most; a call with less time left waits less (``_socket_timeout``).
 SOCKET_TIMEOUT = 5.0
@@ -154,6 +154,23 @@ _WHAT_FAILED = {"acquire": "; nothing was sent", "wait": "; nothing was sent", "
                 "settle": _AFTER_ANSWER, "observe": _AFTER_ANSWER}
 
 
+def without_password(url: str) -> str:
+    """A store URL for messages and repr: a password in it (``user:pw@``, or ``?password=``) is a secret."""
+    parts = urlsplit(url)
+    shown = url
+    if parts.password is not None:
+        host = parts.hostname or ""
+        netloc = f"{parts.username or ''}:<redacted>@{host}" + (f":{parts.port}" if parts.port else "")
+        shown = parts._replace(netloc=netloc).geturl()
+    base, mark, rest = shown.partition("?")  # the query rewritten in place: unix:/// keeps its slashes
+    if mark:  # redis-py reads every query argument, ``password`` included
+        query, hash_mark, fragment = rest.partition("#")
+        pairs = [f"{name}={'<redacted>' if name.lower() == 'password' else value}"
+                 for name, value in parse_qsl(query, keep_blank_values=True)]
+        shown = f"{base}?{'&'.join(pairs)}{hash_mark}{fragment}"
+    return shown
+
+
 class RedisLedger:
     """``RedisLedger("redis://localhost:6379/0", "my-deployment", limits)``: one budget for every process."""
 
@@ -163,12 +180,10 @@ class RedisLedger:
         except ImportError:
             raise ConfigurationError("RateLimit(store='redis://...') needs redis-py: "
                                      "pip install 'llama-azure[redis]'") from None
-        from ._rate_limit import _without_password
-
         self.limits = limits
         self.poll_interval = min(0.25, limits.window / 20)
         self.does_io = True
-        self._shown_url = _without_password(url)
+        self._shown_url = without_password(url)
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._timeouts: tuple[type[BaseException], ...] = (redis.TimeoutError, TimeoutError)
         self._url = url
