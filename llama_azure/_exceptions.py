@@ -213,7 +213,8 @@ def earlier_causes(errors: tuple[APIError, ...]) -> list[str]:
     already says), runs of the same cause told once: ``["attempt 1: APIConnectionError: server disconnected"]``.
     """
     causes = [cause_of(error) for error in errors]
-    while causes and causes[-1] == cause_of(errors[-1]):
+    last = causes[-1] if causes else None
+    while causes and causes[-1] == last:
         causes.pop()
     told: list[str] = []
     first = 0

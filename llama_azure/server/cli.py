@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         except EngineStartError as exc:
             print(f"llama-azure serve: {exc}", file=sys.stderr)
             return 3
-        if "off" in engine.weights:
+        if not engine.weights_repacked:
             print(f"llama-azure: {engine.weights}", file=sys.stderr, flush=True)
         config = ServerConfig(
             api_keys=keys,

@@ -63,12 +63,12 @@ def weight_repack(choice: RepackChoice, system_info: str, flags: frozenset[str] 
         return True, "weight repacking on (--weight-repack on)"
     if choice == "off":
         return False, "weight repacking off (--weight-repack off)"
-    amx = amx_flags(flags)
     if built_with_amx(system_info):
         return False, (
             "weight repacking off: this llama.cpp is built with AMX kernels (AMX_INT8 = 1), which crash on "
             f"AMX CPUs (llama.cpp issue 20824); see {DOCS}"
         )
+    amx = amx_flags(flags)
     if amx and not system_info.strip():
         return False, f"weight repacking off: this CPU advertises {', '.join(amx)} and llama.cpp's build is unknown"
     return True, "weight repacking on"

@@ -211,7 +211,7 @@ class Engine:
         self.model_path = model_path
         self._llama_cpp = llama_cpp
         self.llm: Any
-        self.llm, self.weights = load_llama(
+        self.llm, self.weights_repacked, self.weights = load_llama(
             llama_cpp, model_path, n_ctx=n_ctx, n_threads=n_threads, repack=weight_repack
         )
         self_check(self.llm, llama_cpp)  # EngineStartError: fail now, not at the first real prompt

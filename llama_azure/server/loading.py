@@ -34,8 +34,8 @@ def system_info(llama_cpp: Any) -> str:
 
 def load_llama(
     llama_cpp: Any, model_path: Path, *, n_ctx: int, n_threads: int, repack: RepackChoice = "auto"
-) -> tuple[Any, str]:
-    """A ``llama_cpp.Llama`` for ``model_path``, and a line saying how its weights were loaded.
+) -> tuple[Any, bool, str]:
+    """A ``llama_cpp.Llama`` for ``model_path``, whether its weights were repacked, and a line saying why.
 
     ``Llama()`` has no argument for ``use_extra_bufts``; it reads ``llama_model_default_params()`` from the
     low-level module when it builds its parameters, so that function is wrapped for the time of the load.
@@ -49,7 +49,7 @@ def load_llama(
         "verbose": False,
     }
     if use_extra_bufts:
-        return llama_cpp.Llama(**arguments), why
+        return llama_cpp.Llama(**arguments), True, why
     low = llama_cpp.llama_cpp
     if "use_extra_bufts" not in {name for name, _ in low.llama_model_params._fields_}:
         raise EngineStartError(
@@ -73,7 +73,7 @@ def load_llama(
         llm.close()
         raise EngineStartError(f"{why}, but this llama-cpp-python did not take it: reinstall it built without "
                                f"AMX (see {DOCS})")
-    return llm, why
+    return llm, False, why
 
 
 def self_check(llm: Any, llama_cpp: Any) -> None:

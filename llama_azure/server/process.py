@@ -128,12 +128,15 @@ class ReferenceServer:
     def check(self) -> None:
         """Raise :class:`ReferenceServerCrashed` (the signal or status, and the last lines of output) if the
         server died without being asked to stop; nothing while it runs, or after :meth:`stop`."""
-        if self._crash is None and self._process is not None and not self._killed:
-            code = self._process.poll()
-            if code is not None:
-                self._crash = self._crashed(self._process, "died while it was serving")
+        if self._crash is None and self._process is not None and self._unasked_exit(self._process) is not None:
+            self._crash = self._crashed(self._process, "while it was serving")
         if self._crash is not None:
             raise self._crash
+
+    def _unasked_exit(self, process: subprocess.Popen[str]) -> int | None:
+        """The exit status of a server that ended without :meth:`stop` or :meth:`kill` asking it to (None while
+        it runs, or after a deliberate kill)."""
+        return None if self._killed else process.poll()
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to the server on purpose (e.g. to test failover): its death is then not reported as a
@@ -252,7 +255,7 @@ class ReferenceServer:
         if process is None:
             return None
         crash = self._crash
-        if crash is None and process.poll() is not None and not self._killed and process.returncode != 0:
+        if crash is None and self._unasked_exit(process) not in (None, 0):  # a clean exit's 0 is just returned
             crash = self._crashed(process, "while it was serving")
         self._crash = None
         if crash is not None:

@@ -59,9 +59,9 @@ def test_the_crash_hint_names_the_amx_flags_and_what_to_do() -> None:
 def test_the_model_loads_with_and_without_repacked_weights_and_evaluates_a_batch(repack: str) -> None:
     import llama_cpp
 
-    llm, why = load_llama(llama_cpp, bundled_model_path(), n_ctx=256, n_threads=1, repack=repack)  # type: ignore[arg-type]
+    llm, repacked, why = load_llama(llama_cpp, bundled_model_path(), n_ctx=256, n_threads=1, repack=repack)  # type: ignore[arg-type]
     with contextlib.closing(llm):
-        assert llm.model_params.use_extra_bufts is (repack == "on")
+        assert llm.model_params.use_extra_bufts is (repack == "on") is repacked
         assert why == f"weight repacking {repack} (--weight-repack {repack})"
         assert llama_cpp.llama_model_default_params().use_extra_bufts  # the wrapper was put back
         self_check(llm, llama_cpp)  # a multi-token prompt evaluates to finite logits
