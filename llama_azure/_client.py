@@ -14,7 +14,7 @@ from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed, attempt_f
 from ._base_client import BaseClient
 from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
 from ._deployments import Execute, Sleep
-from ._exceptions import APIError, ParameterError
+from ._exceptions import APIError
 from ._pacing.pacer import Pause, Store
 from ._pacing.wait import pause
 from ._raw_response import RawResponse, raw_response
@@ -134,10 +134,8 @@ class ChatCompletions:
         """
         from ._tool_runner import ToolLoop, ToolRunStream, run
 
-        if not isinstance(stream, bool):
-            raise ParameterError(f"stream must be True or False, got {stream!r}", param="stream")
-        loop = ToolLoop(messages, tools, max_rounds, raise_tool_errors, kwargs)
-        if stream:
+        loop = ToolLoop(messages, tools, max_rounds, raise_tool_errors, stream, kwargs)
+        if loop.stream:
             return ToolRunStream(loop, self.create)
         return run(loop, self.create)
 

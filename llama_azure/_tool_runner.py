@@ -22,9 +22,6 @@ from .types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage
 from .types.chat_params import ChatMessageParam, ToolMessageParam
 from .types.tool_calls import ToolCall, ToolCallRecord
 
-DEFAULT_MAX_ROUNDS = 10
-_REFUSED = ("tools", "stream", "messages", "n")
-
 
 @dataclass
 class ToolRun:
@@ -66,19 +63,20 @@ class PendingCall:
 class ToolLoop:
     """The state of one run, free of I/O: what to ask next, which calls to make, what to send back."""
 
-    def __init__(self, messages: object, tools: object, max_rounds: object, raise_tool_errors: object,
+    def __init__(self, messages: object, tools: object, max_rounds: object, raise_tool_errors: object, stream: object,
                  create_arguments: Mapping[str, Any]) -> None:
+        if not isinstance(stream, bool):
+            raise ParameterError(f"stream must be True or False, got {stream!r}", param="stream")
         if not isinstance(max_rounds, int) or isinstance(max_rounds, bool) or max_rounds < 1:
             raise ParameterError(f"max_rounds must be an int >= 1 (the last round forbids tools), got {max_rounds!r}",
                                  param="max_rounds")
         if not isinstance(messages, Sequence) or isinstance(messages, (str, bytes)):
             raise ParameterError(f"messages must be a list of messages, got {type(messages).__name__}",
                                  param="messages")
-        refused = [name for name in _REFUSED if name in create_arguments]
-        if refused:
-            raise ParameterError(f"run_tools sets {refused[0]} itself: pass it to run_tools, not as a create argument"
-                                 if refused[0] != "n" else "run_tools reads one choice per round: leave n out",
-                                 param=refused[0])
+        # tools, stream and messages are run_tools' own parameters, so they never reach create_arguments.
+        if "n" in create_arguments:
+            raise ParameterError("run_tools reads one choice per round: leave n out", param="n")
+        self.stream = stream
         self.tools = runnable_tools(tools)
         self.max_rounds = max_rounds
         self.raise_tool_errors = bool(raise_tool_errors)
@@ -143,7 +141,7 @@ class ToolLoop:
             self.messages.append(message)
         failed = next((record for record in records if record.error is not None), None)
         if failed is not None and self.raise_tool_errors:
-            raise ToolCallError(f"tool call {failed.id!r} to {failed.name!r} failed: {_error_text(failed)}"[:500],
+            raise ToolCallError(f"tool call {failed.id!r} to {failed.name!r} failed: {failed.output}"[:500],
                                 record=failed, messages=self.messages) from failed.error
 
     def result(self) -> ToolRun:

@@ -62,12 +62,10 @@ class SamplingParams(TypedDict, total=False):
     seed: Annotated[int, Field(**bounds("seed"))]
 
 
-class ToolParams(SamplingParams, total=False):
+class ChatOptions(SamplingParams, total=False):
     """Chat adds the Azure AI Model Inference extras (``param_table.py`` says which routes have them).
 
     Attributes:
-        tools: Tools the model may ask to call: ``{"type": "function", "function": {...}}`` (``ToolParam``;
-            ``pydantic_function_tool(Model)`` builds one).
         tool_choice: ``none``, ``auto``, ``required``, or one tool to call (``NamedToolChoice``).
         parallel_tool_calls: Whether the model may call several tools in one answer.
         top_logprobs: With ``logprobs=True`` (the chat form): how many alternatives per token (0..20).
@@ -79,13 +77,23 @@ class ToolParams(SamplingParams, total=False):
             other routes know ``max_tokens``); pass one or the other.
     """
 
-    tools: list[ToolParam]
     tool_choice: ToolChoice
     parallel_tool_calls: bool
     top_logprobs: Annotated[int, Field(**bounds("top_logprobs"))]
     frequency_penalty: Penalty
     model: str
     max_completion_tokens: PositiveInt
+
+
+class ToolParams(ChatOptions, total=False):
+    """Chat's tools, beside the extras of ``ChatOptions``.
+
+    Attributes:
+        tools: Tools the model may ask to call: ``{"type": "function", "function": {...}}`` (``ToolParam``;
+            ``pydantic_function_tool(Model)`` builds one).
+    """
+
+    tools: list[ToolParam]
 
 
 class ChatParams(ToolParams, total=False):
@@ -129,24 +137,15 @@ class ChatParseParams(ToolParams, RequestOptions, total=False):
     """What ``chat.completions.parse`` takes besides ``messages``, ``response_format`` (a model) and ``stream``."""
 
 
-class ToolRunParams(SamplingParams, RequestOptions, total=False):
-    """What ``chat.completions.run_tools`` passes to every round's ``create`` (``tools`` are its own).
+class ToolRunParams(ChatOptions, RequestOptions, total=False):
+    """What ``chat.completions.run_tools`` passes to every round's ``create``: all it takes but ``tools`` (its
+    own), ``tool_choice`` applying to every round but the last, which forbids tools (``"none"``; ``"required"``
+    makes the model call a tool in each of the others).
 
     Attributes:
-        tool_choice: For every round but the last, which forbids tools (``"none"``): ``"required"`` makes
-            the model call a tool in each of them.
-        parallel_tool_calls: Whether the model may call several tools in one answer.
-        top_logprobs: With ``logprobs=True``: how many alternatives per token (0..20).
-        frequency_penalty: -2..2, as in ``create``.
-        model: The deployment name, as in ``create``.
         response_format: The form of the final answer, as in ``create``.
     """
 
-    tool_choice: ToolChoice
-    parallel_tool_calls: bool
-    top_logprobs: Annotated[int, Field(**bounds("top_logprobs"))]
-    frequency_penalty: Penalty
-    model: str
     response_format: ResponseFormat
 
 

@@ -80,3 +80,20 @@ def credentials() -> None:
     AsyncLlamaClient(endpoint, DefaultAzureCredential())
     AsyncLlamaClient(endpoint, credential=AsyncDefaultAzureCredential())
     Deployment(endpoint, credential=AzureKeyCredential("KEY"))
+
+
+def tool_runs(client: LlamaClient, aclient: AsyncLlamaClient) -> None:
+    """run_tools takes what every round's create takes (its tools aside), max_completion_tokens included."""
+
+    def city_weather(city: str) -> str:
+        return f"sunny in {city}"
+
+    messages: list[ChatMessageParam] = [{"role": "user", "content": "Weather in Paris?"}]
+    run = client.chat.completions.run_tools(messages=messages, tools=[city_weather], max_completion_tokens=32,
+                                            tool_choice="required", model="llama", top_logprobs=2)
+    print(run.final.content)
+
+    async def run_async() -> None:
+        arun = await aclient.chat.completions.run_tools(messages=messages, tools=[city_weather],
+                                                        max_completion_tokens=32, parallel_tool_calls=False)
+        print(arun.final.content)
