@@ -29,7 +29,7 @@ from .schemas import (
     InferenceChatCompletionRequest,
     SamplingRequest,
 )
-from .structured import Plan, plan_for, render
+from .structured import Plan, plan_for, render, schema_too_large
 
 API_VERSIONS = ("2024-05-01-preview", "2025-04-01")
 MAX_TOTAL_TOKENS = 8192  # n (or best_of) * max_tokens, per request
@@ -267,8 +267,7 @@ def _grammar(engine: Engine, plan: Plan) -> object:
     try:
         return engine.grammar(plan.schema)
     except SchemaTooLarge as exc:
-        raise errors.bad_request(f"The JSON schema is too large for this server: {exc}.", param=param,
-                                 code="SchemaTooLarge") from None
+        raise schema_too_large(exc, param) from None
     except ValueError as exc:
         raise errors.bad_request(f"This server cannot constrain the answer to the given JSON schema ({exc}); "
                                  "simplify the schema.", param=param) from None

@@ -115,8 +115,13 @@ def _check_limits(schemas: list[tuple[str, Any]], param: str) -> None:
     try:
         check_schemas(schemas)
     except SchemaTooLarge as exc:
-        raise errors.bad_request(f"The JSON schema is too large for this server: {exc}.", param=param,
-                                 code="SchemaTooLarge") from None
+        raise schema_too_large(exc, param) from None
+
+
+def schema_too_large(exc: SchemaTooLarge, param: str) -> errors.ApiError:
+    """The 400 for a schema over one of the server's limits, naming it."""
+    return errors.bad_request(f"The JSON schema is too large for this server: {exc}.", param=param,
+                              code="SchemaTooLarge")
 
 
 def render(messages: Sequence[ChatMessage], plan: Plan) -> list[dict[str, str]]:
