@@ -117,15 +117,18 @@ async def test_the_server_s_huge_stream_is_refused_whole_past_the_cap_and_read_w
     assert len(reply.content or "") >= 200_000
 
 
-def chunks_alive() -> int:
-    return sum(isinstance(o, ChatCompletionChunk) for o in gc.get_objects())
+def chunks_alive(stream_id: str) -> int:
+    # Only this stream's chunks: a test run earlier in the same worker may leave its own alive (CI saw 6).
+    return sum(isinstance(o, ChatCompletionChunk) and o.id == stream_id for o in gc.get_objects())
 
 
 async def test_a_read_of_many_chunks_holds_one_parsed_chunk_at_a_time(shell_kind: str) -> None:
     # All 202 chunks come in one network read: they are parsed as they are handed out, not all at once (all
     # alive together, the garbage collector scanned and promoted them, a third of a streamed chunk's cost).
-    body = b"".join([event(delta_chunk("", role="assistant")), *(event(delta_chunk("tok")) for _ in range(200)),
-                     event(delta_chunk(None, "stop")), DONE])
+    sid = f"chatcmpl-one-at-a-time-{shell_kind}"
+    body = b"".join([event(delta_chunk("", role="assistant", id=sid)),
+                     *(event(delta_chunk("tok", id=sid)) for _ in range(200)),
+                     event(delta_chunk(None, "stop", id=sid)), DONE])
     async with mock_shell(shell_kind, sse([body])) as shell:
         stream: Any = await shell.run(lambda c: c.chat.completions.create(messages=USER_HI, stream=True))
         count, alive = 0, 0
@@ -133,12 +136,12 @@ async def test_a_read_of_many_chunks_holds_one_parsed_chunk_at_a_time(shell_kind
             async for _ in stream:
                 count += 1
                 if count == 5:
-                    alive = chunks_alive()
+                    alive = chunks_alive(sid)
         else:
             for _ in stream:
                 count += 1
                 if count == 5:
-                    alive = chunks_alive()
+                    alive = chunks_alive(sid)
         assert count == 202
         assert alive <= 2, f"{alive} parsed chunks alive at once"  # this one (and the loop's last one)
         assert "closed" in repr(stream)
