@@ -1,4 +1,4 @@
-"""Micro-benchmark for llama_azure._sse.SSEDecoder.
+"""Micro-benchmark for llama_azure._streaming.sse.SSEDecoder.
 
 Feeds 100,000 typical chat-completion-chunk events (about 300 bytes each) in 4 KiB chunks and
 prints the number of events decoded per second (best of several runs, wall-clock).
@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout, installed or not
 
-from llama_azure._sse import SSEDecoder
+from llama_azure._streaming.sse import SSEDecoder
 
 
 def make_stream(n_events: int, crlf: bool) -> bytes:

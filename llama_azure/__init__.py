@@ -41,8 +41,8 @@ from ._exceptions import (
     UnknownToolError,
     UnprocessableEntityError,
 )
-from ._raw_response import RawResponse
-from ._streaming import AsyncStream, Stream
+from ._streaming.raw_response import RawResponse
+from ._streaming.streams import AsyncStream, Stream
 from ._version import __version__
 
 if TYPE_CHECKING:

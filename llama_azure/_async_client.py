@@ -17,8 +17,8 @@ from ._deployments import Execute, Sleep
 from ._exceptions import APIError
 from ._pacing.pacer import Pause, Store
 from ._pacing.wait import apause
-from ._raw_response import RawResponse, raw_response
-from ._streaming import AsyncStream, aread_body
+from ._streaming.raw_response import RawResponse, raw_response
+from ._streaming.streams import AsyncStream, aread_body
 
 if TYPE_CHECKING:  # the parameter validators and the pydantic models load at the first call
     from collections.abc import Generator, Sequence

@@ -14,7 +14,6 @@ import httpx
 from typing_extensions import Self, Unpack
 
 from ._auth import DEFAULT_REFRESH_MARGIN, Auth, resolve_auth
-from ._body import DEFAULT_MAX_RESPONSE_BYTES
 from ._core import ClientConfig, PreparedCall
 from ._credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._deployments import CoolDown, Deployment, Router, check_deployments, make_router
@@ -22,6 +21,7 @@ from ._exceptions import ConfigurationError
 from ._options import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, ClientOptions, OptionChanges
 from ._pacing.pacer import Pacer, is_rate_limit
 from ._retry import RetryPolicy, RetryRun
+from ._streaming.body import DEFAULT_MAX_RESPONSE_BYTES
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 import httpx
 from pydantic import ValidationError
 
-from ._body import DEFAULT_MAX_RESPONSE_BYTES, check_max_response_bytes
 from ._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
@@ -46,6 +45,7 @@ from ._request.routes import (
     requires_model,
     route_path,
 )
+from ._streaming.body import DEFAULT_MAX_RESPONSE_BYTES, check_max_response_bytes
 from ._timeouts import CallTimer
 from ._version import __version__
 

@@ -32,7 +32,7 @@ from ._genai_attributes import (
     request_model,
     response_attributes,
 )
-from ._streaming import _StreamBase
+from ._streaming.streams import _StreamBase
 from ._version import __version__
 
 try:

@@ -76,7 +76,7 @@ async def test_a_stream_left_early_is_closed_without_reading_on(shell_kind: str)
 
 
 async def test_what_follows_done_is_read_only_within_a_byte_budget(shell_kind: str) -> None:
-    from llama_azure._streaming import DRAIN_MAX_BYTES
+    from llama_azure._streaming.streams import DRAIN_MAX_BYTES
 
     junk = b": " + b"x" * 4094 + b"\n"  # 4 KiB comment lines after [DONE]
     body = _Counted([event(chunk("hi")) + DONE, *[junk] * 1000])

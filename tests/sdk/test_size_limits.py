@@ -19,8 +19,8 @@ from llama_azure import (
     LlamaAzureError,
     ResponseTooLargeError,
 )
-from llama_azure._body import DEFAULT_MAX_RESPONSE_BYTES
-from llama_azure._sse import MAX_EVENT_BYTES, SSEDecoder, SSEProtocolError
+from llama_azure._streaming.body import DEFAULT_MAX_RESPONSE_BYTES
+from llama_azure._streaming.sse import MAX_EVENT_BYTES, SSEDecoder, SSEProtocolError
 from llama_azure.server.process import ReferenceServer
 
 MIB = 1024 * 1024

@@ -20,7 +20,7 @@ from support.shells import USER_HI, Shell, ShellFactory, mock_shell, sse
 from support.wire import DONE, delta_chunk, event
 
 from llama_azure import ResponseTooLargeError
-from llama_azure._accumulate import ChatAccumulator, CompletionAccumulator
+from llama_azure._streaming.accumulate import ChatAccumulator, CompletionAccumulator
 from llama_azure.server.process import ReferenceServer
 from llama_azure.types.chat import ChatCompletionChunk
 from llama_azure.types.completion import Completion

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llama_azure._accumulate import ChatAccumulator, CompletionAccumulator
+from llama_azure._streaming.accumulate import ChatAccumulator, CompletionAccumulator
 from llama_azure.types.chat import ChatCompletionChunk
 from llama_azure.types.completion import Completion
 

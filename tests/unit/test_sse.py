@@ -1,4 +1,4 @@
-"""Tests for the sans-IO SSE decoder (llama_azure._sse)."""
+"""Tests for the sans-IO SSE decoder (llama_azure._streaming.sse)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llama_azure._sse import MAX_LINE_BYTES, ServerSentEvent, SSEDecoder, SSEProtocolError
+from llama_azure._streaming.sse import MAX_LINE_BYTES, ServerSentEvent, SSEDecoder, SSEProtocolError
 
 E = ServerSentEvent
 

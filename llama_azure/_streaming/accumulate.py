@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._body import DEFAULT_MAX_RESPONSE_BYTES
-from .types.chat import (
+from ..types.chat import (
     ChatCompletion,
     ChatCompletionChoice,
     ChatCompletionChunk,
@@ -21,10 +20,11 @@ from .types.chat import (
     ChoiceLogprobs,
     TokenLogprob,
 )
-from .types.completion import Completion, CompletionChoice
-from .types.content_filter import ContentFilterResults, PromptFilterResult
-from .types.shared import Logprobs, Usage
-from .types.tool_calls import ToolCall, ToolCallDelta
+from ..types.completion import Completion, CompletionChoice
+from ..types.content_filter import ContentFilterResults, PromptFilterResult
+from ..types.shared import Logprobs, Usage
+from ..types.tool_calls import ToolCall, ToolCallDelta
+from .body import DEFAULT_MAX_RESPONSE_BYTES
 
 _LOGPROB_FIELDS = ("tokens", "token_logprobs", "top_logprobs", "text_offsets")
 

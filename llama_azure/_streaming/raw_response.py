@@ -10,8 +10,8 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from ._core import PreparedCall
-from ._exceptions import request_id_of
+from .._core import PreparedCall
+from .._exceptions import request_id_of
 
 R = TypeVar("R")
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from ._exceptions import ConfigurationError, ResponseTooLargeError
+from .._exceptions import ConfigurationError, ResponseTooLargeError
 
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 # Compressed bytes decoded at once: at zlib's worst ratio (~1032:1) a slice inflates to about 4 MiB.

@@ -21,24 +21,24 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
 
-from ._body import DEFAULT_MAX_RESPONSE_BYTES, BodyCollector, SlicedDecoder
-from ._error_body import parse_error_body
-from ._exceptions import (
+from .._error_body import parse_error_body
+from .._exceptions import (
     APIConnectionError,
     APITimeoutError,
     ResponseTooLargeError,
     request_id_of,
     status_error_from_info,
 )
-from ._observe import CallTrace
-from ._sse import ServerSentEvent, SSEDecoder, SSEProtocolError
-from ._timeouts import CallTimer
+from .._observe import CallTrace
+from .._timeouts import CallTimer
+from .body import DEFAULT_MAX_RESPONSE_BYTES, BodyCollector, SlicedDecoder
+from .sse import ServerSentEvent, SSEDecoder, SSEProtocolError
 
 if TYPE_CHECKING:  # asyncio and the pydantic models load at first use, not at import
     import asyncio
 
-    from .types.chat import ChatCompletion, ChatCompletionChunk
-    from .types.completion import Completion
+    from ..types.chat import ChatCompletion, ChatCompletionChunk
+    from ..types.completion import Completion
 
 ChunkT = TypeVar("ChunkT", "ChatCompletionChunk", "Completion")
 ResultT = TypeVar("ResultT", bound="ChatCompletion | Completion")
@@ -72,8 +72,8 @@ class StreamCore(Generic[ChunkT]):
         self._decoder = SSEDecoder()
         self._parse: Callable[[str], ChunkT] = chunk_type.model_validate_json
         self._request_id = request_id_of(response.headers)
-        from ._accumulate import ChatAccumulator, CompletionAccumulator
-        from .types.chat import ChatCompletionChunk
+        from ..types.chat import ChatCompletionChunk
+        from .accumulate import ChatAccumulator, CompletionAccumulator
 
         # What the fold keeps for until_done() is capped (``max_kept``: the client's max_response_bytes).
         self.accumulator = (ChatAccumulator(max_kept) if chunk_type is ChatCompletionChunk
