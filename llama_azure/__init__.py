@@ -46,10 +46,10 @@ from ._streaming.streams import AsyncStream, Stream
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._function_tools import ToolSpec
     from ._pacing.rate_limit import RateLimit
     from ._request.structured import pydantic_function_tool
-    from ._tool_runner import (
+    from ._tools.functions import ToolSpec
+    from ._tools.runner import (
         AsyncToolRunStream,
         ToolRun,
         ToolRunEvent,
@@ -91,12 +91,12 @@ if TYPE_CHECKING:
 _LAZY = {
     "RateLimit": "._pacing.rate_limit",
     "pydantic_function_tool": "._request.structured",
-    "ToolSpec": "._function_tools",
-    "AsyncToolRunStream": "._tool_runner",
+    "ToolSpec": "._tools.functions",
+    "AsyncToolRunStream": "._tools.runner",
     "ToolCallRecord": ".types.tool_calls",
-    "ToolRun": "._tool_runner",
-    "ToolRunEvent": "._tool_runner",
-    "ToolRunStream": "._tool_runner",
+    "ToolRun": "._tools.runner",
+    "ToolRunEvent": "._tools.runner",
+    "ToolRunStream": "._tools.runner",
     "AssistantMessageParam": ".types",
     "ChatCompletion": ".types",
     "ChatCompletionChunk": ".types",

@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # the parameter validators and the pydantic models load at th
     from pydantic import BaseModel
 
     from ._deployments import Step as FailoverStep
-    from ._function_tools import ToolSpec
     from ._request.params import (
         ChatCreateParams,
         ChatParseParams,
@@ -34,7 +33,8 @@ if TYPE_CHECKING:  # the parameter validators and the pydantic models load at th
         ModelInfoParams,
         ToolRunParams,
     )
-    from ._tool_runner import ToolRun, ToolRunStream
+    from ._tools.functions import ToolSpec
+    from ._tools.runner import ToolRun, ToolRunStream
     from .types.chat import ChatCompletion, ChatCompletionChunk, MessagesParam
     from .types.completion import Completion
     from .types.model_info import ModelInfo
@@ -132,7 +132,7 @@ class ChatCompletions:
         last of ``max_rounds`` rounds forbids tools. Other arguments go to each round's ``create``. With
         ``stream=True``, the returned stream yields chunks, call records, then the run.
         """
-        from ._tool_runner import ToolLoop, ToolRunStream, run
+        from ._tools.runner import ToolLoop, ToolRunStream, run
 
         loop = ToolLoop(messages, tools, max_rounds, raise_tool_errors, stream, kwargs)
         if loop.stream:

@@ -27,7 +27,7 @@ from llama_azure import (
     ToolRunStream,
     pydantic_function_tool,
 )
-from llama_azure._function_tools import runnable_tools
+from llama_azure._tools.functions import runnable_tools
 from llama_azure.server.process import ReferenceServer
 from llama_azure.types import ChatMessage, ChatMessageParam
 

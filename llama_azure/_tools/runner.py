@@ -15,12 +15,12 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _observe
-from ._exceptions import ParameterError, ToolArgumentsError, ToolCallError, UnknownToolError
-from ._function_tools import RunnableTool, output_text, runnable_tools
-from .types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage
-from .types.chat_params import ChatMessageParam, ToolMessageParam
-from .types.tool_calls import ToolCall, ToolCallRecord
+from .. import _observe
+from .._exceptions import ParameterError, ToolArgumentsError, ToolCallError, UnknownToolError
+from ..types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage
+from ..types.chat_params import ChatMessageParam, ToolMessageParam
+from ..types.tool_calls import ToolCall, ToolCallRecord
+from .functions import RunnableTool, output_text, runnable_tools
 
 
 @dataclass

@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from ._exceptions import ParameterError
-from ._request.structured import _ModelTool, arguments_for, model_schema
-from .types.chat_params import ToolParam
+from .._exceptions import ParameterError
+from .._request.structured import _ModelTool, arguments_for, model_schema
+from ..types.chat_params import ToolParam
 
 ToolSpec = Callable[..., Any] | tuple[ToolParam, Callable[[Any], Any]]
 """What ``run_tools(tools=[...])`` takes: a typed function, or ``(pydantic_function_tool(Model), handler)``
