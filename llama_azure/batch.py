@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from ._async_client import AsyncLlamaClient
-from ._batch_output import BatchError, BatchResult, read_batch_output
+from ._batch.output import BatchError, BatchResult, read_batch_output
 from ._exceptions import APIStatusError, BatchFileError, LlamaAzureError
 
 __all__ = [

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
-from .types.chat import ChatCompletion
-from .types.completion import Completion
+from ..types.chat import ChatCompletion
+from ..types.completion import Completion
 
 AnswerT = TypeVar("AnswerT", bound=ChatCompletion | Completion)
 

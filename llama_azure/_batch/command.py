@@ -14,10 +14,10 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from ._argtypes import positive_float, positive_int
-from ._exceptions import RateLimitError
-from ._pacing.rate_limit import RateLimit
-from .batch import BatchSummary, run_batch
+from .._argtypes import positive_float, positive_int
+from .._exceptions import RateLimitError
+from .._pacing.rate_limit import RateLimit
+from ..batch import BatchSummary, run_batch
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
