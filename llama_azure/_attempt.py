@@ -23,7 +23,7 @@ from ._origins import follows_redirect, redirect_request, same_origin
 from ._pacing.pacer import Pause, Store, sending
 
 if TYPE_CHECKING:
-    from ._auth import Auth
+    from ._auth.auth import Auth
     from ._pacing.pacer import Pacer
 
 logger = logging.getLogger("llama_azure")

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 import httpx
 from typing_extensions import Self, Unpack
 
-from ._auth import DEFAULT_REFRESH_MARGIN, Auth, resolve_auth
+from ._auth.auth import DEFAULT_REFRESH_MARGIN, Auth, resolve_auth
+from ._auth.credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._core import ClientConfig, PreparedCall
-from ._credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._deployments import CoolDown, Deployment, Router, check_deployments, make_router
 from ._exceptions import ConfigurationError
 from ._options import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, ClientOptions, OptionChanges

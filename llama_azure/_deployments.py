@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from ._auth.credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._core import ClientConfig, PreparedCall
-from ._credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._exceptions import (
     APIConnectionError,
     APIError,

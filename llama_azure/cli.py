@@ -25,7 +25,7 @@ from typing import Any, cast
 
 from ._argtypes import non_negative_int, positive_int
 from ._async_client import AsyncLlamaClient
-from ._auth import ENV_API_KEY
+from ._auth.auth import ENV_API_KEY
 from ._batch.command import add_batch_parser, run_batch_command
 from ._client import LlamaClient
 from ._core import ENV_ENDPOINT

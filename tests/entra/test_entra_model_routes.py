@@ -14,7 +14,7 @@ from support.entra import HI, make_credential, start_entra_server
 from support.shells import call, make_client
 
 from llama_azure import AuthenticationError
-from llama_azure._auth import COGNITIVE_SERVICES_SCOPE
+from llama_azure._auth.auth import COGNITIVE_SERVICES_SCOPE
 from llama_azure.server.process import ReferenceServer
 
 AUDIENCE = "https://cognitiveservices.azure.com"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from azure.core.credentials import AccessToken
 from support.clock import FakeClock
 
-from llama_azure._auth import TokenCache
+from llama_azure._auth.auth import TokenCache
 
 
 def test_reused_until_the_margin_then_stale() -> None:

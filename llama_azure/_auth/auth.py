@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from ._exceptions import ConfigurationError, CredentialError, LlamaAzureError
+from .._exceptions import ConfigurationError, CredentialError, LlamaAzureError
 
 if TYPE_CHECKING:  # azure.core (its whole pipeline) and asyncio load at first use, not at import
     import asyncio
@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # azure.core (its whole pipeline) and asyncio load at first u
     from azure.core.credentials import AccessToken, TokenCredential
     from azure.core.credentials_async import AsyncTokenCredential
 
-    from ._credentials import KeyCredential
+    from .credentials import KeyCredential
 
 ENV_API_KEY = "LLAMA_AZURE_API_KEY"
 DEFAULT_SCOPE = "https://ml.azure.com/.default"
