@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx
 
 from ._core import PreparedCall, interpret, raise_transport_error, stream_chunk_type, with_auth
-from ._origins import follows_redirect, redirect_request, same_origin
+from ._http.origins import follows_redirect, redirect_request, same_origin
 from ._pacing.pacer import Pause, Store, sending
 
 if TYPE_CHECKING:

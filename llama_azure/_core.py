@@ -29,8 +29,9 @@ from ._exceptions import (
     make_status_error,
     request_id_of,
 )
+from ._http.origins import SECRET_HEADER, check_plain_http
+from ._http.timeouts import CallTimer
 from ._options import DEFAULT_OPTIONS, ClientOptions
-from ._origins import SECRET_HEADER, check_plain_http
 from ._request.route_params import check_route_params
 from ._request.routes import (
     DEFAULT_API_VERSION,
@@ -46,7 +47,6 @@ from ._request.routes import (
     route_path,
 )
 from ._streaming.body import DEFAULT_MAX_RESPONSE_BYTES, check_max_response_bytes
-from ._timeouts import CallTimer
 from ._version import __version__
 
 if TYPE_CHECKING:

@@ -31,10 +31,10 @@ from ._exceptions import (
     DeploymentsUnavailableError,
     failure_text,
 )
+from ._http.retry_after import retry_after_seconds
 from ._options import OPTION_NAMES, ClientOptions
 from ._pacing.pacer import Store, is_rate_limit
 from ._retry import retry_after_wait
-from ._retry_after import retry_after_seconds
 
 if TYPE_CHECKING:
     from ._pacing.rate_limit import RateLimit

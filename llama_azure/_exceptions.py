@@ -32,7 +32,7 @@ import httpx
 
 from ._content_filter import filter_categories, filter_source, is_content_safety_refusal
 from ._error_body import ErrorInfo, parse_error_bytes
-from ._retry_after import retry_after_seconds
+from ._http.retry_after import retry_after_seconds
 
 if TYPE_CHECKING:
     from .types.chat import ChatMessage

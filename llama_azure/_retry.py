@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import APIConnectionError, APIError, APIErrorT, APIStatusError, RetrySummary, after_retries
+from ._http.retry_after import retry_after_seconds
 from ._observe import error_type
 from ._options import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
-from ._retry_after import retry_after_seconds
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState

@@ -29,8 +29,8 @@ from .._exceptions import (
     request_id_of,
     status_error_from_info,
 )
+from .._http.timeouts import CallTimer
 from .._observe import CallTrace
-from .._timeouts import CallTimer
 from .body import DEFAULT_MAX_RESPONSE_BYTES, BodyCollector, SlicedDecoder
 from .sse import ServerSentEvent, SSEDecoder, SSEProtocolError
 

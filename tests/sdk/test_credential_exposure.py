@@ -14,7 +14,7 @@ from support.shells import USER_HI, Handler, Shell, recording
 from support.wire import CHAT_OK
 
 from llama_azure import APIResponseValidationError, AsyncLlamaClient, ConfigurationError, LlamaClient
-from llama_azure._origins import is_loopback
+from llama_azure._http.origins import is_loopback
 
 HOME = "https://home.eastus2.models.ai.azure.com"
 

@@ -14,8 +14,8 @@ from support.clock import FakeClock
 from support.wire import DONE, delta_chunk, event
 
 from llama_azure import APIConnectionError, APITimeoutError
+from llama_azure._http.timeouts import CallTimer
 from llama_azure._streaming.streams import StreamCore
-from llama_azure._timeouts import CallTimer
 from llama_azure.types.chat import ChatCompletion, ChatCompletionChunk
 
 

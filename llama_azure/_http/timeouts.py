@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import httpx
 
-from ._exceptions import APITimeoutError
+from .._exceptions import APITimeoutError
 
 
 class CallTimer:

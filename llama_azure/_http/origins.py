@@ -16,7 +16,7 @@ import re
 
 import httpx
 
-from ._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError
 
 # Header names that may carry a secret (api-key, authorization, x-functions-key, cookie, ...).
 SECRET_HEADER = re.compile(r"auth|key|token|secret|password|cookie|signature|identity", re.IGNORECASE)
