@@ -15,7 +15,8 @@ from typing_extensions import Self, Unpack
 
 from ._auth.auth import DEFAULT_REFRESH_MARGIN, Auth, resolve_auth
 from ._auth.credentials import AsyncTokenCredential, KeyCredential, TokenCredential
-from ._core import ClientConfig, PreparedCall
+from ._call.config import ClientConfig
+from ._core import PreparedCall
 from ._deployments import CoolDown, Deployment, Router, check_deployments, make_router
 from ._exceptions import ConfigurationError
 from ._options import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, ClientOptions, OptionChanges

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from ._auth.credentials import AsyncTokenCredential, KeyCredential, TokenCredential
-from ._core import ClientConfig, PreparedCall
+from ._call.config import ClientConfig
+from ._core import PreparedCall
 from ._exceptions import (
     APIConnectionError,
     APIError,

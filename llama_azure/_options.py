@@ -3,9 +3,9 @@ every deployment of a ``deployments=`` client takes from it.
 
 ``BaseClient.__init__`` lists them again as explicit keyword parameters (what users and type checkers see)
 and ``OptionChanges`` types ``with_options(**changes)``; tests/sdk/test_client_options.py checks that the
-three agree, and that ``ClientConfig`` (their checked form, ``_core.py``) and ``RequestOptions`` (the per-call
-ones, ``_request/params.py``) do too. To add an option: a field here, the same keyword in ``BaseClient.__init__`` and
-in ``OptionChanges``, and its check in ``ClientConfig.with_options``.
+three agree, and that ``ClientConfig`` (their checked form, ``_call/config.py``) and ``RequestOptions`` (the
+per-call ones, ``_request/params.py``) do too. To add an option: a field here, the same keyword in
+``BaseClient.__init__`` and in ``OptionChanges``, and its check in ``ClientConfig.with_options``.
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ from ._argtypes import non_negative_int, positive_int
 from ._async_client import AsyncLlamaClient
 from ._auth.auth import ENV_API_KEY
 from ._batch.command import add_batch_parser, run_batch_command
+from ._call.config import ENV_ENDPOINT
 from ._client import LlamaClient
-from ._core import ENV_ENDPOINT
 from ._exceptions import ConfigurationError, LlamaAzureError, ParameterError
 from ._request.routes import API_STYLES, ApiStyle, requires_model
 from ._version import __version__

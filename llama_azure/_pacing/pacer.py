@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 
-from .._core import ClientConfig, PreparedCall
+from .._call.config import ClientConfig
+from .._core import PreparedCall
 from .._exceptions import LlamaAzureError, ParameterError, QuotaTimeoutError
 from .._observe import report_quota_wait
 from .store_deadline import by

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from llama_azure import ChatCompletion, Completion
-from llama_azure._core import ClientConfig, prepare_chat, prepare_completion
+from llama_azure._call.config import ClientConfig
+from llama_azure._core import prepare_chat, prepare_completion
 from llama_azure._genai_attributes import (
     input_messages,
     output_messages,
