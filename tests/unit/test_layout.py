@@ -9,8 +9,9 @@ from pathlib import Path
 import llama_azure
 
 PACKAGE = Path(llama_azure.__file__).parent
-# issue 20 asks for 20; the streaming part (_streaming, _sse, _accumulate) and the _core split are still to move.
-MAX_LOOSE_MODULES = 34
+# issue 20's goal. The call's own modules (_attempt, _retry, _deployments, the shells, _core, _observe) move into
+# _call/ next, which leaves room to lower it.
+MAX_LOOSE_MODULES = 20
 
 
 def _modules() -> dict[str, Path]:
