@@ -7,6 +7,7 @@ One test cancels real reference-server streams; the 1,000-stream loops use a can
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import subprocess
@@ -61,7 +62,8 @@ _MAX_EVENTS = 5000  # bounded: the canned stream ends by itself after ~5 s
 
 
 async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
+    with contextlib.closing(writer), contextlib.suppress(
+            asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):  # the client went away
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
             length = 0
@@ -77,10 +79,6 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
                 await asyncio.sleep(0.001)
             writer.write(b"0\r\n\r\n")
             await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-        pass
-    finally:
-        writer.close()
 
 
 @pytest.fixture(scope="module")
