@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.descriptors import open_fds, settled_fds
 from support.waiting import eventually, wait_for_event
 from support.wire import delta_chunk, event
 
@@ -33,27 +34,6 @@ POOL = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNE
 TIMEOUT = httpx.Timeout(10.0, pool=3.0)  # an exhausted pool fails fast instead of hanging
 ROUNDS = 1000
 FD_SLACK = 4
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-async def settled_fds(rounds: int = 50) -> int:
-    """The open descriptors once the loop has run the transports' pending close callbacks.
-
-    Closing a transport takes a loop turn or two (``connection_lost`` is scheduled); the count is read
-    after it stops changing for ``rounds`` consecutive turns of the loop (bounded).
-    """
-    count, unchanged = open_fds(), 0
-    for _ in range(100 * rounds):
-        await asyncio.sleep(0)  # one loop turn: no wall-clock wait
-        now = open_fds()
-        unchanged = unchanged + 1 if now == count else 0
-        count = now
-        if unchanged >= rounds:
-            break
-    return count
 
 
 _ROLE = event(delta_chunk("", role="assistant"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ import pytest
 from support.bursts import HI, burst, count_429, unexpected
 from support.clock import FakeClock
 from support.quota import QUOTA_RPM, QUOTA_TPM, QUOTA_WINDOW, QuotaLimits, long_quota_window
-from support.shells import Shell, make_client, mock_shell
+from support.shells import Shell, ShellFactory, make_client, mock_shell
 from support.waiting import eventually
 from support.wire import CHAT_OK, DONE, delta_chunk, event
 
@@ -43,20 +44,15 @@ SHORT, LONG = 1, 48
 
 
 @pytest.fixture
-async def make_shell(shell_kind: str, quota_server: ReferenceServer, quota_deployment: str,
-                     quota_limits: QuotaLimits) -> Any:
+def make_shell(shell_factory: ShellFactory, quota_server: ReferenceServer, quota_deployment: str,
+               quota_limits: QuotaLimits) -> Callable[[RateLimit | None], Shell]:
+    """Shells on one fresh deployment of the quota server, paced by the given RateLimit, without retries."""
     assert (quota_limits.rpm, quota_limits.tpm) == (QUOTA_RPM, QUOTA_TPM)
-    made: list[Shell] = []
 
     def make(rate_limit: RateLimit | None) -> Shell:
-        shell = Shell(make_client(shell_kind, quota_server.url, quota_server.api_key, deployment=quota_deployment,
-                                  max_retries=0, rate_limit=rate_limit))
-        made.append(shell)
-        return shell
-
-    yield make
-    for shell in made:
-        await shell.close()
+        return shell_factory(quota_server.url, quota_server.api_key, deployment=quota_deployment, max_retries=0,
+                             rate_limit=rate_limit)
+    return make
 
 
 def chat(max_tokens: int, stream: bool = False) -> Any:
