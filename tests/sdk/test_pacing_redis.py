@@ -232,9 +232,11 @@ def test_a_redis_restart_mid_window_holds_the_whole_budget_until_the_window_pass
         assert running.try_acquire("before", 1, 0.0) == 0.0
         redis_server.stop()
         redis_server.start()  # the same port, nothing kept
+        noticed = time.monotonic()
         assert 2.0 < running.try_acquire("after", 1, 0.0) <= 2.6
         started_after = RedisLedger(redis_server.url, "restart", limits)
-        assert 2.0 < started_after.try_acquire("after", 1, 0.0) <= 2.6
+        wait = started_after.try_acquire("after", 1, 0.0)
+        assert 2.5 - (time.monotonic() - noticed) <= wait <= 2.6  # from the first notice, however slow the machine
         assert running.usage(0.0) == Usage(2, 0)  # the whole budget, once, however many processes noticed
         time.sleep(running.wait_for(1, 0, 0.0))  # Redis's clock decides when the window has passed
         assert started_after.try_acquire("after", 1, 0.0) == 0.0
