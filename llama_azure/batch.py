@@ -213,12 +213,17 @@ def _read_lines(path: Path) -> Iterator[_Line]:
                 yield _Line(number, text)
 
 
-def _custom_id_of(text: str) -> str | None:
+def _json_object(text: str) -> dict[str, Any] | None:
+    """The JSON object a line holds, or None (not JSON, or JSON but not an object)."""
     try:
         value = json.loads(text)
     except ValueError:
         return None
-    custom_id = value.get("custom_id") if isinstance(value, dict) else None
+    return cast(dict[str, Any], value) if isinstance(value, dict) else None
+
+
+def _custom_id_of(text: str) -> str | None:
+    custom_id = (_json_object(text) or {}).get("custom_id")
     return custom_id if isinstance(custom_id, str) else None
 
 
@@ -266,13 +271,8 @@ _RECORD_START = '{"id":"batch_req_'  # how each record this module writes begins
 
 def _record_of(text: str) -> dict[str, Any] | None:
     """The batch record a line holds, or None when it holds something else."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(value, dict) or not value.keys() >= _RECORD_KEYS:
-        return None
-    return cast(dict[str, Any], value)
+    value = _json_object(text)
+    return value if value is not None and value.keys() >= _RECORD_KEYS else None
 
 
 def _cut_short(text: str) -> bool:

@@ -21,7 +21,7 @@ import re
 import secrets
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from typing import Any
 
 from ._argtypes import non_negative_int, positive_int
 from ._async_client import AsyncLlamaClient
@@ -29,8 +29,9 @@ from ._auth.auth import ENV_API_KEY
 from ._batch.command import add_batch_parser, run_batch_command
 from ._call.config import ENV_ENDPOINT
 from ._client import LlamaClient
+from ._core import _model_needed
 from ._exceptions import ConfigurationError, LlamaAzureError, ParameterError
-from ._request.routes import API_STYLES, ApiStyle, requires_model
+from ._request.routes import API_STYLES, requires_model
 from ._version import __version__
 from .types.chat_params import ChatMessageParam
 
@@ -162,15 +163,12 @@ def _given_key(args: argparse.Namespace) -> str:
     return key
 
 
-def _check_model(client: LlamaClient, args: argparse.Namespace) -> None:
-    """Where the body's model picks the deployment, ask for ``--model`` before anything is sent."""
-    if args.model is not None or not requires_model(cast(ApiStyle, client.api), client.endpoint):
-        return
-    surface = "the OpenAI v1 surface" if client.api == "openai-v1" else "Foundry Models (/models)"
-    hint = (" (--deployment only sets a managed endpoint's azureml-model-deployment header)"
-            if args.deployment else "")
-    raise CLIError(f"a model (the deployment name) is needed: {client.endpoint} is {surface}, where the "
-                   f"deployment name picks the model that answers; pass --model NAME{hint}")
+def _check_model(client: LlamaClient) -> None:
+    """Where the body's model picks the deployment, ask for ``--model`` before anything is sent: the client's
+    own check, which a call with no body (``info``) does not reach."""
+    config = client._config
+    if config.model is None and requires_model(config.api, config.base_url):
+        raise ParameterError(_model_needed(config), param="model")
 
 
 def _chat(args: argparse.Namespace) -> int:
@@ -182,7 +180,6 @@ def _chat(args: argparse.Namespace) -> int:
     if args.temperature is not None:
         params["temperature"] = args.temperature
     with _client(args) as client:
-        _check_model(client, args)
         if not args.stream or client.api == "score":  # the score route cannot stream
             reply = client.chat.completions.create(messages=messages, **params)
             print(reply.choices[0].message.content if reply.choices else "")
@@ -200,7 +197,7 @@ def _chat(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     with _client(args) as client:
         if client.api != "openai-v1":  # which has no /info route: the client says where to look instead
-            _check_model(client, args)
+            _check_model(client)
         info = client.get_model_info()
         if args.json:
             print(json.dumps(info.model_dump(), indent=2))
@@ -239,6 +236,8 @@ _FLAG_WORDING = [
     (re.compile(r"\bstream=False\b"), "--no-stream"),
     (re.compile(r"\bcredential=(?:'<key>')?"), "--api-key KEY"),
     (re.compile(r"\bdeployment=(?!\w)"), "--deployment"),
+    (re.compile(r"model='<deployment name>' to this call, or set a default with LlamaClient\(\.\.\., "
+                r"model='<deployment name>'\)"), "--model NAME"),
     (re.compile(r"\bmodel='<deployment name>'"), "--model NAME"),
 ]
 _FLAG_OF_PARAM = {"model": "--model", "max_tokens": "--max-tokens", "temperature": "--temperature"}
@@ -255,6 +254,7 @@ def _one_line(error: BaseException) -> str:
         text = python.sub(flag, text)
     if isinstance(error, ConfigurationError):
         text = _REFUSED_OPTION.sub(lambda option: "--" + option[1].replace("_", "-"), text)
-    if isinstance(error, ParameterError) and error.param in _FLAG_OF_PARAM:
-        text += f" (set by {_FLAG_OF_PARAM[error.param]})"
+    if isinstance(error, ParameterError) and (param_flag := _FLAG_OF_PARAM.get(error.param or "")) \
+            and param_flag not in text:
+        text += f" (set by {param_flag})"
     return f"{type(error).__name__}: {text}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from typing import NamedTuple
 
 import pytest
+from support.quota import LONG_QUOTA_WINDOW, QUOTA_RPM, QUOTA_TPM, QUOTA_WINDOW, QuotaLimits
 
 from llama_azure.server.process import ReferenceServer
 
@@ -43,7 +43,6 @@ def server() -> Iterator[ReferenceServer]:
         yield srv
 
 
-QUOTA_RPM, QUOTA_TPM, QUOTA_WINDOW = 4, 300, 3.0
 DEPLOYMENTS_PER_QUOTA_SERVER = 40
 TAKEN_AT_MOST_PER_TEST = 2  # quota_deployment and another_quota_deployment
 
@@ -56,8 +55,9 @@ class QuotaServers:
     test gets a new server, on its own port, with fresh names. The pool cannot run out.
     """
 
-    def __init__(self, stack: contextlib.ExitStack) -> None:
+    def __init__(self, stack: contextlib.ExitStack, window: float) -> None:
         self._stack = stack
+        self._window = window
         self._server: ReferenceServer | None = None
         self._unused: list[str] = []
         self._started = 0
@@ -66,7 +66,7 @@ class QuotaServers:
         if self._server is None or len(self._unused) < TAKEN_AT_MOST_PER_TEST:
             self._started += 1
             names = [f"s{self._started}q{i}" for i in range(DEPLOYMENTS_PER_QUOTA_SERVER)]
-            args = ["--rpm", str(QUOTA_RPM), "--tpm", str(QUOTA_TPM), "--quota-window", str(QUOTA_WINDOW),
+            args = ["--rpm", str(QUOTA_RPM), "--tpm", str(QUOTA_TPM), "--quota-window", str(self._window),
                     "--n-ctx", "512"]
             for name in names:
                 args += ["--deployment", name]
@@ -83,28 +83,35 @@ class QuotaServers:
 
 
 @pytest.fixture(scope="session")
-def _quota_servers() -> Iterator[QuotaServers]:
+def _quota_pools() -> Iterator[dict[float, QuotaServers]]:
+    """One pool of quota servers per window a test asked for (most ask for none: 3 s)."""
     with contextlib.ExitStack() as stack:
-        yield QuotaServers(stack)
+        yield {window: QuotaServers(stack, window) for window in (QUOTA_WINDOW, LONG_QUOTA_WINDOW)}
+
+
+@pytest.fixture
+def quota_window() -> float:
+    """The window of ``quota_server``'s limits: 3 s, so a paced burst over the quota ends in seconds. A test
+    that needs its requests kept to its end takes ``@long_quota_window`` (tests/support/quota.py) instead."""
+    return QUOTA_WINDOW
+
+
+@pytest.fixture
+def _quota_servers(_quota_pools: dict[float, QuotaServers], quota_window: float) -> QuotaServers:
+    return _quota_pools[quota_window]
 
 
 @pytest.fixture
 def quota_server(_quota_servers: QuotaServers) -> ReferenceServer:
-    """A server with a small quota (4 requests, 300 tokens per 3 s window) per deployment, with at least two
-    deployments no test has used (``quota_deployment``, ``another_quota_deployment``)."""
+    """A server with a small quota (4 requests, 300 tokens per ``quota_window``) per deployment, with at least
+    two deployments no test has used (``quota_deployment``, ``another_quota_deployment``)."""
     return _quota_servers.server_for_a_test()
 
 
-class QuotaLimits(NamedTuple):
-    rpm: int
-    tpm: int
-    window: float
-
-
 @pytest.fixture
-def quota_limits() -> QuotaLimits:
+def quota_limits(quota_window: float) -> QuotaLimits:
     """The limits ``quota_server`` enforces on each deployment."""
-    return QuotaLimits(QUOTA_RPM, QUOTA_TPM, QUOTA_WINDOW)
+    return QuotaLimits(QUOTA_RPM, QUOTA_TPM, quota_window)
 
 
 @pytest.fixture

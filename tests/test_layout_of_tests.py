@@ -1,5 +1,6 @@
 """How the test suite itself is laid out, checked with ``ast``: test modules share code through tests/support/
-(or a conftest fixture), never by importing one another, and a shared helper is written once."""
+(or a conftest fixture), never by importing one another, a shared helper is written once, and clean-up is a
+context manager or a fixture, never a try/finally written in a test."""
 
 from __future__ import annotations
 
@@ -55,6 +56,11 @@ def module_level_helpers(path: Path) -> list[str]:
     return names
 
 
+def try_finally_lines(tree: ast.Module) -> list[int]:
+    """Where ``tree`` has a ``try`` with a ``finally`` (at any depth)."""
+    return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Try) and node.finalbody]
+
+
 def test_no_test_module_imports_another() -> None:
     offenders = {
         str(path.relative_to(TESTS)): modules
@@ -77,6 +83,17 @@ def test_the_shared_helpers_are_written_once_in_support() -> None:
     assert again == {}, "import these from tests/support/ instead"
 
 
+def test_clean_up_is_a_context_manager_or_fixture_not_a_try_finally() -> None:
+    """A try/finally outside tests/support/ is clean-up written by hand, again: it belongs in a context manager
+    or fixture of tests/support/ (a fixture's code after ``yield`` runs however the test ends). No exceptions."""
+    offenders = {
+        where: lines for path in python_files()
+        if not (where := str(path.relative_to(TESTS))).startswith("support/")
+        and (lines := try_finally_lines(ast.parse(path.read_text(encoding="utf-8"))))
+    }
+    assert offenders == {}, "use (or add) a context manager or fixture in tests/support/"
+
+
 def test_helper_modules_live_in_support() -> None:
     elsewhere = [
         where for path in python_files()
@@ -93,3 +110,6 @@ def test_the_checks_see_what_they_look_for() -> None:
     assert sorted(imported_test_modules(tree)) == [".test_bad_input", ".test_tracing", "sdk.test_chat",
                                                    "tests.sdk.test_tracing"]
     assert imported_test_modules(ast.parse("from support.shells import call\nimport pytest\n")) == []
+    nested = "async def test_x():\n    with y:\n        try:\n            pass\n        finally:\n            pass\n"
+    assert try_finally_lines(ast.parse(nested)) == [3]
+    assert try_finally_lines(ast.parse("try:\n    pass\nexcept OSError:\n    pass\n")) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from .._pacing.rate_limit import RateLimit
 from ..batch import BatchSummary, run_batch
 
 EXIT_FAILED = 1
+EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
@@ -42,6 +44,14 @@ def add_batch_parser(commands: Any) -> argparse.ArgumentParser:
     quota.add_argument("--store", default=None, metavar="redis://HOST:PORT/DB",
                        help="share the quota with other processes through Redis")
     return batch
+
+
+def check_input(path: str) -> None:
+    """A missing or unreadable INPUT is a usage error, said before any client is made."""
+    if not os.path.exists(path):
+        raise argparse.ArgumentTypeError(f"the input file {path!r} does not exist (INPUT.jsonl)")
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"the input {path!r} is not a readable file (INPUT.jsonl)")
 
 
 def rate_limit_of(args: argparse.Namespace) -> RateLimit | None:
@@ -97,7 +107,12 @@ class Progress:
 def run_batch_command(args: argparse.Namespace, client_factory: Any) -> int:
     """Run the batch; ``client_factory(args, **options)`` is the CLI's client context manager."""
     progress = Progress(sys.stderr)
-    options = {"rate_limit": rate_limit_of(args), "on_retry": progress.on_retry}
+    try:
+        check_input(args.input)
+        options = {"rate_limit": rate_limit_of(args), "on_retry": progress.on_retry}
+    except argparse.ArgumentTypeError as error:
+        print(f"llama-azure batch: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     summary: BatchSummary | None = None
     try:
         with client_factory(args, **options) as client:

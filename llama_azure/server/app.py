@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -238,19 +238,8 @@ class ReferenceServerApp:
     async def stats(self, request: Request) -> Response:
         """``GET /_server/stats``: the engine's counters (not part of the Azure surface)."""
         self.authorize(request)
-        s = self.engine.stats
-        return JSONResponse(
-            {
-                "queued": s.queued,
-                "active_generations": s.active_generations,
-                "tokens_generated": s.tokens_generated,
-                "generations_completed": s.generations_completed,
-                "generations_cancelled": s.generations_cancelled,
-                "last_generation_tokens": s.last_generation_tokens,
-                "prompts_tokenized": s.prompts_tokenized,
-                **(self.config.identity.stats() if self.config.identity is not None else {}),
-            }
-        )
+        identity = self.config.identity.stats() if self.config.identity is not None else {}
+        return JSONResponse({**asdict(self.engine.stats), **identity})
 
     async def openapi(self, request: Request) -> Response:
         if self._openapi is None:

@@ -20,54 +20,58 @@ MAX_STOP_SEQUENCES = 16
 MAX_STOP_LENGTH = 256
 DEFAULT_MAX_TOKENS = 16
 
-_STRICT = ConfigDict(strict=True, extra="allow", allow_inf_nan=False)
+
+class _DropsUnknown(BaseModel):
+    """Strict types; fields this server does not know are dropped (a part of a message)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
 
 
-class _Body(BaseModel):
-    model_config = _STRICT
+class _KeepsUnknown(BaseModel):
+    """Strict types; fields this server does not know are kept, for the checks that name them."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+
+class _Body(_KeepsUnknown):
+    model_config = ConfigDict(allow_inf_nan=False)
 
     def extra_fields(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
 
 
-class TextPart(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore")
+class TextPart(_DropsUnknown):
     type: Literal["text"]
     text: str
 
 
-class ImageURL(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore")
+class ImageURL(_DropsUnknown):
     url: str
     detail: Literal["auto", "low", "high"] | None = None
 
 
-class ImagePart(BaseModel):
+class ImagePart(_DropsUnknown):
     """Parsed so that it can be refused as Azure refuses it on a text-only deployment (400, not 422)."""
 
-    model_config = ConfigDict(strict=True, extra="ignore")
     type: Literal["image_url"]
     image_url: ImageURL
 
 
-class FunctionCall(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore")
+class FunctionCall(_DropsUnknown):
     name: str
     arguments: str
 
 
-class ToolCall(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore")
+class ToolCall(_DropsUnknown):
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(_DropsUnknown):
     """One message; ``content`` is a string or a list of parts. An assistant message may have ``content: null``
     with the ``tool_calls`` it made; a ``tool`` message answers one call by ``tool_call_id``."""
 
-    model_config = ConfigDict(strict=True, extra="ignore")
     role: Literal["system", "user", "assistant", "tool"]
     content: str | list[Annotated[TextPart | ImagePart, Field(discriminator="type")]] | None
     tool_calls: list[ToolCall] | None = None
@@ -150,16 +154,14 @@ class ChatCompletionRequest(_LlamaSampling):
     messages: list[ChatMessage] = Field(min_length=1)
 
 
-class JSONSchemaFormat(BaseModel):
-    model_config = ConfigDict(strict=True, extra="allow")
+class JSONSchemaFormat(_KeepsUnknown):
     name: str = Field(min_length=1, max_length=64)
     schema_: dict[str, Any] | None = Field(None, alias="schema")
     strict: bool | None = None
     description: str | None = None
 
 
-class ResponseFormat(BaseModel):
-    model_config = ConfigDict(strict=True, extra="allow")
+class ResponseFormat(_KeepsUnknown):
     type: Literal["text", "json_object", "json_schema"]
     json_schema: JSONSchemaFormat | None = None
 
@@ -170,27 +172,23 @@ class ResponseFormat(BaseModel):
         return self
 
 
-class FunctionDefinition(BaseModel):
-    model_config = ConfigDict(strict=True, extra="allow")
+class FunctionDefinition(_KeepsUnknown):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
 
 
-class Tool(BaseModel):
-    model_config = ConfigDict(strict=True, extra="allow")
+class Tool(_KeepsUnknown):
     type: Literal["function"]
     function: FunctionDefinition
 
 
-class NamedFunction(BaseModel):
-    model_config = ConfigDict(strict=True, extra="allow")
+class NamedFunction(_KeepsUnknown):
     name: str
 
 
-class NamedToolChoice(BaseModel):
-    model_config = ConfigDict(strict=True, extra="allow")
+class NamedToolChoice(_KeepsUnknown):
     type: Literal["function"]
     function: NamedFunction
 
@@ -226,10 +224,10 @@ class InferenceChatCompletionRequest(ChatCompletionRequest):
                        logprobs=self.logprob_alternatives())
 
 
-class ScoreParameters(BaseModel):
+class ScoreParameters(_KeepsUnknown):
     """Hugging Face style generation parameters of the legacy scoring format (unknown ones are ignored)."""
 
-    model_config = ConfigDict(strict=True, extra="allow", allow_inf_nan=False)
+    model_config = ConfigDict(allow_inf_nan=False)
     max_new_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=1)
     temperature: float = Field(1.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
@@ -246,14 +244,12 @@ SamplingRequest = _LlamaSampling | ScoreParameters
 """A body that asks for a generation: its ``sampling()`` is the one way to the engine's parameters."""
 
 
-class ScoreInput(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore")
+class ScoreInput(_DropsUnknown):
     input_string: list[ChatMessage] | list[str] = Field(min_length=1, max_length=MAX_CANDIDATES)
     parameters: ScoreParameters = Field(default_factory=ScoreParameters)
 
 
-class ScoreRequest(BaseModel):
+class ScoreRequest(_DropsUnknown):
     """``POST /score``: ``{"input_data": {"input_string": [...], "parameters": {...}}}``."""
 
-    model_config = ConfigDict(strict=True, extra="ignore")
     input_data: ScoreInput

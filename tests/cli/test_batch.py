@@ -193,6 +193,25 @@ def test_the_command_refuses_an_output_that_is_the_input(
     assert source.read_bytes() == before
 
 
+@pytest.mark.parametrize("problem", ["missing input", "input is a folder", "--store without a limit"])
+def test_a_usage_error_is_one_line_naming_what_to_fix_with_exit_status_2(tmp_path: Path, problem: str) -> None:
+    source, output = tmp_path / "missing.jsonl", tmp_path / "out.jsonl"
+    extra: list[str] = []
+    if problem == "input is a folder":
+        source = tmp_path
+    elif problem == "--store without a limit":
+        write_input(source, 1)
+        extra = ["--store", "redis://127.0.0.1:1/0"]
+    result = subprocess.run([sys.executable, "-m", "llama_azure", "batch", str(source), "-o", str(output), *extra,
+                             "--endpoint", "http://127.0.0.1:9", "--api-key", "k"],  # nothing may be sent
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("llama-azure batch: error: ")
+    assert ("--store needs --rpm or --tpm" in line if extra else repr(str(source)) in line and "INPUT" in line)
+    assert not output.exists()
+
+
 def test_an_output_holding_lines_that_are_not_records_is_refused_untouched(
         tmp_path: Path, quota_server: ReferenceServer) -> None:
     source, notes = tmp_path / "in.jsonl", tmp_path / "notes.txt"

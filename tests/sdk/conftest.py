@@ -24,14 +24,6 @@ def shell_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def shell(shell_kind: str, server: ReferenceServer) -> AsyncIterator[Shell]:
-    """A sync or async client on the shared reference server (key auth, Llama API routes)."""
-    s = Shell(make_client(shell_kind, server.url, server.api_key))
-    yield s
-    await s.close()
-
-
-@pytest.fixture
 async def shell_factory(shell_kind: str) -> AsyncIterator[ShellFactory]:
     """Build more shells of the current kind: ``shell_factory(url, key, api="score")``; closed after the test."""
     made: list[Shell] = []
@@ -54,11 +46,15 @@ def fault_server() -> Iterator[ReferenceServer]:
 
 
 @pytest.fixture
-async def fault_shell(shell_kind: str, fault_server: ReferenceServer) -> AsyncIterator[Shell]:
+def shell(shell_factory: ShellFactory, server: ReferenceServer) -> Shell:
+    """A sync or async client on the shared reference server (key auth, Llama API routes)."""
+    return shell_factory(server.url, server.api_key)
+
+
+@pytest.fixture
+def fault_shell(shell_factory: ShellFactory, fault_server: ReferenceServer) -> Shell:
     """A sync or async client on the fault-injecting server (no retries by default: tests set them)."""
-    s = Shell(make_client(shell_kind, fault_server.url, fault_server.api_key))
-    yield s
-    await s.close()
+    return shell_factory(fault_server.url, fault_server.api_key)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ One test cancels real reference-server streams; the 1,000-stream loops use a can
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.descriptors import open_fds, settled_fds
 from support.waiting import eventually, wait_for_event
 from support.wire import delta_chunk, event
 
@@ -34,34 +36,14 @@ ROUNDS = 1000
 FD_SLACK = 4
 
 
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-async def settled_fds(rounds: int = 50) -> int:
-    """The open descriptors once the loop has run the transports' pending close callbacks.
-
-    Closing a transport takes a loop turn or two (``connection_lost`` is scheduled); the count is read
-    after it stops changing for ``rounds`` consecutive turns of the loop (bounded).
-    """
-    count, unchanged = open_fds(), 0
-    for _ in range(100 * rounds):
-        await asyncio.sleep(0)  # one loop turn: no wall-clock wait
-        now = open_fds()
-        unchanged = unchanged + 1 if now == count else 0
-        count = now
-        if unchanged >= rounds:
-            break
-    return count
-
-
 _ROLE = event(delta_chunk("", role="assistant"))
 _TOKEN = event(delta_chunk("tok "))
 _MAX_EVENTS = 5000  # bounded: the canned stream ends by itself after ~5 s
 
 
 async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
+    with contextlib.closing(writer), contextlib.suppress(
+            asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):  # the client went away
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
             length = 0
@@ -77,10 +59,6 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
                 await asyncio.sleep(0.001)
             writer.write(b"0\r\n\r\n")
             await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-        pass
-    finally:
-        writer.close()
 
 
 @pytest.fixture(scope="module")

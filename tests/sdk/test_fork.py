@@ -8,17 +8,13 @@ between the two processes. Each test really forks; the child counts the TCP conn
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import os
-import select
-import signal
-import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
+from support.fork import in_child, parent_loop
 from support.shells import USER_HI
 
 from llama_azure import AsyncLlamaClient, Deployment, LlamaClient
@@ -43,41 +39,19 @@ class _ConnectCounter(logging.Handler):
             self.connects += 1
 
 
-def in_child(work: Callable[[], str]) -> dict[str, Any]:
-    """Run ``work`` in a forked child; return what it reported: its new TCP connections and its answer."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report, then leave at once whatever happens (no pytest clean-up here)
-        status = 1
-        try:
-            os.close(read_end)
-            signal.alarm(CHILD_DEADLINE)
-            counter = _ConnectCounter()
-            logger = logging.getLogger("httpcore.connection")
-            logger.addHandler(counter)
-            logger.setLevel(logging.DEBUG)
-            report: dict[str, Any] = {"answer": work()}
-            report["connects"] = counter.connects
-            status = 0
-        except BaseException as error:  # every failure goes back to the parent
-            report = {"error": f"{type(error).__name__}: {error}"}
-        finally:
-            os.write(write_end, json.dumps(report).encode())
-            os.close(write_end)
-            sys.stdout.flush()
-            os._exit(status)
-    os.close(write_end)
-    try:
-        ready, _, _ = select.select([read_end], [], [], CHILD_DEADLINE + 5)
-        data = b""
-        if ready:
-            while chunk := os.read(read_end, 65536):
-                data += chunk
-    finally:
-        os.close(read_end)
-        os.waitpid(pid, 0)
-    assert data, "the child reported nothing"
-    return dict(json.loads(data))
+def in_child_counting(work: Callable[[], str]) -> dict[str, Any]:
+    """Run ``work`` in a forked child: ``{"answer": ..., "connects": its new TCP connections}``, or
+    ``{"error": ...}``."""
+    def counted() -> dict[str, Any]:
+        counter = _ConnectCounter()
+        logger = logging.getLogger("httpcore.connection")
+        logger.addHandler(counter)
+        logger.setLevel(logging.DEBUG)
+        answer = work()
+        return {"answer": answer, "connects": counter.connects}
+
+    report = in_child(counted, CHILD_DEADLINE)
+    return dict(report.get("answer", report))
 
 
 def make(cls: Any, server: ReferenceServer, deployments: bool) -> Any:
@@ -85,17 +59,6 @@ def make(cls: Any, server: ReferenceServer, deployments: bool) -> Any:
     if deployments:
         return cls(deployments=[Deployment(server.url)], credential=server.api_key, max_retries=0, timeout=30.0)
     return cls(server.url, server.api_key, max_retries=0, timeout=30.0)
-
-
-@contextlib.contextmanager
-def parent_loop(client: AsyncLlamaClient) -> Iterator[Callable[[Awaitable[T]], T]]:
-    """The parent's own event loop for ``client`` (the child runs its own with asyncio.run); closes both."""
-    loop = asyncio.new_event_loop()
-    try:
-        yield loop.run_until_complete
-    finally:
-        loop.run_until_complete(client.close())
-        loop.close()
 
 
 BOTH_KINDS = pytest.mark.parametrize("deployments", [False, True], ids=["endpoint", "deployments"])
@@ -107,7 +70,7 @@ def test_sync_client_from_the_parent_opens_fresh_connections_in_a_child(
 ) -> None:
     with make(LlamaClient, server, deployments) as client:
         assert client.chat.completions.create(messages=USER_HI, max_tokens=2).content is not None
-        child = in_child(lambda: str(client.chat.completions.create(messages=USER_HI, max_tokens=2).content))
+        child = in_child_counting(lambda: str(client.chat.completions.create(messages=USER_HI, max_tokens=2).content))
         assert "error" not in child, child["error"]
         assert child["connects"] == 1
         assert client.chat.completions.create(messages=USER_HI, max_tokens=2).content is not None  # parent's pool
@@ -125,7 +88,7 @@ def test_async_client_from_the_parent_opens_fresh_connections_in_a_child(
             reply = await asyncio.wait_for(client.chat.completions.create(messages=USER_HI, max_tokens=2), 30)
             return str(reply.content)
 
-        child = in_child(lambda: asyncio.run(ask_in_child()))
+        child = in_child_counting(lambda: asyncio.run(ask_in_child()))
         assert "error" not in child, child["error"]
         assert child["connects"] == 1
         assert run(client.chat.completions.create(messages=USER_HI, max_tokens=2)).content
@@ -143,7 +106,7 @@ def test_sync_copies_made_before_a_fork_share_one_new_pool_in_the_child(server: 
             third = client.chat.completions.create(messages=USER_HI, max_tokens=2)
             return f"{first}|{second.content}|{third.content}"
 
-        child = in_child(ask_both)
+        child = in_child_counting(ask_both)
         assert "error" not in child, child["error"]
         assert child["connects"] == 1  # the copy renewed the pool; the original and a new copy use it
         assert client.chat.completions.create(messages=USER_HI, max_tokens=2).content is not None
@@ -162,7 +125,7 @@ def test_async_copies_made_before_a_fork_share_one_new_pool_in_the_child(server:
             third = await asyncio.wait_for(client.chat.completions.create(messages=USER_HI, max_tokens=2), 30)
             return f"{first.content}|{second.content}|{third.content}"
 
-        child = in_child(lambda: asyncio.run(ask_both()))
+        child = in_child_counting(lambda: asyncio.run(ask_both()))
         assert "error" not in child, child["error"]
         assert child["connects"] == 1
         assert run(client.chat.completions.create(messages=USER_HI, max_tokens=2)).content

@@ -15,15 +15,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+from support.descriptors import open_fds
+
 from llama_azure import AsyncLlamaClient, LlamaClient
 from llama_azure.server.process import ReferenceServer
 
 ROUNDS = 100
 FD_SLACK = 4
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
 
 
 def test_a_sync_client_per_request_leaks_no_sockets(server: ReferenceServer) -> None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import threading
-import time
-from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
 from support.bursts import HI
+from support.fork import in_child, lock_held_by_another_thread
 from support.shells import make_client
 
 from llama_azure import AsyncLlamaClient, RateLimit
@@ -39,39 +38,6 @@ def child_call(kind: str, client: Any) -> None:
         call()
 
 
-@contextlib.contextmanager
-def lock_held_by_another_thread(lock: Any) -> Iterator[None]:
-    """While in this block another thread holds ``lock`` (as a thread in the middle of a budget step)."""
-    taken, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with lock:
-            taken.set()
-            release.wait(GUARD)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert taken.wait(GUARD)
-    try:
-        yield
-    finally:
-        release.set()
-        holder.join()
-
-
-def exit_status(pid: int) -> int | None:
-    """The child's exit code, or None if it has not ended within GUARD seconds (it is then killed)."""
-    deadline = time.monotonic() + GUARD
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.05)  # spaces the checks out; what is waited for is the child's end
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-    return None
-
-
 @pytest.mark.parametrize("lock_held", [False, True], ids=["between-steps", "mid-step"])
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_a_child_forked_amid_other_threads_calls_paces_afresh(kind: str, lock_held: bool,
@@ -82,27 +48,12 @@ def test_a_child_forked_amid_other_threads_calls_paces_afresh(kind: str, lock_he
     first = budget.enqueue(1)  # another thread's first request: in flight, its answer not come yet
     assert budget.poll(first) == 0.0 and first.lease is not None
     budget.enqueue(1)  # another thread's call, waiting in line for that answer
-    read, write = os.pipe()
-    with lock_held_by_another_thread(budget._lock) if lock_held else contextlib.nullcontext():
-        pid = os.fork()
-        if pid == 0:  # the child: never back into pytest
-            code = 1
-            try:
-                os.close(read)
-                child_call(kind, client)
-                code = 0
-            except BaseException as error:
-                os.write(write, repr(error).encode()[:2000])
-            finally:
-                os._exit(code)
-    os.close(write)
-    status = exit_status(pid)
-    with os.fdopen(read, "rb") as pipe:
-        told = pipe.read().decode()
+    with lock_held_by_another_thread(budget._lock, GUARD) if lock_held else contextlib.nullcontext():
+        child = in_child(partial(child_call, kind, client), int(GUARD))
     budget.unanswered(first.lease)
     if isinstance(client, AsyncLlamaClient):
         asyncio.run(client.close())
     else:
         client.close()
-    assert status == 0, f"the child's call: {told or 'hung for good'}"
+    assert child == {"answer": None}, "the child's call failed"
 

@@ -5,15 +5,12 @@ other tests' Redis)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from support.bursts import HI, burst
+from support.processes import sigstopped
 from support.shells import Shell, make_client
 
 from llama_azure import AsyncLlamaClient, Deployment, QuotaTimeoutError, RateLimit
@@ -64,28 +61,12 @@ async def test_a_stalled_redis_never_stalls_the_event_loop(through: str, server:
     async with client:
         await client.chat.completions.create(messages=HI, max_tokens=1)  # connected, script loaded
         done = asyncio.Event()
-
-        async def calls() -> list[Any]:
-            try:
-                return list(await asyncio.gather(
-                    *(client.chat.completions.create(messages=HI, max_tokens=1) for _ in range(3))))
-            finally:
-                done.set()
-
+        calls = asyncio.gather(*(client.chat.completions.create(messages=HI, max_tokens=1) for _ in range(3)))
+        calls.add_done_callback(lambda _: done.set())
         stall(own_redis, STALL)
-        gap, replies = await asyncio.gather(longest_gap(done), calls())
+        gap, replies = await asyncio.gather(longest_gap(done), calls)
     assert all(reply.choices for reply in replies)
     assert gap < STALL / 2, f"the event loop stalled {gap:.2f} s while Redis did"
-
-
-@contextlib.contextmanager
-def hung(redis: RedisServer) -> Iterator[None]:
-    """Redis stopped (SIGSTOP): connections open, nothing answers; running again afterwards."""
-    os.kill(redis.pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.kill(redis.pid, signal.SIGCONT)
 
 
 async def test_a_hung_redis_fails_the_calls_within_their_total_timeout(
@@ -94,7 +75,7 @@ async def test_a_hung_redis_fails_the_calls_within_their_total_timeout(
     rate_limit = RateLimit(requests=1000, store=own_redis.url, key=f"hung-{shell_kind}")
     async with Shell(make_client(shell_kind, server.url, server.api_key, rate_limit=rate_limit)) as shell:
         await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=1))  # connected
-        with hung(own_redis):
+        with sigstopped(own_redis.pid):  # Redis hung: connections open, nothing answers
             started = time.monotonic()
             results = await burst(shell, 3, lambda c: c.chat.completions.create(messages=HI, max_tokens=1,
                                                                                  total_timeout=1))

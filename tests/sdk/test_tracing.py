@@ -21,6 +21,7 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import BaseModel
+from support.closing import closing_all
 from support.shells import Shell, ShellFactory
 from support.telemetry import Telemetry
 
@@ -150,10 +151,8 @@ async def test_another_calls_error_does_not_mark_a_stream_closed_around_it(
     stream = await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=12, stream=True))
     wrong = shell_factory(server.url, "not-the-right-key")
     with pytest.raises(AuthenticationError):
-        try:
+        async with closing_all(stream):  # closed while the other call's AuthenticationError is on its way up
             await wrong.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=2))
-        finally:  # closed while the other call's AuthenticationError is on its way up
-            await shell.close(stream)
     await wrong.close()
     stream_span, failed_span = sorted(telemetry.spans(), key=lambda s: s.status.status_code is StatusCode.ERROR)
     assert stream_span.status.status_code is StatusCode.UNSET

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from support.closing import closing_all
 
 from llama_azure.server.connections import listening_socket
 from llama_azure.server.limits import MAX_BODY_BYTES
@@ -77,11 +78,8 @@ def test_the_listening_socket_gives_accepted_connections_nagle_off() -> None:
         server = await asyncio.start_server(handle, sock=listener)
         async with server:
             _, writer = await asyncio.open_connection("127.0.0.1", listener.getsockname()[1])
-            try:
+            async with closing_all(writer):
                 return await asyncio.wait_for(seen, WAIT_S)
-            finally:
-                writer.close()
-                await writer.wait_closed()
 
     assert asyncio.run(accepted_nodelay()) != 0
 
@@ -93,10 +91,8 @@ def _dup_from(pid: int, fd: int) -> socket.socket | None:
         pidfd = os.pidfd_open(pid)
     except (AttributeError, OSError):
         return None
-    try:
-        new_fd = libc.syscall(438, pidfd, fd, 0)  # SYS_pidfd_getfd
-    finally:
-        os.close(pidfd)
+    new_fd = libc.syscall(438, pidfd, fd, 0)  # SYS_pidfd_getfd (a failure is -1 and errno, never raised)
+    os.close(pidfd)
     return socket.socket(fileno=new_fd) if new_fd >= 0 else None
 
 

@@ -8,6 +8,7 @@ import sys
 
 import httpx
 import pytest
+from support.processes import serving, terminated_at_exit
 
 from llama_azure.server.cli import build_parser
 from llama_azure.server.process import READY_PREFIX, ReferenceServer, ReferenceServerError
@@ -16,8 +17,7 @@ from llama_azure.server.process import READY_PREFIX, ReferenceServer, ReferenceS
 def test_start_stop_and_repr() -> None:
     srv = ReferenceServer(api_key="very-secret-key", args=["--rpm", "5"])
     assert "very-secret-key" not in repr(srv)
-    srv.start()
-    try:
+    with serving(srv) as stopped:
         assert srv.running
         assert srv.url.startswith("http://127.0.0.1:") and srv.port > 0
         assert "very-secret-key" not in repr(srv)
@@ -26,9 +26,7 @@ def test_start_stop_and_repr() -> None:
         )
         assert r.status_code == 200
         assert r.headers["x-ratelimit-remaining-requests"] == "4"
-    finally:
-        status = srv.stop()
-    assert status == 0  # SIGTERM is a clean stop
+    assert stopped.crash is None and stopped.status == 0  # SIGTERM is a clean stop
     assert not srv.running
     assert srv.stop() is None
     with pytest.raises(httpx.TransportError):
@@ -56,13 +54,12 @@ def test_sigint_exits_zero() -> None:
 
 
 def test_generated_key_is_printed() -> None:
-    process = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "llama_azure.server", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-    )
-    try:
+    ) as process, terminated_at_exit(process):
         assert process.stdout is not None
         first = process.stdout.readline()
         ready = process.stdout.readline()
@@ -72,11 +69,7 @@ def test_generated_key_is_printed() -> None:
         url = ready[len(READY_PREFIX) :].strip()
         r = httpx.get(f"{url}/info", params={"api-version": "2025-04-01"}, headers={"authorization": f"Bearer {key}"})
         assert r.status_code == 200
-    finally:
-        process.terminate()
-        assert process.wait(15) == 0
-        if process.stdout is not None:
-            process.stdout.close()
+    assert process.returncode == 0  # SIGTERM is a clean stop
 
 
 def test_process_module_imports_no_server_dependencies() -> None:

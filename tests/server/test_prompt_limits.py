@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.server_stats import stats
+from support.server_stats import settled_stats, stats
 
 from llama_azure.server.intake import MAX_TOTAL_TOKENS
 from llama_azure.server.process import ReferenceServer
@@ -34,7 +34,7 @@ HUGE = "word " * 780_000  # 3.9 MB: under the 4 MiB body limit, tokenized it wou
 def test_a_prompt_too_big_for_the_context_is_refused_by_size_without_tokenizing(
     client: httpx.Client, path: str, body: dict[str, Any], param: str
 ) -> None:
-    before = stats(client)["prompts_tokenized"]
+    before = settled_stats(client)["prompts_tokenized"]
     r = client.post(path, json=body)
     assert r.status_code == 400, r.text
     error = r.json()["error"]
@@ -47,7 +47,7 @@ def test_a_prompt_too_big_for_the_context_is_refused_by_size_without_tokenizing(
 
 def test_the_size_check_refuses_only_what_could_not_fit(client: httpx.Client) -> None:
     """Just under the byte bound the prompt is tokenized, and refused by its token count (or answered)."""
-    before = stats(client)["prompts_tokenized"]
+    before = settled_stats(client)["prompts_tokenized"]
     r = client.post("/v1/completions", json={"prompt": "word " * 3000, "max_tokens": 1})
     assert r.status_code == 400
     assert "has 3001 tokens" in r.json()["error"]["message"]

@@ -7,7 +7,7 @@ import contextlib
 import json
 
 import httpx
-from support.server_stats import stats
+from support.server_stats import settled_stats, stats
 from support.waiting import eventually, wait_until
 from support.wire import sse_payloads
 
@@ -111,7 +111,7 @@ def test_stream_logprobs(client: httpx.Client) -> None:
 def test_first_chunk_arrives_before_generation_ends(client: httpx.Client) -> None:
     # Seen from the server's counters, not a stopwatch (benchmarks/server_throughput.py prints the times).
     body = {**LONG, "max_tokens": 200}
-    before = stats(client)
+    before = settled_stats(client)
     with client.stream("POST", "/v1/completions", json=body) as r:
         lines = r.iter_lines()
         assert any(line.startswith("data: {") for line in lines)  # stops at the first chunk
@@ -137,7 +137,7 @@ def wait_for_cancellation(client: httpx.Client, before: dict) -> dict:  # type: 
 
 
 def test_disconnect_stops_generation(client: httpx.Client) -> None:
-    before = stats(client)
+    before = settled_stats(client)
     with client.stream("POST", "/v1/completions", json=LONG) as r:
         seen = 0
         for line in r.iter_lines():
@@ -158,7 +158,7 @@ def test_disconnect_stops_generation(client: httpx.Client) -> None:
 
 
 def test_non_streaming_disconnect_cancels_too(client: httpx.Client) -> None:
-    before = stats(client)
+    before = settled_stats(client)
     body = {**LONG, "stream": False}
     with contextlib.suppress(httpx.TimeoutException):
         httpx.post(f"{client.base_url}/v1/completions", json=body, headers={"api-key": "test-key"}, timeout=1.0)
@@ -197,7 +197,7 @@ async def test_many_candidates_do_not_starve_a_single_answer(client: httpx.Clien
         finished.append(name)
 
     async with httpx.AsyncClient(base_url=str(client.base_url), headers={"api-key": "test-key"}, timeout=60) as ac:
-        before = stats(client)["tokens_generated"]
+        before = settled_stats(client)["tokens_generated"]
         big_task = asyncio.ensure_future(run(ac, "big", big))
 
         async def big_is_generating() -> bool:
