@@ -10,10 +10,11 @@ which gives the result or the error (tests/unit/test_plain_params.py checks both
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
-from .param_table import Bounds, bounds
+from .param_table import bounds
 
 _INT, _FLOAT, _BOOL, _STR, _STOP, _LOGPROBS = range(6)
 _KINDS: dict[str, int] = {
@@ -23,9 +24,17 @@ _KINDS: dict[str, int] = {
     "ignore_eos": _BOOL, "use_beam_search": _BOOL, "skip_special_tokens": _BOOL, "parallel_tool_calls": _BOOL,
     "model": _STR, "stop": _STOP, "logprobs": _LOGPROBS,
 }
-# The widest range of each, as the TypedDicts' Field(...) has it (the routes' own ranges are checked later).
-_RANGES: dict[str, Bounds | None] = {name: Bounds(**bounds(name)) if bounds(name) else None for name in _KINDS}
 _EXACT_FLOAT = 2**53  # an int up to this is the same number as a float (pydantic turns it into one)
+
+
+def _limits(name: str) -> tuple[float, float, float]:
+    """The widest range of ``name``, as the TypedDicts' ``Field(...)`` has it: (ge, gt, le), infinite where
+    there is no bound (the routes' own ranges are checked later, ``route_params.check_route_ranges``)."""
+    found = bounds(name)
+    return found.get("ge", -math.inf), found.get("gt", -math.inf), found.get("le", math.inf)
+
+
+_CHECKS: dict[str, tuple[int, float, float, float]] = {name: (kind, *_limits(name)) for name, kind in _KINDS.items()}
 
 
 def field_ranks(names: Mapping[str, Any]) -> dict[str, int]:
@@ -40,41 +49,34 @@ def plain_params(params: Mapping[str, Any], ranks: Mapping[str, int]) -> dict[st
         return {}
     out: dict[str, Any] = {}
     for name, value in params.items():
-        kind = _KINDS.get(name)
-        if kind is None or name not in ranks:
+        check = _CHECKS.get(name)
+        if check is None or name not in ranks:
             return None
-        plain = _plain_value(kind, value, _RANGES[name])
-        if plain is _NOT_PLAIN:
+        kind, ge, gt, le = check
+        kind_of = type(value)
+        if kind == _FLOAT:
+            if kind_of is int and -_EXACT_FLOAT <= value <= _EXACT_FLOAT:
+                value = float(value)
+            elif kind_of is not float:
+                return None
+        elif kind == _INT or (kind == _LOGPROBS and value is not None and kind_of is not bool):
+            if kind_of is not int:
+                return None
+        elif kind == _BOOL:
+            if kind_of is not bool:
+                return None
+        elif kind == _STR:
+            if kind_of is not str:
+                return None
+        elif kind == _STOP:  # a string, a list of strings (a copy, as pydantic makes), or None
+            if kind_of is list and all(type(item) is str for item in value):
+                value = list(value)
+            elif value is not None and kind_of is not str:
+                return None
+        numeric = kind <= _FLOAT or (kind == _LOGPROBS and kind_of is int)
+        if numeric and not (ge <= value <= le and value > gt):  # NaN is in no range
             return None
-        out[name] = plain
+        out[name] = value
     if len(out) > 1:
-        out = dict(sorted(out.items(), key=lambda item: ranks[item[0]]))
+        out = {name: out[name] for name in sorted(out, key=ranks.__getitem__)}
     return out
-
-
-_NOT_PLAIN = object()
-
-
-def _plain_value(kind: int, value: Any, limits: Bounds | None) -> Any:
-    kind_of = type(value)
-    if kind == _FLOAT:
-        if kind_of is int and -_EXACT_FLOAT <= value <= _EXACT_FLOAT:
-            value = float(value)
-        elif kind_of is not float:
-            return _NOT_PLAIN
-    elif kind in (_INT, _LOGPROBS):
-        if kind == _LOGPROBS and (value is None or kind_of is bool):
-            return value
-        if kind_of is not int:
-            return _NOT_PLAIN
-    elif kind == _BOOL:
-        return value if kind_of is bool else _NOT_PLAIN
-    elif kind == _STR:
-        return value if kind_of is str else _NOT_PLAIN
-    else:  # stop: a string, a list of strings (a copy, as pydantic makes), or None
-        if value is None or kind_of is str:
-            return value
-        if kind_of is list and all(type(item) is str for item in value):
-            return list(value)
-        return _NOT_PLAIN
-    return value if limits is None or limits.contains(value) else _NOT_PLAIN

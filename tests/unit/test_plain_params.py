@@ -151,3 +151,9 @@ def test_a_plain_message_is_a_new_dict() -> None:
     message = {"role": "user", "content": "hi"}
     checked = messages_module.check_messages([message])[0]
     assert checked == message and checked is not message
+
+
+def test_a_plain_stop_list_is_a_copy_as_pydantic_makes() -> None:
+    stop = ["a", "b"]
+    body = plain_params({"stop": stop}, params_module._CHAT_RANKS)
+    assert body == {"stop": ["a", "b"]} and body["stop"] is not stop
