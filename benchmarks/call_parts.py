@@ -51,7 +51,13 @@ class _Light:
         self.data = data
 
 
+class _Moved(Exception):
+    """The seam a stand-in replaces is not there (the code moved): the part is not measured."""
+
+
 def _patch(undo: list[Undo], owner: Any, name: str, value: Any) -> None:
+    if not hasattr(owner, name):
+        raise _Moved(f"no {getattr(owner, '__name__', owner)}.{name}")
     old = getattr(owner, name)
     setattr(owner, name, value)
     undo.append(lambda: setattr(owner, name, old))
@@ -63,10 +69,12 @@ def _parts(url: str) -> dict[str, tuple[str, Callable[[list[Undo]], str | None]]
     import llama_azure._client as sync_shell
     import llama_azure._core as core
     import llama_azure._request.params as params
+    from llama_azure import LlamaClient
     from llama_azure._timeouts import CallTimer
 
-    config = core.ClientConfig.create(url, api=None, api_version=None, deployment=None)
-    prepared = core.prepare_chat(config, MESSAGES, False, {})
+    # The client's own config and the shells' prepare_chat: wherever they are defined, the shells have them.
+    config = LlamaClient(endpoint=url, credential="k", max_retries=0)._config
+    prepared = sync_shell.prepare_chat(config, MESSAGES, False, {})
 
     def prepare(undo: list[Undo]) -> str | None:
         copy = lambda *args: dataclasses.replace(prepared, timer=CallTimer())  # noqa: E731
@@ -203,6 +211,8 @@ async def _measure(mode: str, url: str, cfg: argparse.Namespace) -> None:
                 why = install(undo)
                 if why is None:
                     without.append(await per_call(ours))
+            except _Moved as moved:
+                why = str(moved)
             finally:
                 for step in reversed(undo):
                     step()
