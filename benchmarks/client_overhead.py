@@ -15,7 +15,9 @@ stream body is sent both ways, one table each: with ``Content-Length`` (one writ
 (``Transfer-Encoding: chunked``, one HTTP chunk per 64 KiB of events). ``--repeat N`` runs the whole set
 N times, clients interleaved, and keeps each client's best. On a shared machine the ratio is taken against
 the floor measured in the same worker process, alternating with the client round by round and stream by
-stream (the floor's own row comes from its own worker).
+stream (the floor's own row comes from its own worker). The warm-up's garbage is collected before the timed
+rounds: left alone, a full collection of it (about 30 ms) fell into the first timed round, which with
+``--quick`` (one round) doubled a client's CPU per request.
 
     .venv/bin/python benchmarks/client_overhead.py [--quick] [--framing both|content-length|chunked] [--only NAME ...]
     .venv/bin/python benchmarks/client_overhead.py --tracing   # llama-azure with OpenTelemetry tracing off / on
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
@@ -344,6 +347,7 @@ def measure_sync(name: str, url: str, cfg: argparse.Namespace) -> dict[str, Any]
             for _ in range(cfg.warmup):
                 one_request()
             _check(n, one_stream(), cfg.chunks)
+        gc.collect()  # the warm-up's garbage (validators built, imports): not the first timed round's to collect
         for _ in range(cfg.rounds):
             for n, (one_request, _, _) in zip(names, clients, strict=True):
                 t0 = time.process_time()
@@ -373,6 +377,7 @@ def measure_async(name: str, url: str, cfg: argparse.Namespace) -> dict[str, Any
                 for _ in range(cfg.warmup):
                     await one_request()
                 _check(n, await one_stream(), cfg.chunks)
+            gc.collect()
             for _ in range(cfg.rounds):
                 for n, (one_request, _, _) in zip(names, clients, strict=True):
                     t0 = time.process_time()

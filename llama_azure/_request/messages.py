@@ -80,9 +80,29 @@ def _raise(index: int, role: str, error: ValidationError) -> None:
     raise ParameterError(message, param=where) from None
 
 
+# The key a plain text message may have beside role and content (the tool's one is required).
+_THIRD_KEY = {"system": "name", "user": "name", "assistant": "name", "tool": "tool_call_id"}
+
+
+def _plain_message(message: dict[str, Any], role: str) -> dict[str, Any] | None:
+    """The message as its role's validator returns it (a new dict, keys in the TypedDict's order) when it is
+    text content of the exact type ``str`` with at most a name (or the tool's ``tool_call_id``); None for
+    anything else, which the validator checks. Most conversations are only such messages, and the validator
+    cost several times this."""
+    content = message.get("content")
+    if type(content) is not str:
+        return None
+    third = _THIRD_KEY[role]
+    if len(message) == 2 and role != "tool":
+        return {"role": role, "content": content}
+    if len(message) == 3 and type(message.get(third)) is str:
+        return {"role": role, "content": content, third: message[third]}
+    return None
+
+
 def check_messages(messages: object) -> list[Any]:
     """JSON-ready messages, or a ``ParameterError`` naming the first bad message and key."""
-    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+    if type(messages) is not list and (isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence)):
         raise ParameterError(
             "messages must be a list of {'role': ..., 'content': ...} dicts or ChatMessage objects",
             param="messages",
@@ -91,7 +111,8 @@ def check_messages(messages: object) -> list[Any]:
         raise ParameterError("messages must contain at least one message", param="messages")
     checked: list[Any] = []
     for index, message in enumerate(messages):
-        plain = message.to_param() if isinstance(message, ChatMessage) else message
+        # A dict first: isinstance against a pydantic model class is an ABC check, dearer than the dict's own.
+        plain = message if type(message) is dict or not isinstance(message, ChatMessage) else message.to_param()
         if not isinstance(plain, dict):
             raise ParameterError(f"messages.{index} must be a dict with 'role' and 'content', "
                                  f"got {type(plain).__name__}", param=f"messages.{index}")
@@ -102,6 +123,10 @@ def check_messages(messages: object) -> list[Any]:
         if not isinstance(role, str) or role not in _PARAMS_BY_ROLE:
             raise ParameterError(f"messages.{index}.role: {str(role)[:40]!r} is not a role; use one of "
                                  f"{', '.join(_ROLES)}", param=f"messages.{index}.role")
+        fast = _plain_message(plain, role) if type(plain) is dict and type(role) is str else None
+        if fast is not None:
+            checked.append(fast)
+            continue
         try:
             checked.append(_adapter(role).validate_python(plain))
         except ValidationError as error:

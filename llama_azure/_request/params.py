@@ -7,7 +7,7 @@ bad value raises a ``ParameterError`` naming the field and no request goes out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import httpx
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
@@ -17,6 +17,7 @@ from .._exceptions import ParameterError
 from ..types.chat_params import ResponseFormat, ToolChoice, ToolParam
 from .messages import check_messages, key_path
 from .param_table import bounds
+from .plain_params import field_ranks, plain_params
 from .route_params import check_route_ranges
 
 # The ranges come from the one parameter table (param_table.py); ranges that differ by route are checked there.
@@ -177,6 +178,8 @@ class CompletionCreateParams(CompletionParams, RequestOptions, total=False):
 _OPTION_KEYS = frozenset(RequestOptions.__annotations__)
 _CHAT_ADAPTER: TypeAdapter[ChatParams] = TypeAdapter(ChatParams)
 _COMPLETION_ADAPTER: TypeAdapter[CompletionParams] = TypeAdapter(CompletionParams)
+_CHAT_RANKS = field_ranks(ChatParams.__annotations__)
+_COMPLETION_RANKS = field_ranks(CompletionParams.__annotations__)
 
 
 def split_options(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -188,7 +191,7 @@ def split_options(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
     return body, options
 
 
-def _raise_for(error: ValidationError, prefix: str = "") -> None:
+def _raise_for(error: ValidationError, prefix: str = "") -> NoReturn:
     # The most precise error; an unknown key (a typo) explains a missing one at the same place.
     first = max(error.errors(include_url=False), key=lambda e: (len(e["loc"]), e["type"] == "extra_forbidden"))
     loc = key_path(first["loc"])
@@ -229,10 +232,12 @@ def validate_chat(messages: object, params: Mapping[str, Any], stream: bool,
     """Check messages and parameters (with ``api``, against that route style's ranges); returns JSON-ready
     messages and body fields."""
     checked = check_messages(messages)
-    try:
-        body = dict(_CHAT_ADAPTER.validate_python(dict(params)))
-    except ValidationError as error:
-        _raise_for(error)
+    body = plain_params(params, _CHAT_RANKS)
+    if body is None:  # not only plain scalars: pydantic checks (and converts, or names what is wrong)
+        try:
+            body = dict(_CHAT_ADAPTER.validate_python(dict(params)))
+        except ValidationError as error:
+            _raise_for(error)
     if api is not None:
         check_route_ranges(api, "chat", body)
     _check_combinations(body, stream)
@@ -250,10 +255,12 @@ def validate_completion(prompt: object, params: Mapping[str, Any], stream: bool,
     if isinstance(params.get("logprobs"), bool):
         raise ParameterError("logprobs of a text completion is the number of alternatives per token (an int "
                              "0..20), not True/False", param="logprobs")
-    try:
-        body = dict(_COMPLETION_ADAPTER.validate_python(dict(params)))
-    except ValidationError as error:
-        _raise_for(error)
+    body = plain_params(params, _COMPLETION_RANKS)
+    if body is None:
+        try:
+            body = dict(_COMPLETION_ADAPTER.validate_python(dict(params)))
+        except ValidationError as error:
+            _raise_for(error)
     if api is not None:
         check_route_ranges(api, "completions", body)
     _check_combinations(body, stream)

@@ -11,10 +11,11 @@ output or ``frequency_penalty``; ``/score`` takes only ``temperature``, ``top_p`
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from .._exceptions import ParameterError
-from .param_table import CHAT_FORM_LOGPROBS, PARAMS, STYLES, route_of
+from .param_table import CHAT_FORM_LOGPROBS, PARAMS, STYLES, Bounds, route_of
 
 _HAS_THEM = "the model-inference route (/chat/completions?api-version=...)"
 _HOW = "LlamaClient(endpoint, credential, api='model-inference')"
@@ -55,12 +56,17 @@ def check_route_params(api: str, names: Iterable[str], logprobs: object = None, 
         )
 
 
+@cache
+def _ranges_on(route: str) -> dict[str, Bounds]:
+    """The parameters with a range on ``route``, and the range (read once per route, not per call)."""
+    return {name: found for name, param in PARAMS.items() if (found := param.bounds_on(route)) is not None}
+
+
 def check_route_ranges(api: str, operation: str, body: Mapping[str, Any]) -> None:
     """Refuse a number outside the range the route has for it (the SDK's types allow the widest range)."""
-    route = route_of(api, operation)
+    ranges = _ranges_on(route_of(api, operation))
     for name, value in body.items():
-        param = PARAMS.get(name)
-        found = param.bounds_on(route) if param is not None else None
+        found = ranges.get(name)
         if found is None or isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         if not found.contains(value):
