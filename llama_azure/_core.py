@@ -294,13 +294,20 @@ class PreparedCall(Generic[T]):
     body: Mapping[str, Any] | None = field(default=None, repr=False)  # as sent; read only by tracing
     trace: CallTrace | None = field(default=None, repr=False)
     """Set while the call is traced (``_observe.py``); None otherwise."""
+    rebuild: Callable[[ClientConfig], PreparedCall[T]] | None = field(default=None, repr=False)
+    """The same call prepared for another endpoint's settings (``deployments=``: each one its own)."""
+
+
+@dataclass
+class CallOutcome:
+    """What one run of a call has produced so far, apart from its result: written by the attempts, the retry
+    loop and the router, read by ``with_raw_response`` and the final error."""
+
     response: httpx.Response | None = None
     """The last attempt's HTTP answer (for ``with_raw_response``)."""
     retries_taken: int = 0
     sent: int = 0
     """HTTP requests sent so far, retries and a resend after a refreshed token included (``error.attempts``)."""
-    rebuild: Callable[[ClientConfig], PreparedCall[T]] | None = field(default=None, repr=False)
-    """The same call prepared for another endpoint's settings (``deployments=``: each one its own)."""
     deployment: Any = None
     """With ``deployments=``: the ``Deployment`` that answered."""
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from ._core import ClientConfig, PreparedCall
+from ._core import CallOutcome, ClientConfig, PreparedCall
 from ._credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._exceptions import (
     APIConnectionError,
@@ -33,7 +33,7 @@ from ._exceptions import (
 )
 from ._options import OPTION_NAMES, ClientOptions
 from ._pacing.pacer import Store, is_rate_limit
-from ._retry import retry_after_wait
+from ._retry import Sleep, retry_after_wait
 from ._retry_after import retry_after_seconds
 
 if TYPE_CHECKING:
@@ -178,13 +178,7 @@ class Execute:
 
     member: Member
     call: PreparedCall[Any]
-
-
-@dataclass(frozen=True)
-class Sleep:
-    """Every deployment cools down: sleep this long, then send None back into the flow."""
-
-    seconds: float
+    outcome: CallOutcome
 
 
 Step = Execute | Sleep | Store
@@ -250,7 +244,7 @@ class Router:
         return DeploymentsUnavailableError(
             f"no deployment could answer ({why}); last failures: {listed or 'none'}", errors)
 
-    def flow(self, call: PreparedCall[Any], config: ClientConfig,
+    def flow(self, call: PreparedCall[Any], outcome: CallOutcome, config: ClientConfig,
              on_move: OnMove | None) -> Generator[Step, Any, Any]:
         """One call across the deployments. A failed attempt (its APIError is thrown back in at the ``Execute``)
         moves at once to another deployment; only when all cool down does the call sleep (the shortest
@@ -282,9 +276,9 @@ class Router:
                 continue
             attempt += 1
             tried.add(self.members.index(member))
-            one = retarget(call, member, config)
+            one, one_outcome = retarget(call, member, config), CallOutcome()
             try:
-                result = yield Execute(member, one)
+                result = yield Execute(member, one, one_outcome)
             except APIError as error:
                 if not self.failed(member, error):
                     raise
@@ -295,7 +289,8 @@ class Router:
                 if on_move is not None:
                     on_move(attempt, error, 0.0)
                 continue
-            call.response, call.retries_taken, call.deployment = one.response, attempt - 1, member.deployment
+            outcome.response, outcome.retries_taken = one_outcome.response, attempt - 1
+            outcome.deployment = member.deployment
             if call.trace is not None:
                 call.trace.answered_by(*member.address)
             return _stamped(result, member.deployment)
