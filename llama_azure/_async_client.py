@@ -14,7 +14,6 @@ from . import _observe
 from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed
 from ._base_client import BaseClient
 from ._core import CallOutcome, PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
-from ._deployments import Execute
 from ._pacing.pacer import Pause, Store
 from ._pacing.wait import apause
 from ._raw_response import RawResponse, raw_response
@@ -26,7 +25,6 @@ if TYPE_CHECKING:  # the parameter validators and the pydantic models load at th
 
     from pydantic import BaseModel
 
-    from ._deployments import Step as FailoverStep
     from ._function_tools import ToolSpec
     from ._request.params import (
         ChatCreateParams,
@@ -238,20 +236,24 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
     async def _execute(self, call: PreparedCall[T], outcome: CallOutcome | None = None) -> T | AsyncStream[Any, Any]:
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
             return await _observe.observer.traced_async(partial(self._execute, outcome=outcome), call)
-        result = await self._drive(self._call_flow(call, outcome or CallOutcome()), call)
+        outcome = outcome or CallOutcome()
+        result = await self._drive(self._call_flow(call, outcome), call)
         if isinstance(result, Streamed):
             on_usage = result.on_usage
-            if on_usage is not None and self._pacer is not None and self._pacer.does_io:
+            if on_usage is not None and result.on_usage_does_io:
                 on_usage = _in_a_worker_thread(on_usage)  # a Redis round trip: not on the event loop
-            return AsyncStream(result.response, result.chunk_type, where=call.where, timer=call.timer,
-                               finish=call.finish, on_usage=on_usage, max_response_bytes=call.max_response_bytes)
+            stream: AsyncStream[Any, Any] = AsyncStream(
+                result.response, result.chunk_type, where=result.where, timer=call.timer, finish=call.finish,
+                on_usage=on_usage, max_response_bytes=call.max_response_bytes)
+            stream._deployment = outcome.deployment
+            return stream
         return cast(T, result)
 
     async def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
         outcome = CallOutcome()
         return raw_response(outcome, await self._execute(call, outcome))
 
-    async def _drive(self, flow: Generator[Step | FailoverStep, Any, Any], call: PreparedCall[Any]) -> Any:
+    async def _drive(self, flow: Generator[Step, Any, Any], call: PreparedCall[Any]) -> Any:
         """Run the call's flow (``_retry.call_flow`` over ``attempt_flow``, or ``Router.flow``), doing each step
         it yields; an error of a step is thrown back into the flow where it asked."""
         driver = Driver(flow)
@@ -262,7 +264,7 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
                 driver.error = error
         return driver.outcome
 
-    async def _do(self, step: Step | FailoverStep, call: PreparedCall[Any]) -> Any:
+    async def _do(self, step: Step, call: PreparedCall[Any]) -> Any:
         """One step of a flow: the I/O, and nothing else."""
         if isinstance(step, Send):
             return await self._http.send(step.request, stream=True, follow_redirects=False, auth=step.auth)
@@ -274,8 +276,6 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
             import asyncio
 
             return await asyncio.to_thread(step.call)
-        if isinstance(step, Execute):  # deployments=: one attempt through the chosen member's client
-            return await step.member.sender(self._http)._execute(step.call, step.outcome)
         if isinstance(step, Sleep):
             import asyncio  # loaded by the first async call, not at import
 

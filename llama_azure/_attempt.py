@@ -67,7 +67,9 @@ class Streamed:
 
     response: httpx.Response
     chunk_type: type[Any]
+    where: str  # the deployment's host/path, for the stream's messages
     on_usage: Callable[[Any], None] | None = None  # told the chunk that carries the answer's ``usage``
+    on_usage_does_io: bool = False  # on_usage is a round trip to the budget's store (Redis)
 
 
 Step = Pause | Store | Headers | Send | Close | ReadBody | Sleep
@@ -102,8 +104,9 @@ def attempt_flow(call: PreparedCall[Any], outcome: CallOutcome, pacer: Pacer | N
             raise
     chunk_type = stream_chunk_type(call, response)
     if chunk_type is not None:
-        settle = pacer.settling(call, lease) if pacer is not None and lease is not None else None
-        return Streamed(response, chunk_type, settle)
+        if pacer is None or lease is None:
+            return Streamed(response, chunk_type, call.where)
+        return Streamed(response, chunk_type, call.where, pacer.settling(call, lease), pacer.does_io)
     try:
         content = yield ReadBody(response)
     except httpx.HTTPError as error:

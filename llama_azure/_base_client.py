@@ -169,8 +169,8 @@ class BaseClient(Generic[HttpT]):
         pacer = Pacer(rate_limit, config) if rate_limit is not None else None
         http = http_client or self._http_class(limits=DEFAULT_LIMITS, timeout=config.timeout)
         router = None if deployments is None else make_router(
-            type(self), deployments, default_credential, cool_down, options, http_client=http,
-            api_version=api_version, scope=scope, token_refresh_margin=token_refresh_margin)
+            deployments, default_credential, cool_down, options, is_async=self._is_async, api_version=api_version,
+            scope=scope, token_refresh_margin=token_refresh_margin, default_timeout=default_timeout)
         pool = _PoolOwner(os.getpid(), http if http_client is None else None)
         return _Shared(config, default_timeout, auth, pacer, http, pool, router), options
 
@@ -235,7 +235,7 @@ class BaseClient(Generic[HttpT]):
         the router's."""
         self._check_fork()  # every attempt sends through this client's pool: renewed after a fork
         if self._router is not None:
-            return self._router.flow(call, outcome, self._config, self._on_retry)
+            return self._router.flow(call, outcome, self._config, self._http, self._on_retry)
         return call_flow(partial(attempt_flow, call, outcome, self._pacer, self._http, self._auth),
                          partial(self._retry_run, call, outcome))
 

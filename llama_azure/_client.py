@@ -14,7 +14,6 @@ from . import _observe
 from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed
 from ._base_client import BaseClient
 from ._core import CallOutcome, PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
-from ._deployments import Execute
 from ._pacing.pacer import Pause, Store
 from ._pacing.wait import pause
 from ._raw_response import RawResponse, raw_response
@@ -26,7 +25,6 @@ if TYPE_CHECKING:  # the parameter validators and the pydantic models load at th
 
     from pydantic import BaseModel
 
-    from ._deployments import Step as FailoverStep
     from ._function_tools import ToolSpec
     from ._request.params import (
         ChatCreateParams,
@@ -236,17 +234,21 @@ class LlamaClient(BaseClient[httpx.Client]):
     def _execute(self, call: PreparedCall[T], outcome: CallOutcome | None = None) -> T | Stream[Any, Any]:
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
             return _observe.observer.traced(partial(self._execute, outcome=outcome), call)
-        result = self._drive(self._call_flow(call, outcome or CallOutcome()), call)
+        outcome = outcome or CallOutcome()
+        result = self._drive(self._call_flow(call, outcome), call)
         if isinstance(result, Streamed):
-            return Stream(result.response, result.chunk_type, where=call.where, timer=call.timer,
-                          finish=call.finish, on_usage=result.on_usage, max_response_bytes=call.max_response_bytes)
+            stream: Stream[Any, Any] = Stream(result.response, result.chunk_type, where=result.where, timer=call.timer,
+                                              finish=call.finish, on_usage=result.on_usage,
+                                              max_response_bytes=call.max_response_bytes)
+            stream._deployment = outcome.deployment
+            return stream
         return cast(T, result)
 
     def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
         outcome = CallOutcome()
         return raw_response(outcome, self._execute(call, outcome))
 
-    def _drive(self, flow: Generator[Step | FailoverStep, Any, Any], call: PreparedCall[Any]) -> Any:
+    def _drive(self, flow: Generator[Step, Any, Any], call: PreparedCall[Any]) -> Any:
         """Run the call's flow (``_retry.call_flow`` over ``attempt_flow``, or ``Router.flow``), doing each step
         it yields; an error of a step is thrown back into the flow where it asked."""
         driver = Driver(flow)
@@ -257,7 +259,7 @@ class LlamaClient(BaseClient[httpx.Client]):
                 driver.error = error
         return driver.outcome
 
-    def _do(self, step: Step | FailoverStep, call: PreparedCall[Any]) -> Any:
+    def _do(self, step: Step, call: PreparedCall[Any]) -> Any:
         """One step of a flow: the I/O, and nothing else."""
         if isinstance(step, Send):
             return self._http.send(step.request, stream=True, follow_redirects=False, auth=step.auth)
@@ -267,8 +269,6 @@ class LlamaClient(BaseClient[httpx.Client]):
             return pause(step)
         if isinstance(step, Store):
             return step.call()
-        if isinstance(step, Execute):  # deployments=: one attempt through the chosen member's client
-            return step.member.sender(self._http)._execute(step.call, step.outcome)
         if isinstance(step, Sleep):
             return time.sleep(step.seconds)
         try:

@@ -148,11 +148,14 @@ class RetryRun:
         wait = self._decision(state).wait
         self.waited += wait
         error = state.outcome.exception() if state.outcome is not None else None
-        logger.info("%s: attempt %d failed (%s); retrying in %.2f s", self.call.where, state.attempt_number,
-                    error_type(error), wait)
+        logger.info("%s: attempt %d failed (%s); %s", self.call.where, state.attempt_number, error_type(error),
+                    self._next_step(wait))
         if self.call.trace is not None:  # tracing on: each retry is an event of the call's span
             self.call.trace.retried(state.attempt_number, error, wait)
         return wait
+
+    def _next_step(self, wait: float) -> str:
+        return f"retrying in {wait:.2f} s"
 
     def final(self, error: APIErrorT) -> APIErrorT:
         """The error the call raises: the last attempt's, saying how many requests were sent, how long was
