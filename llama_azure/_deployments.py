@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -159,6 +159,18 @@ class Member:
     pacer: Pacer | None = None
     cool_until: float = 0.0
     last_error: APIError | None = None
+
+    _merged: tuple[ClientConfig, ClientConfig] | None = field(default=None, repr=False)
+
+    def config_for(self, client_config: ClientConfig) -> ClientConfig:
+        """Its config with ``client_config``'s ``CLIENT_WIDE`` options: kept for the last client config asked
+        (a client or a with_options copy), so its routes and header templates are computed once."""
+        known = self._merged
+        if known is not None and known[0] is client_config:
+            return known[1]
+        merged = replace(self.config, **{name: getattr(client_config, name) for name in CLIENT_WIDE})
+        self._merged = (client_config, merged)
+        return merged
 
     @property
     def address(self) -> tuple[str, int]:
@@ -338,13 +350,8 @@ CLIENT_WIDE = tuple(name for name in OPTION_NAMES if name not in ("model", "max_
 
 
 def retarget(call: PreparedCall[Any], member: Member, client_config: ClientConfig) -> PreparedCall[Any]:
-    """``call`` rebuilt for ``member``'s route style and settings (with the client's ``CLIENT_WIDE`` ones),
-    as one attempt, in the call's time and trace."""
-    assert call.rebuild is not None, "a call made by prepare_* can be rebuilt"
-    config = replace(member.config, **{name: getattr(client_config, name) for name in CLIENT_WIDE})
-    one = call.rebuild(config)
-    return replace(one, max_retries=0, timer=call.timer, timeout=call.timeout, trace=call.trace,
-                   max_response_bytes=call.max_response_bytes)
+    """``call`` for ``member``, with the calling client's ``CLIENT_WIDE`` options, in the call's time and trace."""
+    return call.for_config(member.config_for(client_config))
 
 
 def _ready_now(members: list[Member]) -> list[Member]:
