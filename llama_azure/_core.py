@@ -515,10 +515,8 @@ def _chat_call(config: ClientConfig, checked: Any, body: dict[str, Any], is_stre
     from ._request.score import parse_score_chat, score_body
     from .types.chat import ChatCompletion, ChatCompletionChunk
 
-    def retarget(other: ClientConfig, call: PreparedCall[Any]) -> PreparedCall[Any]:
-        if other.api != config.api:  # another route style checks (and shapes) the parameters its own way
-            return again(other, call)
-        return _chat_call(other, checked, body, is_stream, options, again, call)
+    retarget = _in_style(config, again, lambda other, call: _chat_call(other, checked, body, is_stream, options,
+                                                                      again, call))
 
     if config.api == "score":
         return _build(config, "chat", score_body(checked, body), options, stream=False, parse=parse_score_chat,
@@ -528,6 +526,14 @@ def _chat_call(config: ClientConfig, checked: Any, body: dict[str, Any], is_stre
         payload["stream"] = True
     return _build(config, "chat", payload, options, stream=is_stream, parse=_model_parser(ChatCompletion),
                   chunk_type=ChatCompletionChunk, retarget=retarget, like=like)
+
+
+def _in_style(config: ClientConfig, again: Retarget, build: Retarget) -> Retarget:
+    """``build`` (from the validated parameters) for a config of ``config``'s route style; ``again`` for another,
+    which checks (and shapes) the parameters its own way."""
+    def retarget(other: ClientConfig, call: PreparedCall[Any]) -> PreparedCall[Any]:
+        return build(other, call) if other.api == config.api else again(other, call)
+    return retarget
 
 
 def _again(prepare: Callable[..., PreparedCall[Any]], *arguments: Any) -> Retarget:
@@ -585,10 +591,8 @@ def _completion_call(config: ClientConfig, prompt: Any, body: dict[str, Any], is
     from ._request.score import parse_score_completion, score_body
     from .types.completion import Completion
 
-    def retarget(other: ClientConfig, call: PreparedCall[Any]) -> PreparedCall[Any]:
-        if other.api != config.api:
-            return again(other, call)
-        return _completion_call(other, prompt, body, is_stream, options, again, call)
+    retarget = _in_style(config, again, lambda other, call: _completion_call(other, prompt, body, is_stream,
+                                                                            options, again, call))
 
     if config.api == "score":
         return _build(config, "completions", score_body([prompt], body), options, stream=False,

@@ -99,8 +99,9 @@ class RetryPolicy:
 
 @dataclass
 class RetryRun:
-    """One call's retries, as tenacity callbacks: ``retry=run.should_retry, wait=run.next_wait``; when they stop,
-    ``raise run.final(error)`` gives the caller the error with its retry summary (built once, there).
+    """One call's retries: the callbacks (``should_retry``, ``next_wait``, ``before_wait``) of the tenacity state
+    machine :meth:`machine` makes after a failed attempt; when they stop, ``raise run.final(error)`` gives the
+    caller the error with its retry summary (built once, there).
 
     It only decides waits: a 401 to a cached token is handled inside the attempt, by the credential
     (``_attempt.attempt_flow``).
