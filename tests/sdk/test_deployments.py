@@ -310,3 +310,14 @@ async def test_on_retry_and_the_attempt_counts_agree_across_a_move(shell_kind: s
         assert unavailable.value.attempts == 2 and counted.sent[where(broken)] == 1
         assert [type(error) for error in unavailable.value.attempt_errors] == [InternalServerError,
                                                                              APIConnectionError]
+
+
+async def test_a_wait_for_a_cool_down_is_a_retry_told_its_real_wait(shell_kind: str, broken: Any) -> None:
+    async with Counted(shell_kind, [Deployment(broken.url)], cool_down=CoolDown(server_error=0.2),
+                       max_retries=1) as counted:
+        with pytest.raises(DeploymentsUnavailableError) as unavailable:
+            await counted.shell.run(chat())
+        ((attempt, error, wait),) = counted.moves  # the second failure is not a retry: the call gives up
+        assert attempt == 1 and isinstance(error, InternalServerError) and 0 < wait <= 0.2
+        assert unavailable.value.attempts == counted.sent[where(broken)] == 2
+        assert unavailable.value.waited == wait and "max_retries=1" in str(unavailable.value)
