@@ -65,12 +65,13 @@ def _patch(undo: list[Undo], owner: Any, name: str, value: Any) -> None:
 
 def _parts(url: str) -> dict[str, tuple[str, Callable[[list[Undo]], str | None]]]:
     """Each part: what its stand-in is, and a function installing it (returning why not, if it cannot)."""
+    from llama_azure._timeouts import CallTimer
+
     import llama_azure._async_client as async_shell
     import llama_azure._client as sync_shell
     import llama_azure._core as core
     import llama_azure._request.params as params
     from llama_azure import LlamaClient
-    from llama_azure._timeouts import CallTimer
 
     # The client's own config and the shells' prepare_chat: wherever they are defined, the shells have them.
     config = LlamaClient(endpoint=url, credential="k", max_retries=0)._config

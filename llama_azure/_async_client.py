@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
@@ -10,13 +11,12 @@ import httpx
 from typing_extensions import Self, Unpack
 
 from . import _observe
-from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed, attempt_flow
+from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed
 from ._base_client import BaseClient
-from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
-from ._deployments import Execute, Sleep
-from ._exceptions import APIError
+from ._core import CallOutcome, PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
 from ._pacing.pacer import Pause, Store
 from ._pacing.wait import apause
+from ._retry import Sleep
 from ._streaming.raw_response import RawResponse, raw_response
 from ._streaming.streams import AsyncStream, aread_body
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:  # the parameter validators and the pydantic models load at th
 
     from pydantic import BaseModel
 
-    from ._deployments import Step as FailoverStep
     from ._request.params import (
         ChatCreateParams,
         ChatParseParams,
@@ -234,41 +233,29 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         """``GET /info``: ``client.get_model_info().model_name``."""
         return cast("ModelInfo", await self._execute(prepare_info(self._config, kwargs)))
 
-    async def _execute(self, call: PreparedCall[T]) -> T | AsyncStream[Any, Any]:
+    async def _execute(self, call: PreparedCall[T], outcome: CallOutcome | None = None) -> T | AsyncStream[Any, Any]:
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
-            return await _observe.observer.traced_async(self._execute, call)
-        if self._router is not None:  # deployments=: the router picks a deployment per attempt
-            return cast(T, await self._drive(self._failover_flow(call), call))
-        import asyncio
-
-        from tenacity import AsyncRetrying  # loaded at the first call: it brings asyncio
-
-        run = self._retry_run(call)
-        retrying = AsyncRetrying(retry=run.should_retry, wait=run.next_wait, sleep=asyncio.sleep, reraise=True,
-                                 before_sleep=self._before_retry_wait)
-        try:
-            return await retrying(self._attempt, call)
-        except APIError as error:
-            raise run.final(error) from error.__cause__
+            return await _observe.observer.traced_async(partial(self._execute, outcome=outcome), call)
+        outcome = outcome or CallOutcome()
+        result = await self._drive(self._call_flow(call, outcome), call)
+        if isinstance(result, Streamed):
+            on_usage = result.on_usage
+            if on_usage is not None and result.on_usage_does_io:
+                on_usage = _in_a_worker_thread(on_usage)  # a Redis round trip: not on the event loop
+            stream: AsyncStream[Any, Any] = AsyncStream(
+                result.response, result.chunk_type, where=result.where, timer=call.timer, finish=call.finish,
+                on_usage=on_usage, max_response_bytes=call.max_response_bytes)
+            stream._deployment = outcome.deployment
+            return stream
+        return cast(T, result)
 
     async def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
-        return raw_response(call, await self._execute(call))
+        outcome = CallOutcome()
+        return raw_response(outcome, await self._execute(call, outcome))
 
-    async def _attempt(self, call: PreparedCall[T]) -> T | AsyncStream[Any, Any]:
-        self._check_fork()
-        outcome = await self._drive(attempt_flow(call, self._pacer, self._http, self._auth), call)
-        if isinstance(outcome, Streamed):
-            on_usage = outcome.on_usage
-            if on_usage is not None and self._pacer is not None and self._pacer.does_io:
-                on_usage = _in_a_worker_thread(on_usage)  # a Redis round trip: not on the event loop
-            return AsyncStream(outcome.response, outcome.chunk_type, where=call.where, timer=call.timer,
-                               finish=call.finish, on_usage=on_usage,
-                               max_response_bytes=call.max_response_bytes)
-        return cast(T, outcome)
-
-    async def _drive(self, flow: Generator[Step | FailoverStep, Any, Any], call: PreparedCall[Any]) -> Any:
-        """Run a flow (``attempt_flow``, or ``Router.flow`` across deployments) doing each step it yields;
-        an error of a step is thrown back into the flow where it asked."""
+    async def _drive(self, flow: Generator[Step, Any, Any], call: PreparedCall[Any]) -> Any:
+        """Run the call's flow (``_retry.call_flow`` over ``attempt_flow``, or ``Router.flow``), doing each step
+        it yields; an error of a step is thrown back into the flow where it asked."""
         driver = Driver(flow)
         for step in driver:
             try:
@@ -277,20 +264,18 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
                 driver.error = error
         return driver.outcome
 
-    async def _do(self, step: Step | FailoverStep, call: PreparedCall[Any]) -> Any:
+    async def _do(self, step: Step, call: PreparedCall[Any]) -> Any:
         """One step of a flow: the I/O, and nothing else."""
         if isinstance(step, Send):
             return await self._http.send(step.request, stream=True, follow_redirects=False, auth=step.auth)
         if isinstance(step, Headers):
-            return await self._auth.async_headers()
+            return await step.auth.async_headers()
         if isinstance(step, Pause):
             return await apause(step)
         if isinstance(step, Store):  # a Redis round trip: in a worker thread, never on the event loop
             import asyncio
 
             return await asyncio.to_thread(step.call)
-        if isinstance(step, Execute):  # deployments=: one attempt through the chosen member's client
-            return await step.member.sender(self._http)._execute(step.call)
         if isinstance(step, Sleep):
             import asyncio  # loaded by the first async call, not at import
 

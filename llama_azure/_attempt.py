@@ -4,8 +4,9 @@
 headers, a request to send, a redirect response to close, a body to read) and is sent the result; an
 error of that I/O is thrown into it where it asked. Everything else is written here once: the pacing
 decisions (``Pacer.admit``, run with ``yield from``), a new token after a 401, redirects that keep secrets on
-their origin, transport errors, reading the answer. The shells run it (and ``Router.flow``, a call across
-deployments) with one loop, ``_drive``, and only do the steps in ``_do``: send, wait, read.
+their origin, transport errors, reading the answer. The retry loop (``_retry.call_flow``) runs it once per
+attempt; a shell drives the call's one flow with one loop, ``_drive``, and only does the steps in ``_do``:
+send, wait, read.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
-from ._core import PreparedCall, interpret, raise_transport_error, stream_chunk_type, with_auth
+from ._core import CallOutcome, PreparedCall, interpret, raise_transport_error, stream_chunk_type, with_auth
 from ._http.origins import follows_redirect, redirect_request, same_origin
 from ._pacing.pacer import Pause, Store, sending
+from ._retry import Sleep
 
 if TYPE_CHECKING:
     from ._auth.auth import Auth
@@ -31,7 +33,9 @@ logger = logging.getLogger("llama_azure")
 
 @dataclass(frozen=True)
 class Headers:
-    """The credential's headers for this attempt (a dict)."""
+    """The headers of ``auth`` (the credential of the deployment sent to), as they are now (a dict)."""
+
+    auth: Auth
 
 
 @dataclass(frozen=True)
@@ -63,16 +67,17 @@ class Streamed:
 
     response: httpx.Response
     chunk_type: type[Any]
+    where: str  # the deployment's host/path, for the stream's messages
     on_usage: Callable[[Any], None] | None = None  # told the chunk that carries the answer's ``usage``
+    on_usage_does_io: bool = False  # on_usage is a round trip to the budget's store (Redis)
 
 
-Step = Pause | Store | Headers | Send | Close | ReadBody
+Step = Pause | Store | Headers | Send | Close | ReadBody | Sleep
 Flow = Generator[Step, Any, Any]
-_HEADERS = Headers()
 
 
-def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Client | httpx.AsyncClient,
-                 auth: Auth) -> Flow:
+def attempt_flow(call: PreparedCall[Any], outcome: CallOutcome, pacer: Pacer | None,
+                 http: httpx.Client | httpx.AsyncClient, auth: Auth) -> Flow:
     """One attempt of ``call``: returns its result, or a :class:`Streamed`.
 
     A 401 to a cached Entra ID token is the credential's to handle, as azure-core's bearer policy does: the
@@ -82,12 +87,13 @@ def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Clien
     """
     lease = (yield from pacer.admit(call)) if pacer is not None else None
     with sending(pacer, lease):
-        response: httpx.Response = yield from _send(call, http)
+        headers = Headers(auth)
+        response: httpx.Response = yield from _send(call, outcome, http, headers)
         if response.status_code == 401 and auth.invalidate(response.request.headers.get("authorization")):
             logger.info("%s: 401 to a cached token; sending again with a new one", call.where)
             yield Close(response)
-            response = yield from _send(call, http)
-    call.response, call.retries_taken = response, call.sent - 1
+            response = yield from _send(call, outcome, http, headers)
+    outcome.response, outcome.retries_taken = response, outcome.sent - 1
     if pacer is not None and lease is not None:
         try:
             yield from pacer.through_store(call, partial(pacer.answered, lease, response))
@@ -98,8 +104,9 @@ def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Clien
             raise
     chunk_type = stream_chunk_type(call, response)
     if chunk_type is not None:
-        settle = pacer.settling(call, lease) if pacer is not None and lease is not None else None
-        return Streamed(response, chunk_type, settle)
+        if pacer is None or lease is None:
+            return Streamed(response, chunk_type, call.where)
+        return Streamed(response, chunk_type, call.where, pacer.settling(call, lease), pacer.does_io)
     try:
         content = yield ReadBody(response)
     except httpx.HTTPError as error:
@@ -110,10 +117,11 @@ def attempt_flow(call: PreparedCall[Any], pacer: Pacer | None, http: httpx.Clien
     return result
 
 
-def _send(call: PreparedCall[Any], http: httpx.Client | httpx.AsyncClient) -> Flow:
+def _send(call: PreparedCall[Any], outcome: CallOutcome, http: httpx.Client | httpx.AsyncClient,
+          headers: Headers) -> Flow:
     """One request of the call, with the credential's headers as they are now; httpx's errors become ours."""
-    request = with_auth(call, (yield _HEADERS), call.sent + 1)
-    call.sent += 1
+    request = with_auth(call, (yield headers), outcome.sent + 1)
+    outcome.sent += 1
     try:
         return (yield from _follow_redirects(http, request))
     except httpx.HTTPError as error:
@@ -123,7 +131,7 @@ def _send(call: PreparedCall[Any], http: httpx.Client | httpx.AsyncClient) -> Fl
 class Driver:
     """Runs a flow (this one, or ``Router.flow``) for a shell, which only does each step's I/O::
 
-        driver = Driver(attempt_flow(call, pacer, http, auth))
+        driver = Driver(call_flow(attempt, retries))
         for step in driver:
             try:
                 driver.done = do(step)

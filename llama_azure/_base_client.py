@@ -8,26 +8,25 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 import httpx
 from typing_extensions import Self, Unpack
 
+from ._attempt import attempt_flow
 from ._auth.auth import DEFAULT_REFRESH_MARGIN, Auth, resolve_auth
 from ._auth.credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._call.config import ClientConfig
-from ._core import PreparedCall
+from ._core import CallOutcome, PreparedCall
 from ._deployments import CoolDown, Deployment, Router, check_deployments, make_router
 from ._exceptions import ConfigurationError
 from ._options import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, ClientOptions, OptionChanges
 from ._pacing.pacer import Pacer, is_rate_limit
-from ._retry import RetryPolicy, RetryRun
+from ._retry import RetryPolicy, RetryRun, call_flow
 from ._streaming.body import DEFAULT_MAX_RESPONSE_BYTES
 
 if TYPE_CHECKING:
-    from tenacity import RetryCallState
-
-    from ._deployments import Step as FailoverStep
     from ._pacing.rate_limit import RateLimit
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
@@ -171,8 +170,8 @@ class BaseClient(Generic[HttpT]):
         pacer = Pacer(rate_limit, config) if rate_limit is not None else None
         http = http_client or self._http_class(limits=DEFAULT_LIMITS, timeout=config.timeout)
         router = None if deployments is None else make_router(
-            type(self), deployments, default_credential, cool_down, options, http_client=http,
-            api_version=api_version, scope=scope, token_refresh_margin=token_refresh_margin)
+            deployments, default_credential, cool_down, options, is_async=self._is_async, api_version=api_version,
+            scope=scope, token_refresh_margin=token_refresh_margin, default_timeout=default_timeout)
         pool = _PoolOwner(os.getpid(), http if http_client is None else None)
         return _Shared(config, default_timeout, auth, pacer, http, pool, router), options
 
@@ -232,23 +231,17 @@ class BaseClient(Generic[HttpT]):
         if pool.http is not None:
             self._http = pool.http  # type: ignore[assignment]
 
-    def _failover_flow(self, call: PreparedCall[Any]) -> Generator[FailoverStep, Any, Any]:
-        """With ``deployments=``: the router's flow for ``call``, which the shell drives like an attempt."""
-        assert self._router is not None
-        self._check_fork()  # the members send through this client's pool (``Member.sender``): renewed after a fork
-        return self._router.flow(call, self._config, self._on_retry)
+    def _call_flow(self, call: PreparedCall[Any], outcome: CallOutcome) -> Generator[Any, Any, Any]:
+        """The one flow of ``call``, which the shell drives: its attempts and retries, or with ``deployments=``
+        the router's."""
+        self._check_fork()  # every attempt sends through this client's pool: renewed after a fork
+        if self._router is not None:
+            return self._router.flow(call, outcome, self._config, self._http, self._on_retry)
+        return call_flow(partial(attempt_flow, call, outcome, self._pacer, self._http, self._auth),
+                         partial(self._retry_run, call, outcome))
 
-    def _retry_run(self, call: PreparedCall[Any]) -> RetryRun:
-        return RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), call)
-
-    def _before_retry_wait(self, state: RetryCallState) -> None:
-        """tenacity's ``before_sleep``: tell ``on_retry`` which attempt failed, why, and how long the wait is."""
-        if self._on_retry is None or state.outcome is None:
-            return
-        error = state.outcome.exception()
-        if error is not None:
-            wait = state.next_action.sleep if state.next_action is not None else 0.0
-            self._on_retry(state.attempt_number, error, wait)
+    def _retry_run(self, call: PreparedCall[Any], outcome: CallOutcome) -> RetryRun:
+        return RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), call, outcome, self._on_retry)
 
     def __repr__(self) -> str:
         if self._router is not None:  # deployments=: each one by its name (no query or user info: no secret)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
@@ -10,13 +11,12 @@ import httpx
 from typing_extensions import Self, Unpack
 
 from . import _observe
-from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed, attempt_flow
+from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed
 from ._base_client import BaseClient
-from ._core import PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
-from ._deployments import Execute, Sleep
-from ._exceptions import APIError
+from ._core import CallOutcome, PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
 from ._pacing.pacer import Pause, Store
 from ._pacing.wait import pause
+from ._retry import Sleep
 from ._streaming.raw_response import RawResponse, raw_response
 from ._streaming.streams import Stream, read_body
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:  # the parameter validators and the pydantic models load at th
 
     from pydantic import BaseModel
 
-    from ._deployments import Step as FailoverStep
     from ._request.params import (
         ChatCreateParams,
         ChatParseParams,
@@ -232,36 +231,26 @@ class LlamaClient(BaseClient[httpx.Client]):
         """``GET /info``: ``client.get_model_info().model_name``."""
         return cast("ModelInfo", self._execute(prepare_info(self._config, kwargs)))
 
-    def _execute(self, call: PreparedCall[T]) -> T | Stream[Any, Any]:
+    def _execute(self, call: PreparedCall[T], outcome: CallOutcome | None = None) -> T | Stream[Any, Any]:
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
-            return _observe.observer.traced(self._execute, call)
-        if self._router is not None:  # deployments=: the router picks a deployment per attempt
-            return cast(T, self._drive(self._failover_flow(call), call))
-        from tenacity import Retrying  # loaded at the first call, not at import
-
-        run = self._retry_run(call)
-        retrying = Retrying(retry=run.should_retry, wait=run.next_wait, sleep=time.sleep, reraise=True,
-                            before_sleep=self._before_retry_wait)
-        try:
-            return retrying(self._attempt, call)
-        except APIError as error:
-            raise run.final(error) from error.__cause__
+            return _observe.observer.traced(partial(self._execute, outcome=outcome), call)
+        outcome = outcome or CallOutcome()
+        result = self._drive(self._call_flow(call, outcome), call)
+        if isinstance(result, Streamed):
+            stream: Stream[Any, Any] = Stream(result.response, result.chunk_type, where=result.where, timer=call.timer,
+                                              finish=call.finish, on_usage=result.on_usage,
+                                              max_response_bytes=call.max_response_bytes)
+            stream._deployment = outcome.deployment
+            return stream
+        return cast(T, result)
 
     def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
-        return raw_response(call, self._execute(call))
+        outcome = CallOutcome()
+        return raw_response(outcome, self._execute(call, outcome))
 
-    def _attempt(self, call: PreparedCall[T]) -> T | Stream[Any, Any]:
-        self._check_fork()
-        outcome = self._drive(attempt_flow(call, self._pacer, self._http, self._auth), call)
-        if isinstance(outcome, Streamed):
-            return Stream(outcome.response, outcome.chunk_type, where=call.where, timer=call.timer,
-                          finish=call.finish, on_usage=outcome.on_usage,
-                          max_response_bytes=call.max_response_bytes)
-        return cast(T, outcome)
-
-    def _drive(self, flow: Generator[Step | FailoverStep, Any, Any], call: PreparedCall[Any]) -> Any:
-        """Run a flow (``attempt_flow``, or ``Router.flow`` across deployments) doing each step it yields;
-        an error of a step is thrown back into the flow where it asked."""
+    def _drive(self, flow: Generator[Step, Any, Any], call: PreparedCall[Any]) -> Any:
+        """Run the call's flow (``_retry.call_flow`` over ``attempt_flow``, or ``Router.flow``), doing each step
+        it yields; an error of a step is thrown back into the flow where it asked."""
         driver = Driver(flow)
         for step in driver:
             try:
@@ -270,18 +259,16 @@ class LlamaClient(BaseClient[httpx.Client]):
                 driver.error = error
         return driver.outcome
 
-    def _do(self, step: Step | FailoverStep, call: PreparedCall[Any]) -> Any:
+    def _do(self, step: Step, call: PreparedCall[Any]) -> Any:
         """One step of a flow: the I/O, and nothing else."""
         if isinstance(step, Send):
             return self._http.send(step.request, stream=True, follow_redirects=False, auth=step.auth)
         if isinstance(step, Headers):
-            return self._auth.sync_headers()
+            return step.auth.sync_headers()
         if isinstance(step, Pause):
             return pause(step)
         if isinstance(step, Store):
             return step.call()
-        if isinstance(step, Execute):  # deployments=: one attempt through the chosen member's client
-            return step.member.sender(self._http)._execute(step.call)
         if isinstance(step, Sleep):
             return time.sleep(step.seconds)
         try:

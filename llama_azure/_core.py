@@ -10,7 +10,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 import httpx
@@ -75,9 +75,10 @@ def loggable_url(url: httpx.URL) -> str:
     return f"{url.copy_with(query=None)}?{shown}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class PreparedCall(Generic[T]):
-    """A request ready to send (without auth headers, added per attempt) and how to read its answer.
+    """A request ready to send (without auth headers, added per attempt) and how to read its answer: a template
+    that does not change while the call runs (what the call produces is its :class:`CallOutcome`).
 
     ``request`` is a template: each attempt sends a new ``httpx.Request`` built from it (:func:`with_auth`),
     so no attempt sees headers or state left by an earlier one.
@@ -98,14 +99,34 @@ class PreparedCall(Generic[T]):
     operation: Operation | None = None
     body: Mapping[str, Any] | None = field(default=None, repr=False)  # as sent; read only by tracing
     trace: CallTrace | None = field(default=None, repr=False)
-    """Set while the call is traced (``_observe.py``); None otherwise."""
+    """Set while the call is traced (a copy made by :meth:`traced`); None otherwise."""
+    retarget: Retarget | None = field(default=None, repr=False)
+    """``retarget(config, call)``: this call for another deployment's ``config`` (``deployments=``), in ``call``'s
+    time and trace. Built from the parameters as validated; validated again only for another route style."""
+
+    def traced(self, trace: CallTrace) -> PreparedCall[T]:
+        """This call, told of its progress through ``trace`` (tracing runs the call with it)."""
+        return replace(self, trace=trace)
+
+    def for_config(self, config: ClientConfig) -> PreparedCall[T]:
+        """This call for another deployment's ``config``, in this call's time and trace."""
+        assert self.retarget is not None, "a call made by prepare_* can be retargeted"
+        return self.retarget(config, self)
+
+
+Retarget = Callable[[ClientConfig, PreparedCall[Any]], PreparedCall[Any]]
+
+
+@dataclass
+class CallOutcome:
+    """What one run of a call has produced so far, apart from its result: written by the attempts, the retry
+    loop and the router, read by ``with_raw_response`` and the final error."""
+
     response: httpx.Response | None = None
     """The last attempt's HTTP answer (for ``with_raw_response``)."""
     retries_taken: int = 0
     sent: int = 0
     """HTTP requests sent so far, retries and a resend after a refreshed token included (``error.attempts``)."""
-    rebuild: Callable[[ClientConfig], PreparedCall[T]] | None = field(default=None, repr=False)
-    """The same call prepared for another endpoint's settings (``deployments=``: each one its own)."""
     deployment: Any = None
     """With ``deployments=``: the ``Deployment`` that answered."""
 
@@ -148,7 +169,10 @@ def _build(
     stream: bool,
     parse: Callable[[httpx.Response, bytes], Any],
     chunk_type: type[ChatCompletionChunk] | type[Completion] | None = None,
+    retarget: Retarget,
+    like: PreparedCall[Any] | None = None,
 ) -> PreparedCall[Any]:
+    """The call's request for ``config``; ``like``: the call this one retargets (its time and trace go on)."""
     extra_body = options.get("extra_body")
     if extra_body is not None and not isinstance(extra_body, Mapping):
         raise ParameterError(f"extra_body must be a dict of extra body fields, got {type(extra_body).__name__}",
@@ -190,11 +214,13 @@ def _build(
         chunk_type=chunk_type,
         operation=operation,
         body=body,
-        timer=CallTimer(
+        timer=like.timer if like is not None else CallTimer(
             total_timeout=_option_seconds(options, "total_timeout", config.total_timeout),
             idle_timeout=_option_seconds(options, "stream_idle_timeout", config.stream_idle_timeout),
         ),
         max_response_bytes=config.max_response_bytes,
+        trace=like.trace if like is not None else None,
+        retarget=retarget,
     )
 
 
@@ -268,77 +294,110 @@ def prepare_chat(
     config: ClientConfig, messages: object, stream: object, kwargs: Mapping[str, Any]
 ) -> PreparedCall[Any]:
     """Validate a chat call and build its request."""
-    call = _prepare_chat(config, messages, stream, kwargs)
-    call.rebuild = lambda other: prepare_chat(other, messages, stream, kwargs)
-    return call
-
-
-def _prepare_chat(
-    config: ClientConfig, messages: object, stream: object, kwargs: Mapping[str, Any]
-) -> PreparedCall[Any]:
     # Loaded at the first call: the validators and the pydantic models cost most of an import.
     from ._request.params import split_options, validate_chat
-    from ._request.score import parse_score_chat, score_body
-    from .types.chat import ChatCompletion, ChatCompletionChunk
 
     is_stream = _check_stream_flag(stream, config.api)
     params, options = split_options(kwargs)
     _check_route(config, params, options, "chat")
     checked, body = validate_chat(messages, params, is_stream, config.api)
+    return _chat_call(config, checked, body, is_stream, options, _again(prepare_chat, messages, stream, kwargs))
+
+
+def _chat_call(config: ClientConfig, checked: Any, body: dict[str, Any], is_stream: bool,
+               options: Mapping[str, Any], again: Retarget, like: PreparedCall[Any] | None = None
+               ) -> PreparedCall[Any]:
+    """A validated chat call's request for ``config`` (its model, URL and headers are the endpoint's)."""
+    from ._request.score import parse_score_chat, score_body
+    from .types.chat import ChatCompletion, ChatCompletionChunk
+
+    retarget = _in_style(config, again, lambda other, call: _chat_call(other, checked, body, is_stream, options,
+                                                                      again, call))
+
     if config.api == "score":
-        return _build(config, "chat", score_body(checked, body), options, stream=False, parse=parse_score_chat)
+        return _build(config, "chat", score_body(checked, body), options, stream=False, parse=parse_score_chat,
+                      retarget=retarget, like=like)
     payload = {"messages": checked, **_with_model(config, body)}
     if is_stream:
         payload["stream"] = True
     return _build(config, "chat", payload, options, stream=is_stream, parse=_model_parser(ChatCompletion),
-                  chunk_type=ChatCompletionChunk)
+                  chunk_type=ChatCompletionChunk, retarget=retarget, like=like)
+
+
+def _in_style(config: ClientConfig, again: Retarget, build: Retarget) -> Retarget:
+    """``build`` (from the validated parameters) for a config of ``config``'s route style; ``again`` for another,
+    which checks (and shapes) the parameters its own way."""
+    def retarget(other: ClientConfig, call: PreparedCall[Any]) -> PreparedCall[Any]:
+        return build(other, call) if other.api == config.api else again(other, call)
+    return retarget
+
+
+def _again(prepare: Callable[..., PreparedCall[Any]], *arguments: Any) -> Retarget:
+    """A retarget that prepares the call anew (validation included) for the other config."""
+    def retarget(other: ClientConfig, call: PreparedCall[Any]) -> PreparedCall[Any]:
+        return replace(prepare(other, *arguments), timer=call.timer, trace=call.trace)
+    return retarget
 
 
 def prepare_parse(config: ClientConfig, messages: object, model: object, stream: object,
                   kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     """``chat.completions.parse``: a chat call whose answer (or stream's result) is read into ``model`` (when
     given), and whose calls of ``pydantic_function_tool`` tools have their arguments read into the tool's model."""
-    from ._request.structured import response_format_for, to_parsed, tool_models
+    from ._request.structured import response_format_for, tool_models
 
     extra = {"response_format": response_format_for(model)} if model is not None else {}
     call = prepare_chat(config, messages, stream, {**kwargs, **extra})
-    target: Any = model
-    tools = tool_models(kwargs.get("tools"))
+    return _read_into(call, model, tool_models(kwargs.get("tools")))
+
+
+def _read_into(call: PreparedCall[Any], target: Any, tools: Any) -> PreparedCall[Any]:
+    """``call`` whose result is read into ``target`` (and its tools' arguments into their models)."""
+    from ._request.structured import to_parsed
+
+    chat = call.retarget
+    assert chat is not None
+
+    def retarget(other: ClientConfig, like: PreparedCall[Any]) -> PreparedCall[Any]:
+        return _read_into(chat(other, like), target, tools)
+
     if call.stream:
-        call.finish = lambda completion: to_parsed(completion, target, tools)
-    else:
-        parse = call.parse
-        call.parse = lambda response, content: to_parsed(parse(response, content), target, tools)
-    call.rebuild = lambda other: prepare_parse(other, messages, model, stream, kwargs)
-    return call
+        return replace(call, finish=lambda completion: to_parsed(completion, target, tools), retarget=retarget)
+    parse = call.parse
+    return replace(call, parse=lambda response, content: to_parsed(parse(response, content), target, tools),
+                   retarget=retarget)
 
 
 def prepare_completion(config: ClientConfig, prompt: object, stream: object,
                        kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     """Validate a text completion call and build its request."""
-    call = _prepare_completion(config, prompt, stream, kwargs)
-    call.rebuild = lambda other: prepare_completion(other, prompt, stream, kwargs)
-    return call
-
-
-def _prepare_completion(config: ClientConfig, prompt: object, stream: object,
-                        kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     from ._request.params import split_options, validate_completion
-    from ._request.score import parse_score_completion, score_body
-    from .types.completion import Completion
 
     is_stream = _check_stream_flag(stream, config.api)
     params, options = split_options(kwargs)
     _check_route(config, params, options, "completions")
     body = validate_completion(prompt, params, is_stream, config.api)
+    return _completion_call(config, prompt, body, is_stream, options,
+                            _again(prepare_completion, prompt, stream, kwargs))
+
+
+def _completion_call(config: ClientConfig, prompt: Any, body: dict[str, Any], is_stream: bool,
+                     options: Mapping[str, Any], again: Retarget, like: PreparedCall[Any] | None = None
+                     ) -> PreparedCall[Any]:
+    """A validated completion call's request for ``config``."""
+    from ._request.score import parse_score_completion, score_body
+    from .types.completion import Completion
+
+    retarget = _in_style(config, again, lambda other, call: _completion_call(other, prompt, body, is_stream,
+                                                                            options, again, call))
+
     if config.api == "score":
         return _build(config, "completions", score_body([prompt], body), options, stream=False,
-                      parse=parse_score_completion)
+                      parse=parse_score_completion, retarget=retarget, like=like)
     payload = {"prompt": prompt, **_with_model(config, body)}
     if is_stream:
         payload["stream"] = True
     return _build(config, "completions", payload, options, stream=is_stream,
-                  parse=_model_parser(Completion), chunk_type=Completion)
+                  parse=_model_parser(Completion), chunk_type=Completion, retarget=retarget, like=like)
 
 
 def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCall[ModelInfo]:
@@ -360,9 +419,8 @@ def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCal
     chosen = _with_model(config, {} if model is None else {"model": model}).get("model")
     if chosen is not None and isinstance(options.get("extra_headers") or {}, Mapping):  # else _build reports it
         options = {**options, "extra_headers": {MODEL_HEADER: chosen, **(options.get("extra_headers") or {})}}
-    call = _build(config, "info", None, options, stream=False, parse=_model_parser(ModelInfo))
-    call.rebuild = lambda other: prepare_info(other, kwargs)
-    return call
+    return _build(config, "info", None, options, stream=False, parse=_model_parser(ModelInfo),
+                  retarget=_again(prepare_info, kwargs))
 
 
 def interpret(call: PreparedCall[T], response: httpx.Response, content: bytes, credential: str | None = None) -> T:

@@ -1,46 +1,51 @@
 """Many deployments behind one client, without I/O: which one a call goes to, and which ones cool down.
 
-``LlamaClient(deployments=[Deployment(...), ...])`` keeps one single-endpoint client per deployment (its own
-``ClientConfig``, credential and pacer, sharing the connection pool). For each call, :meth:`Router.flow` is a
-generator that says what to do next: ``Execute(member, call)`` (one attempt on one deployment, no retries of
-its own) or ``Sleep(seconds)`` (every deployment cools down); the shells run it with the same loop as an
-attempt (``_drive``), doing each step in ``_do``.
+``LlamaClient(deployments=[Deployment(...), ...])`` keeps a :class:`Member` per deployment (its own
+``ClientConfig``, credential and pacer). For each call, :meth:`Router.flow` is the call's one flow: the retry
+loop (``_retry.call_flow``) over attempts that each choose a deployment and run ``_attempt.attempt_flow`` for
+it, through the calling client's pool, with :class:`FailoverRun` deciding after a failure (move, or wait for a
+cool-down). The shells drive it like any call (``_drive``), doing each step in ``_do``.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import random
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import httpx
 
+from ._attempt import Flow, attempt_flow
+from ._auth.auth import Auth, resolve_auth
 from ._auth.credentials import AsyncTokenCredential, KeyCredential, TokenCredential
 from ._call.config import ClientConfig
-from ._core import PreparedCall
+from ._core import CallOutcome, PreparedCall
 from ._exceptions import (
     APIConnectionError,
     APIError,
+    APIErrorT,
     APIStatusError,
     ConfigurationError,
     DeploymentsUnavailableError,
+    RetrySummary,
+    after_retries,
     failure_text,
 )
 from ._http.retry_after import retry_after_seconds
 from ._options import OPTION_NAMES, ClientOptions
-from ._pacing.pacer import Store, is_rate_limit
-from ._retry import retry_after_wait
+from ._pacing.pacer import Pacer, Store, is_rate_limit
+from ._retry import Decision, RetryPolicy, RetryRun, Sleep, call_flow, retry_after_wait
 
 if TYPE_CHECKING:
+    from tenacity import RetryCallState
+
     from ._pacing.rate_limit import RateLimit
 
-logger = logging.getLogger("llama_azure")
 ApiName = Literal["llama", "model-inference", "score", "openai-v1"]
 
 
@@ -145,50 +150,43 @@ class CoolDown:
 
 @dataclass
 class Member:
-    """One deployment and the single-endpoint client that sends to it (``max_retries=0``)."""
+    """One deployment and what sending to it takes: its ``ClientConfig`` (route style, model, headers), its
+    credential's ``Auth`` and its ``Pacer`` (with a ``rate_limit``). Every attempt sends through the calling
+    client's pool."""
 
     deployment: Deployment
-    client: Any
+    config: ClientConfig
+    auth: Auth
+    pacer: Pacer | None = None
     cool_until: float = 0.0
     last_error: APIError | None = None
 
+    _merged: tuple[ClientConfig, ClientConfig] | None = field(default=None, repr=False)
+
+    def config_for(self, client_config: ClientConfig) -> ClientConfig:
+        """Its config with ``client_config``'s ``CLIENT_WIDE`` options: kept for the last client config asked
+        (a client or a with_options copy), so its routes and header templates are computed once."""
+        known = self._merged
+        if known is not None and known[0] is client_config:
+            return known[1]
+        merged = replace(self.config, **{name: getattr(client_config, name) for name in CLIENT_WIDE})
+        self._merged = (client_config, merged)
+        return merged
+
     @property
     def address(self) -> tuple[str, int]:
-        url = httpx.URL(self.client.endpoint)
+        url = httpx.URL(self.config.base_url)
         return url.host, url.port or (443 if url.scheme == "https" else 80)
-
-    def sender(self, http: httpx.Client | httpx.AsyncClient) -> Any:
-        """Its client, sending through ``http``: the router's client's pool (renewed there after a fork)."""
-        self.client._http = http
-        return self.client
 
     def can_go_now(self) -> bool:
         """True without pacing, or when its budget has room and nobody waits in line."""
-        pacer = self.client._pacer
-        if pacer is None:
+        if self.pacer is None:
             return True
-        usage, limits = pacer.budget.usage(), pacer.budget.limits
+        usage, limits = self.pacer.budget.usage(), self.pacer.budget.limits
         return usage.waiting == 0 and (limits.requests is None or usage.requests < limits.requests) and (
             limits.tokens is None or usage.tokens < limits.tokens)
 
 
-@dataclass(frozen=True)
-class Execute:
-    """Make one attempt of ``call`` on ``member`` (``member.sender(http)._execute(call)``); send the result
-    (or throw the error) back into the flow."""
-
-    member: Member
-    call: PreparedCall[Any]
-
-
-@dataclass(frozen=True)
-class Sleep:
-    """Every deployment cools down: sleep this long, then send None back into the flow."""
-
-    seconds: float
-
-
-Step = Execute | Sleep | Store
 OnMove = Callable[[int, BaseException, float], object]
 
 
@@ -205,13 +203,6 @@ class Router:
         self.clock = clock
         self.rng = rng
         self._lock = threading.Lock()
-
-    def choose(self, tried: set[int]) -> Member | None:
-        """A deployment for the next attempt: not cooling down, not tried yet by this call; by weight among
-        those whose pacing budget lets the call go now (else among all of them). None when there is none.
-        It may ask a store (Redis) what a budget holds: :meth:`flow` asks it in a :class:`Store` step."""
-        free = self.free(tried)
-        return self.pick(_ready_now(free) or free)
 
     def free(self, tried: set[int]) -> list[Member]:
         """The deployments not cooling down and not tried yet by this call."""
@@ -251,55 +242,107 @@ class Router:
         return DeploymentsUnavailableError(
             f"no deployment could answer ({why}); last failures: {listed or 'none'}", errors)
 
-    def flow(self, call: PreparedCall[Any], config: ClientConfig,
-             on_move: OnMove | None) -> Generator[Step, Any, Any]:
-        """One call across the deployments. A failed attempt (its APIError is thrown back in at the ``Execute``)
-        moves at once to another deployment; only when all cool down does the call sleep (the shortest
-        cool-down, at most ``max_retries`` times, never longer than ``max_retry_wait`` nor past
-        ``total_timeout``). ``config`` is the client's."""
-        max_waits, max_wait = call.max_retries, config.max_retry_wait
-        tried: set[int] = set()
-        attempt = waits = 0
+    def flow(self, call: PreparedCall[Any], outcome: CallOutcome, config: ClientConfig,
+             http: httpx.Client | httpx.AsyncClient, on_retry: OnMove | None) -> Flow:
+        """One call across the deployments, as one retry loop (``_retry.call_flow``): each attempt chooses a
+        deployment and runs ``attempt_flow`` for it; after a failure :class:`FailoverRun` decides (move at once,
+        or wait for the first deployment to cool down). ``config`` and ``http`` are the calling client's."""
+        run = FailoverRun(self, call, outcome, config.max_retry_wait, on_retry)
+        return call_flow(partial(self._attempt, run, config, http), lambda: run)
+
+    def _attempt(self, run: FailoverRun, config: ClientConfig, http: httpx.Client | httpx.AsyncClient) -> Flow:
+        """One attempt: a deployment (waiting while all cool down, when the call may), then ``attempt_flow``."""
+        run.member = None
+        member = yield from self._choose(run)
+        run.member = member
+        result = yield from attempt_flow(retarget(run.call, member, config), run.outcome, member.pacer, http,
+                                         member.auth)
+        run.outcome.deployment = member.deployment
+        if run.call.trace is not None:
+            run.call.trace.answered_by(*member.address)
+        return _stamped(result, member.deployment)
+
+    def _choose(self, run: FailoverRun) -> Generator[Store | Sleep, Any, Member]:
+        """By weight among the free deployments whose budget lets the call go now (else among all free ones)."""
         while True:
-            free = self.free(tried)
-            if any(m.client._pacer is not None and m.client._pacer.does_io for m in free):
-                ready = yield Store.within(call, partial(_ready_now, free))  # Redis: never on the event loop
+            free = self.free(run.tried)
+            if any(m.pacer is not None and m.pacer.does_io for m in free):
+                ready = yield Store.within(run.call, partial(_ready_now, free))  # Redis: never on the event loop
             else:
                 ready = _ready_now(free)
             member = self.pick(ready or free)
-            if member is None:
-                wait = self.shortest_cool_down()
-                left = call.timer.remaining()
-                if waits >= max_waits:
-                    raise self.unavailable(f"all cool down, and max_retries={max_waits} waits were used")
-                if wait > max_wait:
-                    raise self.unavailable(f"all cool down for {wait:.1f} s or more, above max_retry_wait="
-                                           f"{max_wait:g} s")
-                if left is not None and wait >= left:
-                    raise self.unavailable("all cool down past total_timeout")
-                waits += 1
-                tried.clear()
-                yield Sleep(wait)
-                continue
-            attempt += 1
-            tried.add(self.members.index(member))
-            one = retarget(call, member, config)
-            try:
-                result = yield Execute(member, one)
-            except APIError as error:
-                if not self.failed(member, error):
-                    raise
-                logger.info("%s: attempt %d failed on %s (%s); moving to another deployment", call.where, attempt,
-                            member.deployment.name, type(error).__name__)
-                if call.trace is not None:
-                    call.trace.retried(attempt, error, 0.0)
-                if on_move is not None:
-                    on_move(attempt, error, 0.0)
-                continue
-            call.response, call.retries_taken, call.deployment = one.response, attempt - 1, member.deployment
-            if call.trace is not None:
-                call.trace.answered_by(*member.address)
-            return _stamped(result, member.deployment)
+            if member is not None:
+                run.tried.add(self.members.index(member))
+                return member
+            wait = run.cool_down_wait()  # all cool down before this attempt (another call cooled them)
+            if wait is None:
+                assert run.unavailable is not None
+                raise run.unavailable
+            run.waited += wait
+            yield Sleep(wait)
+
+
+class FailoverRun(RetryRun):
+    """One call's retries across the deployments (the tenacity callbacks of ``call_flow``): a failure that is the
+    deployment's (``CoolDown.seconds_for``) moves the call at once to a deployment not tried yet; when every one
+    cools down it waits the shortest cool-down, at most ``max_retries`` times, never longer than
+    ``max_retry_wait`` nor past ``total_timeout``, else the call raises ``DeploymentsUnavailableError``. Each
+    move or wait is a retry: ``on_retry``, ``error.attempts`` and ``retries_taken`` count them alike."""
+
+    def __init__(self, router: Router, call: PreparedCall[Any], outcome: CallOutcome, max_retry_wait: float,
+                 on_retry: OnMove | None) -> None:
+        super().__init__(RetryPolicy(call.max_retries, max_retry_wait), call, outcome, on_retry)
+        self.router = router
+        self.member: Member | None = None  # the current attempt's deployment, once chosen
+        self.tried: set[int] = set()  # the deployments tried since the last wait
+        self.waits = 0
+        self.unavailable: DeploymentsUnavailableError | None = None
+
+    def _decide(self, state: RetryCallState) -> Decision:
+        outcome = state.outcome
+        error = outcome.exception() if outcome is not None and outcome.failed else None
+        if not isinstance(error, APIError) or isinstance(error, DeploymentsUnavailableError):
+            return Decision(False)
+        self._errors.append(error)
+        if self.member is None or not self.router.failed(self.member, error):
+            return Decision(False)  # the call's own error (400, 401, ...): no deployment does better
+        if self.router.free(self.tried):
+            return Decision(True, 0.0)
+        wait = self.cool_down_wait()
+        return Decision(False) if wait is None else Decision(True, wait)
+
+    def cool_down_wait(self) -> float | None:
+        """The wait for the first deployment to cool down, counted, when the call may wait it; else None, with
+        ``unavailable`` set to the error to raise."""
+        wait, left, max_wait = self.router.shortest_cool_down(), self.call.timer.remaining(), self.policy.max_retry_wait
+        if self.waits >= self.call.max_retries:
+            why = f"all cool down, and max_retries={self.call.max_retries} waits were used"
+        elif wait > max_wait:
+            why = f"all cool down for {wait:.1f} s or more, above max_retry_wait={max_wait:g} s"
+        elif left is not None and wait >= left:
+            why = "all cool down past total_timeout"
+        else:
+            self.waits += 1
+            self.tried.clear()
+            return wait
+        self.unavailable = self.router.unavailable(why)
+        return None
+
+    def _next_step(self, wait: float) -> str:
+        where = self.member.deployment.name if self.member is not None else "a deployment"
+        if wait == 0:
+            return f"moving from {where} to another deployment"
+        return f"every deployment cools down: retrying in {wait:.2f} s"
+
+    def final(self, error: APIErrorT) -> APIErrorT:
+        """The error the call raises; ``DeploymentsUnavailableError`` when no deployment was left (its message
+        already lists each one's last failure, so its summary does not repeat them)."""
+        if self.unavailable is None and not isinstance(error, DeploymentsUnavailableError):
+            return super().final(error)
+        final: Any = self.unavailable if self.unavailable is not None else error
+        final = after_retries(final, RetrySummary(max(self.outcome.sent, 1), self.waited))
+        final.attempt_errors = tuple(self._errors)
+        return cast(APIErrorT, final)
 
 
 # The options every deployment takes from the client (so ``with_options`` copies change them for all); a
@@ -308,13 +351,8 @@ CLIENT_WIDE = tuple(name for name in OPTION_NAMES if name not in ("model", "max_
 
 
 def retarget(call: PreparedCall[Any], member: Member, client_config: ClientConfig) -> PreparedCall[Any]:
-    """``call`` rebuilt for ``member``'s route style and settings (with the client's ``CLIENT_WIDE`` ones),
-    as one attempt, in the call's time and trace."""
-    assert call.rebuild is not None, "a call made by prepare_* can be rebuilt"
-    config = replace(member.client._config, **{name: getattr(client_config, name) for name in CLIENT_WIDE})
-    one = call.rebuild(config)
-    return replace(one, max_retries=0, timer=call.timer, timeout=call.timeout, trace=call.trace,
-                   max_response_bytes=call.max_response_bytes)
+    """``call`` for ``member``, with the calling client's ``CLIENT_WIDE`` options, in the call's time and trace."""
+    return call.for_config(member.config_for(client_config))
 
 
 def _ready_now(members: list[Member]) -> list[Member]:
@@ -339,17 +377,19 @@ def check_deployments(deployments: object) -> list[Deployment]:
     return list(deployments)
 
 
-def make_router(client_class: type[Any], deployments: Sequence[Deployment], credential: object,
-                cool_down: CoolDown | None, options: ClientOptions, **settings: Any) -> Router:
-    """One single-endpoint client per deployment, with the client's ``options`` and ``settings`` (pool, scope,
-    api version), its own model, and no retries of its own: the router moves or waits."""
+def make_router(deployments: Sequence[Deployment], credential: object, cool_down: CoolDown | None,
+                options: ClientOptions, *, is_async: bool, api_version: str | None, scope: str | None,
+                token_refresh_margin: float, default_timeout: httpx.Timeout | None) -> Router:
+    """Each deployment's config (the client's ``options``, its own model), credential and pacer; the calls
+    retry through the router, so none has retries of its own."""
     if cool_down is not None and not isinstance(cool_down, CoolDown):
         raise ConfigurationError(f"cool_down must be a CoolDown(...), got {type(cool_down).__name__}")
-    members = [
-        Member(d, client_class(
-            d.endpoint, d.credential if d.credential is not None else credential, api=d.api,
-            deployment=d.deployment, rate_limit=d.rate_limit, **settings,
-            **replace(options, model=d.model, max_retries=0, on_retry=None).as_kwargs()))
-        for d in deployments
-    ]
+    members = []
+    for d in deployments:
+        config = ClientConfig.create(d.endpoint, api=d.api, api_version=api_version, deployment=d.deployment,
+                                     options=replace(options, model=d.model, max_retries=0, on_retry=None),
+                                     default_timeout=default_timeout)
+        auth = resolve_auth(d.credential if d.credential is not None else credential, endpoint=config.base_url,
+                            scope=scope, refresh_margin=token_refresh_margin, is_async=is_async)
+        members.append(Member(d, config, auth, Pacer(d.rate_limit, config) if d.rate_limit is not None else None))
     return Router(members, cool_down or CoolDown())

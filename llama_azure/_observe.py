@@ -103,7 +103,8 @@ def error_type(error: BaseException | None) -> str:
 class Traceable(Protocol):
     """A call that may be traced (a ``PreparedCall``)."""
 
-    trace: CallTrace | None
+    @property
+    def trace(self) -> CallTrace | None: ...
 
 
 def report_quota_wait(call: Traceable, seconds: float, reason: str) -> None:

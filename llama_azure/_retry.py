@@ -1,4 +1,5 @@
-"""The retry decision, without I/O, and the tenacity glue both shells use.
+"""The retry decision and the retry loop of a call, without I/O: :func:`call_flow` runs the attempts, and
+tenacity's state machine, fed each attempt's outcome, decides (through :class:`RetryRun`) after a failure.
 
 Retried: 408, 429, 500, 502, 503, 504, connection errors and timeouts, always before a stream's first
 chunk. The wait is what the service asked for (``retry-after-ms``, ``x-ms-retry-after-ms``,
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +23,9 @@ from ._observe import error_type
 from ._options import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
 
 if TYPE_CHECKING:
-    from tenacity import RetryCallState
+    from tenacity import RetryCallState, Retrying
 
-    from ._core import PreparedCall
+    from ._core import CallOutcome, PreparedCall
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 INITIAL_BACKOFF = 0.5
@@ -97,15 +99,18 @@ class RetryPolicy:
 
 @dataclass
 class RetryRun:
-    """One call's retries, as tenacity callbacks: ``retry=run.should_retry, wait=run.next_wait``; when they stop,
-    ``raise run.final(error)`` gives the caller the error with its retry summary (built once, there).
+    """One call's retries: the callbacks (``should_retry``, ``next_wait``, ``before_wait``) of the tenacity state
+    machine :meth:`machine` makes after a failed attempt; when they stop, ``raise run.final(error)`` gives the
+    caller the error with its retry summary (built once, there).
 
     It only decides waits: a 401 to a cached token is handled inside the attempt, by the credential
     (``_attempt.attempt_flow``).
     """
 
     policy: RetryPolicy
-    call: PreparedCall[Any]  # its ``sent`` counts the HTTP requests made, a resend after a new token included
+    call: PreparedCall[Any]
+    outcome: CallOutcome  # its ``sent`` counts the HTTP requests made, a resend after a new token included
+    on_retry: Callable[[int, BaseException, float], object] | None = None
     waited: float = 0.0
     _decisions: dict[int, Decision] = field(default_factory=dict)
     _errors: list[APIError] = field(default_factory=list)  # each failed attempt's, in order
@@ -144,11 +149,14 @@ class RetryRun:
         wait = self._decision(state).wait
         self.waited += wait
         error = state.outcome.exception() if state.outcome is not None else None
-        logger.info("%s: attempt %d failed (%s); retrying in %.2f s", self.call.where, state.attempt_number,
-                    error_type(error), wait)
+        logger.info("%s: attempt %d failed (%s); %s", self.call.where, state.attempt_number, error_type(error),
+                    self._next_step(wait))
         if self.call.trace is not None:  # tracing on: each retry is an event of the call's span
             self.call.trace.retried(state.attempt_number, error, wait)
         return wait
+
+    def _next_step(self, wait: float) -> str:
+        return f"retrying in {wait:.2f} s"
 
     def final(self, error: APIErrorT) -> APIErrorT:
         """The error the call raises: the last attempt's, saying how many requests were sent, how long was
@@ -158,4 +166,67 @@ class RetryRun:
         errors: tuple[APIError, ...] = tuple(self._errors)
         if not errors or errors[-1] is not error:
             errors += (error,)
-        return after_retries(error, RetrySummary(max(self.call.sent, 1), self.waited, note, errors))
+        return after_retries(error, RetrySummary(max(self.outcome.sent, 1), self.waited, note, errors))
+
+    def before_wait(self, state: RetryCallState) -> None:
+        """tenacity's ``before_sleep``: tell ``on_retry`` which attempt failed, why, and how long the wait is."""
+        if self.on_retry is None or state.outcome is None:
+            return
+        error = state.outcome.exception()
+        if error is not None:
+            wait = state.next_action.sleep if state.next_action is not None else 0.0
+            self.on_retry(state.attempt_number, error, wait)
+
+    def machine(self, failure: Any) -> tuple[Retrying, RetryCallState]:
+        """tenacity's state machine with these callbacks, after attempt 1 failed with ``failure`` (an exc_info):
+        made only then, so a call whose first attempt succeeds costs no tenacity."""
+        from tenacity import RetryCallState, Retrying  # loaded at the first failure, not at import
+
+        retrying = Retrying(retry=self.should_retry, wait=self.next_wait, before_sleep=self.before_wait,
+                            reraise=True)
+        retrying.begin()
+        state = RetryCallState(retrying, fn=None, args=(), kwargs={})
+        state.set_exception(failure)
+        return retrying, state
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Wait this long before the next attempt (time.sleep / asyncio.sleep); the result is None."""
+
+    seconds: float
+
+
+def call_flow(attempt: Callable[[], Generator[Any, Any, Any]], retries: Callable[[], RetryRun]
+              ) -> Generator[Any, Any, Any]:
+    """Every attempt of one call: ``attempt()`` is one attempt's flow (``_attempt.attempt_flow``, or the router's
+    for ``deployments=``). The first one runs as it is; after a failure ``retries()`` gives the call's
+    :class:`RetryRun`, and tenacity's state machine (``iter``, as its own ``__iter__`` runs it) decides: a
+    :class:`Sleep` step then the next attempt, or the final error (``RetryRun.final``). Only an ``APIError``
+    is retried; any other error passes through at once."""
+    try:
+        return (yield from attempt())
+    except APIError:
+        failure = sys.exc_info()
+    from tenacity import DoAttempt, DoSleep
+
+    run = retries()
+    retrying, state = run.machine(failure)
+    while True:
+        try:
+            action = retrying.iter(state)
+        except APIError as error:
+            raise run.final(error) from error.__cause__
+        if isinstance(action, DoSleep):
+            if action > 0:  # a move to another deployment does not wait
+                yield Sleep(float(action))
+            state.prepare_for_next_attempt()
+        elif isinstance(action, DoAttempt):
+            try:
+                result = yield from attempt()
+            except APIError:
+                state.set_exception(sys.exc_info())  # type: ignore[arg-type]
+            else:
+                state.set_result(result)
+        else:
+            return action

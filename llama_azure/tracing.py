@@ -214,10 +214,11 @@ class _Telemetry:
             return None
         return _CallSpan(self, span, {k: attrs[k] for k in _METRIC_KEYS if k in attrs})
 
-    def _begin(self, call: Any) -> _CallSpan | None:
+    def _begin(self, call: Any) -> tuple[_CallSpan | None, Any]:
+        """The call's span, and the call (a copy) that reports to it: traced either way, so the shell runs the
+        copy untraced inside."""
         traced = self._start(call)
-        call.trace = traced or _observe.UNTRACED  # set either way: the shell runs the call untraced inside
-        return traced
+        return traced, call.traced(traced or _observe.UNTRACED)
 
     @contextlib.contextmanager
     def _current(self, traced: _CallSpan) -> Iterator[None]:
@@ -230,7 +231,7 @@ class _Telemetry:
                 raise
 
     def traced(self, execute: Callable[[Any], R], call: Any) -> R:
-        traced = self._begin(call)
+        traced, call = self._begin(call)
         if traced is None:
             return execute(call)
         with self._current(traced):
@@ -251,7 +252,7 @@ class _Telemetry:
             yield _ToolSpan(span, self.capture_content)
 
     async def traced_async(self, execute: Callable[[Any], Awaitable[R]], call: Any) -> R:
-        traced = self._begin(call)
+        traced, call = self._begin(call)
         if traced is None:
             return await execute(call)
         with self._current(traced):

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from .._core import PreparedCall
+from .._core import CallOutcome
 from .._exceptions import request_id_of
 
 R = TypeVar("R")
@@ -54,7 +54,7 @@ class RawResponse(Generic[R]):
         return f"<RawResponse [{self.status_code}] retries_taken={self.retries_taken}>"
 
 
-def raw_response(call: PreparedCall[Any], result: R) -> RawResponse[R]:
-    """Wrap the result of a call that has run (its last answer is ``call.response``)."""
-    assert call.response is not None, "the call has not been sent"
-    return RawResponse(call.response, result, call.retries_taken, call.deployment)
+def raw_response(outcome: CallOutcome, result: R) -> RawResponse[R]:
+    """Wrap the result of a call that has run (its last answer is ``outcome.response``)."""
+    assert outcome.response is not None, "the call has not been sent"
+    return RawResponse(outcome.response, result, outcome.retries_taken, outcome.deployment)

@@ -9,6 +9,7 @@ are counts of what was actually sent.
 from __future__ import annotations
 
 import collections
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +29,8 @@ from llama_azure import (
     ParameterError,
     RateLimit,
 )
+from llama_azure._auth.auth import resolve_auth
+from llama_azure._call.config import ClientConfig
 from llama_azure._deployments import Member, Router
 from llama_azure.server.process import ReferenceServer
 
@@ -207,21 +210,22 @@ def test_a_deployments_client_names_every_deployment_in_its_repr_and_no_secret(c
     assert "secret" not in text
 
 
-class _Client:
-    """Just enough of a member client for the router's choice (no pacing)."""
-
+def member(weight: float) -> Member:
+    """A deployment the router can choose (no pacing)."""
     endpoint = "https://a.eastus2.models.ai.azure.com"
-    _pacer = None
+    config = ClientConfig.create(endpoint, api=None, api_version=None, deployment=None)
+    auth = resolve_auth(KEY, endpoint=endpoint, scope=None, refresh_margin=300, is_async=False)
+    return Member(Deployment(endpoint, weight=weight), config, auth)
 
 
 def test_the_router_chooses_by_weight_among_deployments_not_cooling_down() -> None:
     now = [0.0]
     draws = iter([0.0, 0.5, 0.99, 0.99])
-    light, heavy = (Member(Deployment(_Client.endpoint, weight=w), _Client()) for w in (1, 3))
+    light, heavy = member(1), member(3)
     router = Router([light, heavy], CoolDown(), clock=lambda: now[0], rng=lambda: next(draws))
-    assert [router.choose(set()) for _ in range(3)] == [light, heavy, heavy]
+    assert [router.pick(router.free(set())) for _ in range(3)] == [light, heavy, heavy]
     light.cool_until = 5.0
-    assert router.choose(set()) is heavy and router.choose({1}) is None
+    assert router.pick(router.free(set())) is heavy and router.pick(router.free({1})) is None
     assert router.shortest_cool_down() == 0.0
     heavy.cool_until = 3.0
     assert router.shortest_cool_down() == 3.0
@@ -273,3 +277,47 @@ async def test_the_span_names_the_deployment_that_answered(shell_kind: str, serv
         assert (attributes["server.address"], attributes["server.port"]) == ("127.0.0.1", server.port)
         moves = [e for e in span.events if e.name == "llama_azure.retry"]
         assert [dict(e.attributes or {})["error.type"] for e in moves] == ["503"]
+
+
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on (a port just freed): every request to it fails to connect."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+async def test_on_retry_and_the_attempt_counts_agree_across_a_move(shell_kind: str, server: ReferenceServer,
+                                                                  broken: Any) -> None:
+    """One retry loop per call: each move is a retry, told to on_retry with the numbers the call reports."""
+    async with Counted(shell_kind, [Deployment(closed_port_url(), weight=HEAVY), Deployment(server.url)]) as counted:
+        raw = await counted.shell.run(
+            lambda c: c.chat.completions.with_raw_response.create(messages=USER_HI, max_tokens=2))
+        assert [(attempt, type(error)) for attempt, error, _ in counted.moves] == [(1, APIConnectionError)]
+        assert raw.retries_taken == len(counted.moves) == 1
+    # the call's own error after a move: it counts both requests, and says so
+    async with Counted(shell_kind, [Deployment(broken.url, weight=HEAVY),
+                                     Deployment(server.url, credential="wrong-key")]) as counted:
+        with pytest.raises(AuthenticationError) as refused:
+            await counted.shell.run(chat())
+        assert [(attempt, type(error)) for attempt, error, _ in counted.moves] == [(1, InternalServerError)]
+        assert refused.value.attempts == 2 and "after 2 attempts" in str(refused.value)
+    # no deployment left: on_retry told of the one retry made, the error of the two attempts
+    async with Counted(shell_kind, [Deployment(broken.url, weight=HEAVY), Deployment(closed_port_url())],
+                       max_retries=0) as counted:
+        with pytest.raises(DeploymentsUnavailableError) as unavailable:
+            await counted.shell.run(chat())
+        assert [(attempt, type(error)) for attempt, error, _ in counted.moves] == [(1, InternalServerError)]
+        assert unavailable.value.attempts == 2 and counted.sent[where(broken)] == 1
+        assert [type(error) for error in unavailable.value.attempt_errors] == [InternalServerError,
+                                                                             APIConnectionError]
+
+
+async def test_a_wait_for_a_cool_down_is_a_retry_told_its_real_wait(shell_kind: str, broken: Any) -> None:
+    async with Counted(shell_kind, [Deployment(broken.url)], cool_down=CoolDown(server_error=0.2),
+                       max_retries=1) as counted:
+        with pytest.raises(DeploymentsUnavailableError) as unavailable:
+            await counted.shell.run(chat())
+        ((attempt, error, wait),) = counted.moves  # the second failure is not a retry: the call gives up
+        assert attempt == 1 and isinstance(error, InternalServerError) and 0 < wait <= 0.2
+        assert unavailable.value.attempts == counted.sent[where(broken)] == 2
+        assert unavailable.value.waited == wait and "max_retries=1" in str(unavailable.value)

@@ -7,7 +7,7 @@ import httpx
 from tenacity import RetryCallState, Retrying
 
 from llama_azure import AuthenticationError, ContentFilterError, InternalServerError, RateLimitError
-from llama_azure._core import PreparedCall
+from llama_azure._core import CallOutcome, PreparedCall
 from llama_azure._exceptions import RetrySummary, after_retries, make_status_error
 from llama_azure._retry import RetryPolicy, RetryRun
 
@@ -76,7 +76,7 @@ def test_the_decision_is_the_same_whichever_callback_tenacity_asks_first() -> No
         draws.clear()
         call = PreparedCall(httpx.Request("POST", URL), parse=lambda r, b: None, stream=False,
                             timeout=httpx.Timeout(5.0), max_retries=2, where="x/v1/chat/completions")
-        run = RetryRun(RetryPolicy(max_retries=2, jitter=jitter), call)
+        run = RetryRun(RetryPolicy(max_retries=2, jitter=jitter), call, CallOutcome())
         state = failed(error, 1)
         if ask_wait_first:
             wait, retry = run.next_wait(state), run.should_retry(state)

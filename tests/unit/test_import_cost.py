@@ -34,6 +34,19 @@ def test_a_client_built_with_a_key_still_loads_neither_azure_core_nor_the_retry_
     assert "azure.core" not in loaded and "tenacity" not in loaded and "asyncio" not in loaded
 
 
+def test_a_call_answered_at_once_loads_no_retry_library() -> None:
+    """The retry decision (tenacity) is made only after a failed attempt: a call that succeeds costs none of it."""
+    answer = {"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+              "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}]}
+    loaded = _loaded_after(
+        "import httpx, llama_azure\n"
+        f"answer = httpx.Response(200, json={answer!r})\n"
+        "http = httpx.Client(transport=httpx.MockTransport(lambda request: answer))\n"
+        "client = llama_azure.LlamaClient('https://x.eastus2.models.ai.azure.com', 'k', http_client=http)\n"
+        "client.chat.completions.create(messages=[{'role': 'user', 'content': 'Hi'}], max_tokens=2)")
+    assert "tenacity" not in loaded
+
+
 def test_every_public_name_resolves() -> None:
     for name in llama_azure.__all__:
         assert getattr(llama_azure, name) is not None
