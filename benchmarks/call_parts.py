@@ -65,13 +65,12 @@ def _patch(undo: list[Undo], owner: Any, name: str, value: Any) -> None:
 
 def _parts(url: str) -> dict[str, tuple[str, Callable[[list[Undo]], str | None]]]:
     """Each part: what its stand-in is, and a function installing it (returning why not, if it cannot)."""
-    from llama_azure._timeouts import CallTimer
-
     import llama_azure._async_client as async_shell
+    import llama_azure._call.prepare as core
     import llama_azure._client as sync_shell
-    import llama_azure._core as core
     import llama_azure._request.params as params
     from llama_azure import LlamaClient
+    from llama_azure._http.timeouts import CallTimer
 
     # The client's own config and the shells' prepare_chat: wherever they are defined, the shells have them.
     config = LlamaClient(endpoint=url, credential="k", max_retries=0)._config
@@ -94,7 +93,7 @@ def _parts(url: str) -> dict[str, tuple[str, Callable[[list[Undo]], str | None]]
 
     def template(undo: list[Undo]) -> str | None:
         if not hasattr(core, "_request"):
-            return "no _core._request"
+            return "no prepare._request"
         _patch(undo, core, "_request", lambda *args: prepared.request)
         return None
 
@@ -135,8 +134,8 @@ def _parts(url: str) -> dict[str, tuple[str, Callable[[list[Undo]], str | None]]
     return {
         "prepare_chat (all of preparing the call)": ("a copy of a prepared call", prepare),
         "  messages and parameters checked": ("the checked result", checks),
-        "  request built (_core._build)": ("a copy of a prepared call", build),
-        "    template httpx.Request (_core._request)": ("the same request", template),
+        "  request built (prepare._build)": ("a copy of a prepared call", build),
+        "    template httpx.Request (prepare._request)": ("the same request", template),
         "    body JSON (json.dumps)": ("the same text", body_json),
         "retry loop (tenacity)": ("the attempt called directly", retry_loop),
         "body read (read_body, size cap, timer)": ("response.read()", read_body),

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from ._async_client import AsyncLlamaClient
 from ._auth.auth import DEFAULT_SCOPE, scope_for_endpoint
 from ._auth.credentials import AsyncTokenCredential, Credential, KeyCredential, TokenCredential
+from ._call.failover import CoolDown, Deployment
 from ._client import LlamaClient
-from ._deployments import CoolDown, Deployment
 from ._exceptions import (
     APIConnectionError,
     APIError,

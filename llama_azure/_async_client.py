@@ -11,12 +11,13 @@ import httpx
 from typing_extensions import Self, Unpack
 
 from . import _observe
-from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed
 from ._base_client import BaseClient
-from ._core import CallOutcome, PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
+from ._call.attempt import Driver, Headers, ReadBody, Send, Step, Streamed
+from ._call.prepare import prepare_chat, prepare_completion, prepare_info, prepare_parse
+from ._call.prepared import CallOutcome, PreparedCall
+from ._call.retry import Sleep
 from ._pacing.pacer import Pause, Store
 from ._pacing.wait import apause
-from ._retry import Sleep
 from ._streaming.raw_response import RawResponse, raw_response
 from ._streaming.streams import AsyncStream, aread_body
 

@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 import httpx
 from typing_extensions import Self, Unpack
 
-from ._attempt import attempt_flow
 from ._auth.auth import DEFAULT_REFRESH_MARGIN, Auth, resolve_auth
 from ._auth.credentials import AsyncTokenCredential, KeyCredential, TokenCredential
+from ._call.attempt import attempt_flow
 from ._call.config import ClientConfig
-from ._core import CallOutcome, PreparedCall
-from ._deployments import CoolDown, Deployment, Router, check_deployments, make_router
+from ._call.failover import CoolDown, Deployment, Router, check_deployments, make_router
+from ._call.options import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, ClientOptions, OptionChanges
+from ._call.prepared import CallOutcome, PreparedCall
+from ._call.retry import RetryPolicy, RetryRun, call_flow
 from ._exceptions import ConfigurationError
-from ._options import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, ClientOptions, OptionChanges
 from ._pacing.pacer import Pacer, is_rate_limit
-from ._retry import RetryPolicy, RetryRun, call_flow
 from ._streaming.body import DEFAULT_MAX_RESPONSE_BYTES
 
 if TYPE_CHECKING:

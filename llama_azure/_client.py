@@ -1,4 +1,4 @@
-"""The sync client: ``LlamaClient``. A thin shell over the sans-IO core (``_core.py``)."""
+"""The sync client: ``LlamaClient``. A thin shell over the sans-IO core (``_call/``)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ import httpx
 from typing_extensions import Self, Unpack
 
 from . import _observe
-from ._attempt import Driver, Headers, ReadBody, Send, Step, Streamed
 from ._base_client import BaseClient
-from ._core import CallOutcome, PreparedCall, prepare_chat, prepare_completion, prepare_info, prepare_parse
+from ._call.attempt import Driver, Headers, ReadBody, Send, Step, Streamed
+from ._call.prepare import prepare_chat, prepare_completion, prepare_info, prepare_parse
+from ._call.prepared import CallOutcome, PreparedCall
+from ._call.retry import Sleep
 from ._pacing.pacer import Pause, Store
 from ._pacing.wait import pause
-from ._retry import Sleep
 from ._streaming.raw_response import RawResponse, raw_response
 from ._streaming.streams import Stream, read_body
 
@@ -249,7 +250,7 @@ class LlamaClient(BaseClient[httpx.Client]):
         return raw_response(outcome, self._execute(call, outcome))
 
     def _drive(self, flow: Generator[Step, Any, Any], call: PreparedCall[Any]) -> Any:
-        """Run the call's flow (``_retry.call_flow`` over ``attempt_flow``, or ``Router.flow``), doing each step
+        """Run the call's flow (``_call.retry.call_flow`` over ``attempt_flow``, or ``Router.flow``), doing each step
         it yields; an error of a step is thrown back into the flow where it asked."""
         driver = Driver(flow)
         for step in driver:

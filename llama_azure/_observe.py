@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol, TypeVar
 
 R = TypeVar("R")
-C = TypeVar("C")  # the call (a ``PreparedCall``; not imported: ``_core`` imports this module)
+C = TypeVar("C")  # the call (a ``PreparedCall``; not imported: ``_call`` imports this module)
 
 
 class CallTrace(Protocol):

@@ -28,8 +28,8 @@ from ._async_client import AsyncLlamaClient
 from ._auth.auth import ENV_API_KEY
 from ._batch.command import add_batch_parser, run_batch_command
 from ._call.config import ENV_ENDPOINT
+from ._call.prepare import _model_needed
 from ._client import LlamaClient
-from ._core import _model_needed
 from ._exceptions import ConfigurationError, LlamaAzureError, ParameterError
 from ._request.routes import API_STYLES, requires_model
 from ._version import __version__

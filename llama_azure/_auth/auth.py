@@ -87,7 +87,7 @@ class Auth(Protocol):
 
     def invalidate(self, sent: str | None) -> bool:
         """After a 401 to a request whose ``Authorization`` header was ``sent``: forget that token if it is still
-        cached; True when sending again with fresh headers makes sense (``_attempt.attempt_flow`` does, once)."""
+        cached; True when sending again with fresh headers makes sense (``_call.attempt.attempt_flow`` does, once)."""
         ...
 
     def describe_failure(self) -> str: ...

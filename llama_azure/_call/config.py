@@ -1,7 +1,7 @@
 """A client's settings, checked: ``ClientConfig`` (the endpoint and its options) and the check of each option.
 
 The constructor, ``with_options`` and the deployments' clients build their ``ClientConfig`` here; a call's own
-options (``timeout=``, ``extra_headers=``, ``max_retries=``, ...) go through the same checks when ``_core``
+options (``timeout=``, ``extra_headers=``, ``max_retries=``, ...) go through the same checks when ``prepare``
 prepares the call.
 """
 
@@ -20,7 +20,6 @@ import httpx
 
 from .._exceptions import ConfigurationError, ParameterError
 from .._http.origins import check_plain_http
-from .._options import DEFAULT_OPTIONS, ClientOptions
 from .._request.routes import (
     DEFAULT_API_VERSION,
     ApiStyle,
@@ -34,6 +33,7 @@ from .._request.routes import (
 )
 from .._streaming.body import check_max_response_bytes
 from .._version import __version__
+from .options import DEFAULT_OPTIONS, ClientOptions
 
 ENV_ENDPOINT = "LLAMA_AZURE_ENDPOINT"
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
@@ -117,7 +117,7 @@ def check_max_retry_wait(value: object) -> float:
 @dataclass(frozen=True, kw_only=True)
 class ClientConfig:
     """Everything a client knows besides its credential and its HTTP connection pool: the endpoint, and its
-    options (``_options.ClientOptions``) checked."""
+    options (``options.ClientOptions``) checked."""
 
     base_url: str
     api: ApiStyle
@@ -192,7 +192,7 @@ class ClientConfig:
 
     def header_template(self, stream: bool, pass_through: bool) -> dict[str, str]:
         """The headers every such call sends, in their order; the request id is a placeholder (see
-        ``_core._headers``). Not to be changed: copy it."""
+        ``prepare._headers``). Not to be changed: copy it."""
         key = (stream, pass_through)
         template = self._header_templates.get(key)
         if template is None:

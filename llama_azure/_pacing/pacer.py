@@ -3,7 +3,7 @@ perform), then tell the budget when the answer started, what the service said is
 were really used.
 
 ``Pacer.admit`` is the one place a call's quota wait is decided (and reported to tracing): hook it to see
-quota waits. ``_attempt.attempt_flow`` runs it with ``yield from``.
+quota waits. ``_call.attempt.attempt_flow`` runs it with ``yield from``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import httpx
 
 from .._call.config import ClientConfig
-from .._core import PreparedCall
+from .._call.prepared import PreparedCall
 from .._exceptions import LlamaAzureError, ParameterError, QuotaTimeoutError
 from .._observe import report_quota_wait
 from .store_deadline import by

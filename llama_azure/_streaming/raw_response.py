@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from .._core import CallOutcome
+from .._call.prepared import CallOutcome
 from .._exceptions import request_id_of
 
 R = TypeVar("R")

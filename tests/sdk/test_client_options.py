@@ -25,7 +25,7 @@ from llama_azure import (
 )
 from llama_azure._base_client import BaseClient
 from llama_azure._call.config import DEFAULT_TIMEOUT, ClientConfig
-from llama_azure._options import OPTION_NAMES, ClientOptions, OptionChanges
+from llama_azure._call.options import OPTION_NAMES, ClientOptions, OptionChanges
 from llama_azure._request.params import RequestOptions
 from llama_azure.server.process import ReferenceServer
 

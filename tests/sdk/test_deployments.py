@@ -31,7 +31,7 @@ from llama_azure import (
 )
 from llama_azure._auth.auth import resolve_auth
 from llama_azure._call.config import ClientConfig
-from llama_azure._deployments import Member, Router
+from llama_azure._call.failover import Member, Router
 from llama_azure.server.process import ReferenceServer
 
 KEY = "test-key"  # the session server's key (tests/conftest.py); the servers here use it too

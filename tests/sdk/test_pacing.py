@@ -31,7 +31,7 @@ from llama_azure import (
     QuotaTimeoutError,
     RateLimit,
 )
-from llama_azure._core import prepare_chat
+from llama_azure._call.prepare import prepare_chat
 from llama_azure._pacing.ledger import LocalLedger
 from llama_azure._pacing.token_estimate import estimate_tokens
 from llama_azure.server.process import ReferenceServer

@@ -18,8 +18,8 @@ from llama_azure import (
     InternalServerError,
     RateLimitError,
 )
+from llama_azure._call.retry import RetryPolicy
 from llama_azure._http.retry_after import retry_after_seconds
-from llama_azure._retry import RetryPolicy
 
 
 def scripted(*responses: httpx.Response | Exception) -> tuple[list[httpx.Request], Handler]:

@@ -14,7 +14,7 @@ import pytest
 from support.shells import USER_HI, Shell, mock_shell
 
 from llama_azure import RateLimitError
-from llama_azure._retry import RETRY_AFTER_FLOOR, RetryPolicy, retry_after_wait
+from llama_azure._call.retry import RETRY_AFTER_FLOOR, RetryPolicy, retry_after_wait
 
 
 def always_throttled(**headers: str) -> tuple[list[httpx.Request], Any]:

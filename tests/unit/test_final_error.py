@@ -7,9 +7,9 @@ import httpx
 from tenacity import RetryCallState, Retrying
 
 from llama_azure import AuthenticationError, ContentFilterError, InternalServerError, RateLimitError
-from llama_azure._core import CallOutcome, PreparedCall
+from llama_azure._call.prepared import CallOutcome, PreparedCall
+from llama_azure._call.retry import RetryPolicy, RetryRun
 from llama_azure._exceptions import RetrySummary, after_retries, make_status_error
-from llama_azure._retry import RetryPolicy, RetryRun
 
 URL = "https://x.eastus2.models.ai.azure.com/v1/chat/completions"
 

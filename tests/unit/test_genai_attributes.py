@@ -11,7 +11,8 @@ import pytest
 
 from llama_azure import ChatCompletion, Completion
 from llama_azure._call.config import ClientConfig
-from llama_azure._core import prepare_chat, prepare_completion
+from llama_azure._call.options import ClientOptions
+from llama_azure._call.prepare import prepare_chat, prepare_completion
 from llama_azure._genai_attributes import (
     input_messages,
     output_messages,
@@ -20,7 +21,6 @@ from llama_azure._genai_attributes import (
     response_attributes,
 )
 from llama_azure._observe import error_type, report_quota_wait
-from llama_azure._options import ClientOptions
 
 # The model-inference route: the one with tools and response_format (the llama route refuses them).
 CONFIG = ClientConfig.create("https://unit.eastus2.models.ai.azure.com", api="model-inference", api_version=None,

@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from llama_azure import AsyncLlamaClient, LlamaClient, RateLimit
-from llama_azure._core import PreparedCall, prepare_chat
+from llama_azure._call.prepare import prepare_chat
+from llama_azure._call.prepared import PreparedCall
 from llama_azure._pacing.budget import Budget, Ticket
 from llama_azure._pacing.pacer import Pacer, Pause
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from llama_azure._core import new_request_id
+from llama_azure._call.prepare import new_request_id
 
 
 def test_request_ids_are_canonical_random_version_4_uuids() -> None:

@@ -10,8 +10,9 @@ import httpx
 from support.wire import chat_answer
 
 from llama_azure._call.config import ClientConfig
-from llama_azure._core import PreparedCall, prepare_chat, prepare_completion, prepare_parse
-from llama_azure._options import ClientOptions
+from llama_azure._call.options import ClientOptions
+from llama_azure._call.prepare import prepare_chat, prepare_completion, prepare_parse
+from llama_azure._call.prepared import PreparedCall
 from llama_azure._request.routes import ApiStyle
 
 MESSAGES = [{"role": "user", "content": "Hi"}]

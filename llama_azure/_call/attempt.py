@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
-from ._core import CallOutcome, PreparedCall, interpret, raise_transport_error, stream_chunk_type, with_auth
-from ._http.origins import follows_redirect, redirect_request, same_origin
-from ._pacing.pacer import Pause, Store, sending
-from ._retry import Sleep
+from .._http.origins import follows_redirect, redirect_request, same_origin
+from .._pacing.pacer import Pause, Store, sending
+from .exchange import interpret, raise_transport_error, stream_chunk_type, with_auth
+from .prepared import CallOutcome, PreparedCall
+from .retry import Sleep
 
 if TYPE_CHECKING:
-    from ._auth.auth import Auth
-    from ._pacing.pacer import Pacer
+    from .._auth.auth import Auth
+    from .._pacing.pacer import Pacer
 
 logger = logging.getLogger("llama_azure")
 

@@ -17,15 +17,15 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._exceptions import APIConnectionError, APIError, APIErrorT, APIStatusError, RetrySummary, after_retries
-from ._http.retry_after import retry_after_seconds
-from ._observe import error_type
-from ._options import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
+from .._exceptions import APIConnectionError, APIError, APIErrorT, APIStatusError, RetrySummary, after_retries
+from .._http.retry_after import retry_after_seconds
+from .._observe import error_type
+from .options import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState, Retrying
 
-    from ._core import CallOutcome, PreparedCall
+    from .prepared import CallOutcome, PreparedCall
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 INITIAL_BACKOFF = 0.5
@@ -104,7 +104,7 @@ class RetryRun:
     caller the error with its retry summary (built once, there).
 
     It only decides waits: a 401 to a cached token is handled inside the attempt, by the credential
-    (``_attempt.attempt_flow``).
+    (``attempt.attempt_flow``).
     """
 
     policy: RetryPolicy
@@ -199,7 +199,7 @@ class Sleep:
 
 def call_flow(attempt: Callable[[], Generator[Any, Any, Any]], retries: Callable[[], RetryRun]
               ) -> Generator[Any, Any, Any]:
-    """Every attempt of one call: ``attempt()`` is one attempt's flow (``_attempt.attempt_flow``, or the router's
+    """Every attempt of one call: ``attempt()`` is one attempt's flow (``attempt.attempt_flow``, or the router's
     for ``deployments=``). The first one runs as it is; after a failure ``retries()`` gives the call's
     :class:`RetryRun`, and tenacity's state machine (``iter``, as its own ``__iter__`` runs it) decides: a
     :class:`Sleep` step then the next attempt, or the final error (``RetryRun.final``). Only an ``APIError``

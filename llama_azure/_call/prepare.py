@@ -1,7 +1,6 @@
-"""The sans-IO core: build a request from typed parameters, and read what the answer means.
-
-Both shells (``_client.py`` sync, ``_async_client.py`` async) call these functions and only add
-sending, waiting and sleeping around them.
+"""A call prepared from typed parameters, without I/O: ``prepare_chat``, ``prepare_parse``, ``prepare_completion``
+and ``prepare_info`` check them and build the :class:`~.prepared.PreparedCall` (its request from the config's
+precomputed parts) that the shells run; ``retarget`` makes it again for another deployment's config.
 """
 
 from __future__ import annotations
@@ -10,14 +9,27 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import ValidationError
 
-from ._call.config import (
-    _SENDABLE_VALUE,
+from .._exceptions import (
+    APIResponseValidationError,
+    ConfigurationError,
+    ParameterError,
+)
+from .._http.origins import check_plain_http
+from .._http.timeouts import CallTimer
+from .._request.route_params import check_route_params
+from .._request.routes import (
+    ApiStyle,
+    Operation,
+    has_route,
+    requires_model,
+)
+from .config import (
     REQUEST_ID_HEADER,
     ClientConfig,
     _url,
@@ -26,109 +38,19 @@ from ._call.config import (
     check_seconds,
     to_timeout,
 )
-from ._exceptions import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APITimeoutError,
-    ConfigurationError,
-    ParameterError,
-    make_status_error,
-    request_id_of,
-)
-from ._http.origins import SECRET_HEADER, check_plain_http
-from ._http.timeouts import CallTimer
-from ._request.route_params import check_route_params
-from ._request.routes import (
-    ApiStyle,
-    Operation,
-    has_route,
-    requires_model,
-)
-from ._streaming.body import DEFAULT_MAX_RESPONSE_BYTES
+from .prepared import PreparedCall, Retarget
 
 if TYPE_CHECKING:
-    from ._observe import CallTrace
-    from .types.chat import ChatCompletionChunk
-    from .types.completion import Completion
-    from .types.model_info import ModelInfo
+    from ..types.chat import ChatCompletionChunk
+    from ..types.completion import Completion
+    from ..types.model_info import ModelInfo
 
 logger = logging.getLogger("llama_azure")
 
 # Foundry Models reads the model from this header where a request has no body (GET /models/info).
 MODEL_HEADER = "x-ms-model-mesh-model-name"
-# Header names that may carry a secret: never logged in clear (api-key, x-functions-key, authorization, ...).
-_SECRET_HEADER = SECRET_HEADER
 
 T = TypeVar("T")
-
-
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers safe to log: credentials replaced by ``<redacted>``."""
-    return {k: ("<redacted>" if _SECRET_HEADER.search(k) else v) for k, v in headers.items()}
-
-
-def loggable_url(url: httpx.URL) -> str:
-    """The URL for a log line: query values hidden (a SAS-style ``?code=`` is a secret), api-version kept."""
-    if not url.query:
-        return str(url.copy_with(query=None))
-    shown = "&".join(f"{k}={v if k == 'api-version' else '<redacted>'}" for k, v in url.params.multi_items())
-    return f"{url.copy_with(query=None)}?{shown}"
-
-
-@dataclass(frozen=True)
-class PreparedCall(Generic[T]):
-    """A request ready to send (without auth headers, added per attempt) and how to read its answer: a template
-    that does not change while the call runs (what the call produces is its :class:`CallOutcome`).
-
-    ``request`` is a template: each attempt sends a new ``httpx.Request`` built from it (:func:`with_auth`),
-    so no attempt sees headers or state left by an earlier one.
-    """
-
-    request: httpx.Request
-    parse: Callable[[httpx.Response, bytes], T]
-    stream: bool
-    timeout: httpx.Timeout
-    max_retries: int
-    where: str
-    chunk_type: type[ChatCompletionChunk] | type[Completion] | None = None
-    finish: Callable[[Any], Any] | None = None
-    """For a stream: turns what ``until_done()`` folded into the call's result (``parse()``: parsed content)."""
-    timer: CallTimer = field(default_factory=CallTimer)
-    """Started when the call is prepared; shared by its attempts, retry waits and stream."""
-    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-    operation: Operation | None = None
-    body: Mapping[str, Any] | None = field(default=None, repr=False)  # as sent; read only by tracing
-    trace: CallTrace | None = field(default=None, repr=False)
-    """Set while the call is traced (a copy made by :meth:`traced`); None otherwise."""
-    retarget: Retarget | None = field(default=None, repr=False)
-    """``retarget(config, call)``: this call for another deployment's ``config`` (``deployments=``), in ``call``'s
-    time and trace. Built from the parameters as validated; validated again only for another route style."""
-
-    def traced(self, trace: CallTrace) -> PreparedCall[T]:
-        """This call, told of its progress through ``trace`` (tracing runs the call with it)."""
-        return replace(self, trace=trace)
-
-    def for_config(self, config: ClientConfig) -> PreparedCall[T]:
-        """This call for another deployment's ``config``, in this call's time and trace."""
-        assert self.retarget is not None, "a call made by prepare_* can be retargeted"
-        return self.retarget(config, self)
-
-
-Retarget = Callable[[ClientConfig, PreparedCall[Any]], PreparedCall[Any]]
-
-
-@dataclass
-class CallOutcome:
-    """What one run of a call has produced so far, apart from its result: written by the attempts, the retry
-    loop and the router, read by ``with_raw_response`` and the final error."""
-
-    response: httpx.Response | None = None
-    """The last attempt's HTTP answer (for ``with_raw_response``)."""
-    retries_taken: int = 0
-    sent: int = 0
-    """HTTP requests sent so far, retries and a resend after a refreshed token included (``error.attempts``)."""
-    deployment: Any = None
-    """With ``deployments=``: the ``Deployment`` that answered."""
 
 
 def new_request_id() -> str:
@@ -295,7 +217,7 @@ def prepare_chat(
 ) -> PreparedCall[Any]:
     """Validate a chat call and build its request."""
     # Loaded at the first call: the validators and the pydantic models cost most of an import.
-    from ._request.params import split_options, validate_chat
+    from .._request.params import split_options, validate_chat
 
     is_stream = _check_stream_flag(stream, config.api)
     params, options = split_options(kwargs)
@@ -308,8 +230,8 @@ def _chat_call(config: ClientConfig, checked: Any, body: dict[str, Any], is_stre
                options: Mapping[str, Any], again: Retarget, like: PreparedCall[Any] | None = None
                ) -> PreparedCall[Any]:
     """A validated chat call's request for ``config`` (its model, URL and headers are the endpoint's)."""
-    from ._request.score import parse_score_chat, score_body
-    from .types.chat import ChatCompletion, ChatCompletionChunk
+    from .._request.score import parse_score_chat, score_body
+    from ..types.chat import ChatCompletion, ChatCompletionChunk
 
     retarget = _in_style(config, again, lambda other, call: _chat_call(other, checked, body, is_stream, options,
                                                                       again, call))
@@ -343,7 +265,7 @@ def prepare_parse(config: ClientConfig, messages: object, model: object, stream:
                   kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     """``chat.completions.parse``: a chat call whose answer (or stream's result) is read into ``model`` (when
     given), and whose calls of ``pydantic_function_tool`` tools have their arguments read into the tool's model."""
-    from ._request.structured import response_format_for, tool_models
+    from .._request.structured import response_format_for, tool_models
 
     extra = {"response_format": response_format_for(model)} if model is not None else {}
     call = prepare_chat(config, messages, stream, {**kwargs, **extra})
@@ -352,7 +274,7 @@ def prepare_parse(config: ClientConfig, messages: object, model: object, stream:
 
 def _read_into(call: PreparedCall[Any], target: Any, tools: Any) -> PreparedCall[Any]:
     """``call`` whose result is read into ``target`` (and its tools' arguments into their models)."""
-    from ._request.structured import to_parsed
+    from .._request.structured import to_parsed
 
     chat = call.retarget
     assert chat is not None
@@ -370,7 +292,7 @@ def _read_into(call: PreparedCall[Any], target: Any, tools: Any) -> PreparedCall
 def prepare_completion(config: ClientConfig, prompt: object, stream: object,
                        kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     """Validate a text completion call and build its request."""
-    from ._request.params import split_options, validate_completion
+    from .._request.params import split_options, validate_completion
 
     is_stream = _check_stream_flag(stream, config.api)
     params, options = split_options(kwargs)
@@ -384,8 +306,8 @@ def _completion_call(config: ClientConfig, prompt: Any, body: dict[str, Any], is
                      options: Mapping[str, Any], again: Retarget, like: PreparedCall[Any] | None = None
                      ) -> PreparedCall[Any]:
     """A validated completion call's request for ``config``."""
-    from ._request.score import parse_score_completion, score_body
-    from .types.completion import Completion
+    from .._request.score import parse_score_completion, score_body
+    from ..types.completion import Completion
 
     retarget = _in_style(config, again, lambda other, call: _completion_call(other, prompt, body, is_stream,
                                                                             options, again, call))
@@ -402,8 +324,8 @@ def _completion_call(config: ClientConfig, prompt: Any, body: dict[str, Any], is
 
 def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCall[ModelInfo]:
     """Build ``GET /info``; on Foundry Models the model is named by the ``x-ms-model-mesh-model-name`` header."""
-    from ._request.params import split_options
-    from .types.model_info import ModelInfo
+    from .._request.params import split_options
+    from ..types.model_info import ModelInfo
 
     params, options = split_options(kwargs)
     model = params.pop("model", None)
@@ -423,78 +345,3 @@ def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCal
                   retarget=_again(prepare_info, kwargs))
 
 
-def interpret(call: PreparedCall[T], response: httpx.Response, content: bytes, credential: str | None = None) -> T:
-    """A typed result for a 2xx answer, or the typed exception for an error answer (``credential``: what the
-    credential was, for a 401's message)."""
-    if response.status_code >= 400:
-        raise make_status_error(response, content, where=call.where, credential=credential)
-    result = call.parse(response, content)
-    result._request_id = request_id_of(response.headers)  # type: ignore[attr-defined]
-    return result
-
-
-def stream_chunk_type(
-    call: PreparedCall[Any], response: httpx.Response
-) -> type[ChatCompletionChunk] | type[Completion] | None:
-    """The chunk type when this answer starts a stream; None when its body is to be read whole."""
-    return call.chunk_type if call.stream and response.status_code < 400 else None
-
-
-def raise_transport_error(error: httpx.HTTPError, call: PreparedCall[Any]) -> NoReturn:
-    """Raise our error for an httpx failure. A request httpx refused to send is not chained to httpx's
-    error, whose message may quote a header value (a malformed key), and is not retried."""
-    if isinstance(error, (httpx.LocalProtocolError, httpx.UnsupportedProtocol)):
-        raise ConfigurationError(
-            f"{call.request.method} {call.where} could not be sent: {type(error).__name__} (a header value, "
-            f"such as the key, holds characters HTTP does not allow, or the URL scheme is not http(s))"
-        ) from None
-    raise transport_error(error, call) from error
-
-
-def transport_error(error: httpx.HTTPError, call: PreparedCall[Any]) -> APIConnectionError:
-    """Our error for an httpx transport failure (no secrets: httpx puts no headers in messages)."""
-    if isinstance(error, httpx.PoolTimeout):
-        return APITimeoutError(
-            f"{call.request.method} {call.where}: no free connection in the pool in time (PoolTimeout): "
-            f"close streams you leave early (`with stream:`), or raise the httpx client's limits",
-            request=call.request)
-    if isinstance(error, httpx.TimeoutException):
-        expired = call.timer.expired(f"{call.request.method} {call.where}")
-        if expired is not None:
-            expired.request = call.request
-            return expired
-        return APITimeoutError(
-            f"{call.request.method} {call.where} timed out ({type(error).__name__}); raise timeout= if the "
-            f"model needs longer", request=call.request)
-    return APIConnectionError(
-        f"{call.request.method} {call.where} failed: {type(error).__name__}: {error}", request=call.request)
-
-
-def with_auth(call: PreparedCall[Any], auth_headers: Mapping[str, str], attempt: int) -> httpx.Request:
-    """A new request for one attempt: fresh credential headers, the call's timeout (cut to ``total_timeout``)."""
-    call.timer.check(f"{call.request.method} {call.where}")
-    for name, value in auth_headers.items():
-        if not _SENDABLE_VALUE.fullmatch(value):
-            raise ConfigurationError(
-                f"the credential's {name} header cannot be sent: the key or token holds line breaks, control or "
-                f"non-ASCII characters (check for a stray newline; the value is not shown)"
-            )
-    template = call.request
-    # The template's headers (Host and Content-Length included) are already checked and encoded: copied as
-    # bytes (names in lower case, as sent before), the credential's after them; its body stream is shared
-    # (bytes, re-readable), not encoded again.
-    headers = [(name.lower(), value) for name, value in template.headers.raw]
-    headers += [(name.encode(), value.encode()) for name, value in auth_headers.items()]  # ASCII: checked above
-    request = httpx.Request(
-        template.method, template.url, headers=headers,
-        stream=template.stream, extensions={"timeout": call.timer.clamp(call.timeout).as_dict()},
-    )
-    request.read()  # ``request.content``, as for a request made with ``content=``
-    log_attempt(call, attempt, request.headers)
-    return request
-
-
-def log_attempt(call: PreparedCall[Any], attempt: int, headers: Mapping[str, str]) -> None:
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug("%s %s attempt %d headers=%s", call.request.method, loggable_url(call.request.url), attempt,
-                     redact_headers(headers))

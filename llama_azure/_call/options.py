@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 from typing_extensions import TypedDict
 
-from ._exceptions import ConfigurationError
-from ._streaming.body import DEFAULT_MAX_RESPONSE_BYTES
+from .._exceptions import ConfigurationError
+from .._streaming.body import DEFAULT_MAX_RESPONSE_BYTES
 
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_RETRY_WAIT = 60.0

@@ -20,12 +20,9 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import httpx
 
-from ._attempt import Flow, attempt_flow
-from ._auth.auth import Auth, resolve_auth
-from ._auth.credentials import AsyncTokenCredential, KeyCredential, TokenCredential
-from ._call.config import ClientConfig
-from ._core import CallOutcome, PreparedCall
-from ._exceptions import (
+from .._auth.auth import Auth, resolve_auth
+from .._auth.credentials import AsyncTokenCredential, KeyCredential, TokenCredential
+from .._exceptions import (
     APIConnectionError,
     APIError,
     APIErrorT,
@@ -36,15 +33,18 @@ from ._exceptions import (
     after_retries,
     failure_text,
 )
-from ._http.retry_after import retry_after_seconds
-from ._options import OPTION_NAMES, ClientOptions
-from ._pacing.pacer import Pacer, Store, is_rate_limit
-from ._retry import Decision, RetryPolicy, RetryRun, Sleep, call_flow, retry_after_wait
+from .._http.retry_after import retry_after_seconds
+from .._pacing.pacer import Pacer, Store, is_rate_limit
+from .attempt import Flow, attempt_flow
+from .config import ClientConfig
+from .options import OPTION_NAMES, ClientOptions
+from .prepared import CallOutcome, PreparedCall
+from .retry import Decision, RetryPolicy, RetryRun, Sleep, call_flow, retry_after_wait
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
-    from ._pacing.rate_limit import RateLimit
+    from .._pacing.rate_limit import RateLimit
 
 ApiName = Literal["llama", "model-inference", "score", "openai-v1"]
 
