@@ -11,6 +11,7 @@ import itertools
 import json
 import random
 from typing import Any
+from unittest import mock
 
 import pytest
 from pydantic import ValidationError
@@ -128,12 +129,8 @@ def _messages() -> list[dict[str, Any]]:
 
 def _reference_message(message: dict[str, Any]) -> dict[str, Any]:
     """check_messages of one message with the fast path off: the validator of its role only."""
-    original = messages_module._plain_message
-    messages_module._plain_message = lambda message, role: None
-    try:
+    with mock.patch.object(messages_module, "_plain_message", lambda message, role: None):
         return dict(messages_module.check_messages([message])[0])
-    finally:
-        messages_module._plain_message = original
 
 
 def test_plain_messages_agree_with_the_role_validators() -> None:
