@@ -18,6 +18,7 @@ from ._call.prepared import CallOutcome, PreparedCall
 from ._call.retry import Sleep
 from ._pacing.pacer import Pause, Store
 from ._pacing.wait import apause
+from ._resources import RawResponses, Resource
 from ._streaming.raw_response import RawResponse, raw_response
 from ._streaming.streams import AsyncStream, aread_body
 
@@ -43,14 +44,43 @@ if TYPE_CHECKING:  # the parameter validators and the pydantic models load at th
 T = TypeVar("T")
 
 
-class AsyncChatCompletions:
-    def __init__(self, client: AsyncLlamaClient) -> None:
-        self._client = client
+class AsyncChatCompletionsWithRawResponse(Resource["AsyncLlamaClient"]):
+    """``client.chat.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
 
-    @property
-    def with_raw_response(self) -> AsyncChatCompletionsWithRawResponse:
-        """The same ``create``, returning the HTTP answer too: headers, ``retries_taken``, ``.parse()``."""
-        return AsyncChatCompletionsWithRawResponse(self._client)
+    @overload
+    async def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
+               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[ChatCompletion]: ...
+
+    @overload
+    async def create(self, *, messages: MessagesParam, stream: Literal[True], **kwargs: Unpack[ChatCreateParams]
+               ) -> RawResponse[AsyncStream[ChatCompletionChunk, ChatCompletion]]: ...
+
+    async def create(self, *, messages: MessagesParam, stream: bool = False,
+               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[Any]:
+        """``raw = await client.chat.completions.with_raw_response.create(messages=..., max_tokens=8)``;
+        ``raw.headers``, ``raw.retries_taken``, ``raw.parse()``."""
+        return await self._client._execute_raw(prepare_chat(self._client._config, messages, stream, kwargs))
+
+
+class AsyncCompletionsWithRawResponse(Resource["AsyncLlamaClient"]):
+    """``client.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
+
+    @overload
+    async def create(self, *, prompt: str, stream: Literal[False] = False,
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Completion]: ...
+
+    @overload
+    async def create(self, *, prompt: str, stream: Literal[True],
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[AsyncStream[Completion, Completion]]: ...
+
+    async def create(self, *, prompt: str, stream: bool = False,
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Any]:
+        """``raw = await client.completions.with_raw_response.create(prompt="Hi")``; ``raw.parse()``."""
+        return await self._client._execute_raw(prepare_completion(self._client._config, prompt, stream, kwargs))
+
+
+class AsyncChatCompletions(RawResponses["AsyncLlamaClient", AsyncChatCompletionsWithRawResponse]):
+    _raw_class = AsyncChatCompletionsWithRawResponse
 
     @overload
     async def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
@@ -137,9 +167,7 @@ class AsyncChatCompletions:
         from ._tools.runner import AsyncToolRunStream, ToolLoop, arun
 
         loop = ToolLoop(messages, tools, max_rounds, raise_tool_errors, stream, kwargs)
-        if loop.stream:
-            return AsyncToolRunStream(loop, self.create)
-        return await arun(loop, self.create)
+        return AsyncToolRunStream(loop, self.create) if loop.stream else await arun(loop, self.create)
 
 
 class AsyncChat:
@@ -147,14 +175,8 @@ class AsyncChat:
         self.completions = AsyncChatCompletions(client)
 
 
-class AsyncCompletions:
-    def __init__(self, client: AsyncLlamaClient) -> None:
-        self._client = client
-
-    @property
-    def with_raw_response(self) -> AsyncCompletionsWithRawResponse:
-        """The same ``create``, returning the HTTP answer too: headers, ``retries_taken``, ``.parse()``."""
-        return AsyncCompletionsWithRawResponse(self._client)
+class AsyncCompletions(RawResponses["AsyncLlamaClient", AsyncCompletionsWithRawResponse]):
+    _raw_class = AsyncCompletionsWithRawResponse
 
     @overload
     async def create(self, *, prompt: str, stream: Literal[False] = False,
@@ -175,47 +197,6 @@ class AsyncCompletions:
         return await self._client._execute(call)
 
 
-class AsyncChatCompletionsWithRawResponse:
-    """``client.chat.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
-
-    def __init__(self, client: AsyncLlamaClient) -> None:
-        self._client = client
-
-    @overload
-    async def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
-               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[ChatCompletion]: ...
-
-    @overload
-    async def create(self, *, messages: MessagesParam, stream: Literal[True], **kwargs: Unpack[ChatCreateParams]
-               ) -> RawResponse[AsyncStream[ChatCompletionChunk, ChatCompletion]]: ...
-
-    async def create(self, *, messages: MessagesParam, stream: bool = False,
-               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[Any]:
-        """``raw = await client.chat.completions.with_raw_response.create(messages=..., max_tokens=8)``;
-        ``raw.headers``, ``raw.retries_taken``, ``raw.parse()``."""
-        return await self._client._execute_raw(prepare_chat(self._client._config, messages, stream, kwargs))
-
-
-class AsyncCompletionsWithRawResponse:
-    """``client.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
-
-    def __init__(self, client: AsyncLlamaClient) -> None:
-        self._client = client
-
-    @overload
-    async def create(self, *, prompt: str, stream: Literal[False] = False,
-               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Completion]: ...
-
-    @overload
-    async def create(self, *, prompt: str, stream: Literal[True],
-               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[AsyncStream[Completion, Completion]]: ...
-
-    async def create(self, *, prompt: str, stream: bool = False,
-               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Any]:
-        """``raw = await client.completions.with_raw_response.create(prompt="Hi")``; ``raw.parse()``."""
-        return await self._client._execute_raw(prepare_completion(self._client._config, prompt, stream, kwargs))
-
-
 class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
     """The async client. Share one per application (per event loop) across tasks.
 
@@ -225,6 +206,7 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
 
     _is_async = True
     _http_class = httpx.AsyncClient
+    _stream_class = AsyncStream
 
     def _bind_resources(self) -> None:
         self.chat = AsyncChat(self)
@@ -238,17 +220,13 @@ class AsyncLlamaClient(BaseClient[httpx.AsyncClient]):
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
             return await _observe.observer.traced_async(partial(self._execute, outcome=outcome), call)
         outcome = outcome or CallOutcome()
-        result = await self._drive(self._call_flow(call, outcome), call)
-        if isinstance(result, Streamed):
-            on_usage = result.on_usage
-            if on_usage is not None and result.on_usage_does_io:
-                on_usage = _in_a_worker_thread(on_usage)  # a Redis round trip: not on the event loop
-            stream: AsyncStream[Any, Any] = AsyncStream(
-                result.response, result.chunk_type, where=result.where, timer=call.timer, finish=call.finish,
-                on_usage=on_usage, max_response_bytes=call.max_response_bytes)
-            stream._deployment = outcome.deployment
-            return stream
-        return cast(T, result)
+        answer = self._answer(await self._drive(self._call_flow(call, outcome), call), call, outcome)
+        return cast("T | AsyncStream[Any, Any]", answer)
+
+    def _on_stream_usage(self, streamed: Streamed) -> Callable[[Any], None] | None:
+        if streamed.on_usage is not None and streamed.on_usage_does_io:
+            return _in_a_worker_thread(streamed.on_usage)  # a Redis round trip: not on the event loop
+        return streamed.on_usage
 
     async def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
         outcome = CallOutcome()

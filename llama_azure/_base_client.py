@@ -16,7 +16,7 @@ from typing_extensions import Self, Unpack
 
 from ._auth.auth import DEFAULT_REFRESH_MARGIN, Auth, resolve_auth
 from ._auth.credentials import AsyncTokenCredential, KeyCredential, TokenCredential
-from ._call.attempt import attempt_flow
+from ._call.attempt import Streamed, attempt_flow
 from ._call.config import ClientConfig
 from ._call.failover import CoolDown, Deployment, Router, check_deployments, make_router
 from ._call.options import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT, ClientOptions, OptionChanges
@@ -28,6 +28,7 @@ from ._streaming.body import DEFAULT_MAX_RESPONSE_BYTES
 
 if TYPE_CHECKING:
     from ._pacing.rate_limit import RateLimit
+    from ._streaming.streams import AsyncStream, Stream
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 # Generous, like openai-python: one shared client serves a whole application.
@@ -49,6 +50,7 @@ def chosen_timeout_of(http_client: httpx.Client | httpx.AsyncClient | None) -> h
 class BaseClient(Generic[HttpT]):
     _is_async: ClassVar[bool]
     _http_class: ClassVar[type[httpx.Client] | type[httpx.AsyncClient]]
+    _stream_class: ClassVar[type[Stream[Any, Any]] | type[AsyncStream[Any, Any]]]
 
     def __init__(
         self,
@@ -239,6 +241,20 @@ class BaseClient(Generic[HttpT]):
             return self._router.flow(call, outcome, self._config, self._http, self._on_retry)
         return call_flow(partial(attempt_flow, call, outcome, self._pacer, self._http, self._auth),
                          partial(self._retry_run, call, outcome))
+
+    def _answer(self, result: Any, call: PreparedCall[Any], outcome: CallOutcome) -> Any:
+        """What a call returns: its result, or for a stream the shell's stream class around the response."""
+        if not isinstance(result, Streamed):
+            return result
+        stream = self._stream_class(result.response, result.chunk_type, where=result.where, timer=call.timer,
+                                    finish=call.finish, on_usage=self._on_stream_usage(result),
+                                    max_response_bytes=call.max_response_bytes)
+        stream._deployment = outcome.deployment
+        return stream
+
+    def _on_stream_usage(self, streamed: Streamed) -> Callable[[Any], None] | None:
+        """What a stream tells its answer's usage (pacing); the async shell keeps a round trip off the loop."""
+        return streamed.on_usage
 
     def _retry_run(self, call: PreparedCall[Any], outcome: CallOutcome) -> RetryRun:
         return RetryRun(RetryPolicy(call.max_retries, self._config.max_retry_wait), call, outcome, self._on_retry)

@@ -12,12 +12,13 @@ from typing_extensions import Self, Unpack
 
 from . import _observe
 from ._base_client import BaseClient
-from ._call.attempt import Driver, Headers, ReadBody, Send, Step, Streamed
+from ._call.attempt import Driver, Headers, ReadBody, Send, Step
 from ._call.prepare import prepare_chat, prepare_completion, prepare_info, prepare_parse
 from ._call.prepared import CallOutcome, PreparedCall
 from ._call.retry import Sleep
 from ._pacing.pacer import Pause, Store
 from ._pacing.wait import pause
+from ._resources import RawResponses, Resource
 from ._streaming.raw_response import RawResponse, raw_response
 from ._streaming.streams import Stream, read_body
 
@@ -43,14 +44,43 @@ if TYPE_CHECKING:  # the parameter validators and the pydantic models load at th
 T = TypeVar("T")
 
 
-class ChatCompletions:
-    def __init__(self, client: LlamaClient) -> None:
-        self._client = client
+class ChatCompletionsWithRawResponse(Resource["LlamaClient"]):
+    """``client.chat.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
 
-    @property
-    def with_raw_response(self) -> ChatCompletionsWithRawResponse:
-        """The same ``create``, returning the HTTP answer too: headers, ``retries_taken``, ``.parse()``."""
-        return ChatCompletionsWithRawResponse(self._client)
+    @overload
+    def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
+               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[ChatCompletion]: ...
+
+    @overload
+    def create(self, *, messages: MessagesParam, stream: Literal[True], **kwargs: Unpack[ChatCreateParams]
+               ) -> RawResponse[Stream[ChatCompletionChunk, ChatCompletion]]: ...
+
+    def create(self, *, messages: MessagesParam, stream: bool = False,
+               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[Any]:
+        """``raw = client.chat.completions.with_raw_response.create(messages=..., max_tokens=8)``;
+        ``raw.headers``, ``raw.retries_taken``, ``raw.parse()``."""
+        return self._client._execute_raw(prepare_chat(self._client._config, messages, stream, kwargs))
+
+
+class CompletionsWithRawResponse(Resource["LlamaClient"]):
+    """``client.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
+
+    @overload
+    def create(self, *, prompt: str, stream: Literal[False] = False,
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Completion]: ...
+
+    @overload
+    def create(self, *, prompt: str, stream: Literal[True],
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Stream[Completion, Completion]]: ...
+
+    def create(self, *, prompt: str, stream: bool = False,
+               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Any]:
+        """``raw = client.completions.with_raw_response.create(prompt="Hi")``; ``raw.parse()``."""
+        return self._client._execute_raw(prepare_completion(self._client._config, prompt, stream, kwargs))
+
+
+class ChatCompletions(RawResponses["LlamaClient", ChatCompletionsWithRawResponse]):
+    _raw_class = ChatCompletionsWithRawResponse
 
     @overload
     def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
@@ -135,9 +165,7 @@ class ChatCompletions:
         from ._tools.runner import ToolLoop, ToolRunStream, run
 
         loop = ToolLoop(messages, tools, max_rounds, raise_tool_errors, stream, kwargs)
-        if loop.stream:
-            return ToolRunStream(loop, self.create)
-        return run(loop, self.create)
+        return ToolRunStream(loop, self.create) if loop.stream else run(loop, self.create)
 
 
 class Chat:
@@ -145,14 +173,8 @@ class Chat:
         self.completions = ChatCompletions(client)
 
 
-class Completions:
-    def __init__(self, client: LlamaClient) -> None:
-        self._client = client
-
-    @property
-    def with_raw_response(self) -> CompletionsWithRawResponse:
-        """The same ``create``, returning the HTTP answer too: headers, ``retries_taken``, ``.parse()``."""
-        return CompletionsWithRawResponse(self._client)
+class Completions(RawResponses["LlamaClient", CompletionsWithRawResponse]):
+    _raw_class = CompletionsWithRawResponse
 
     @overload
     def create(self, *, prompt: str, stream: Literal[False] = False,
@@ -173,47 +195,6 @@ class Completions:
         return self._client._execute(call)
 
 
-class ChatCompletionsWithRawResponse:
-    """``client.chat.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
-
-    def __init__(self, client: LlamaClient) -> None:
-        self._client = client
-
-    @overload
-    def create(self, *, messages: MessagesParam, stream: Literal[False] = False,
-               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[ChatCompletion]: ...
-
-    @overload
-    def create(self, *, messages: MessagesParam, stream: Literal[True], **kwargs: Unpack[ChatCreateParams]
-               ) -> RawResponse[Stream[ChatCompletionChunk, ChatCompletion]]: ...
-
-    def create(self, *, messages: MessagesParam, stream: bool = False,
-               **kwargs: Unpack[ChatCreateParams]) -> RawResponse[Any]:
-        """``raw = client.chat.completions.with_raw_response.create(messages=..., max_tokens=8)``;
-        ``raw.headers``, ``raw.retries_taken``, ``raw.parse()``."""
-        return self._client._execute_raw(prepare_chat(self._client._config, messages, stream, kwargs))
-
-
-class CompletionsWithRawResponse:
-    """``client.completions.with_raw_response``: ``create`` returns a :class:`RawResponse`."""
-
-    def __init__(self, client: LlamaClient) -> None:
-        self._client = client
-
-    @overload
-    def create(self, *, prompt: str, stream: Literal[False] = False,
-               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Completion]: ...
-
-    @overload
-    def create(self, *, prompt: str, stream: Literal[True],
-               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Stream[Completion, Completion]]: ...
-
-    def create(self, *, prompt: str, stream: bool = False,
-               **kwargs: Unpack[CompletionCreateParams]) -> RawResponse[Any]:
-        """``raw = client.completions.with_raw_response.create(prompt="Hi")``; ``raw.parse()``."""
-        return self._client._execute_raw(prepare_completion(self._client._config, prompt, stream, kwargs))
-
-
 class LlamaClient(BaseClient[httpx.Client]):
     """A client for one Llama endpoint on Azure. Share one per application; it is thread-safe.
 
@@ -223,6 +204,7 @@ class LlamaClient(BaseClient[httpx.Client]):
 
     _is_async = False
     _http_class = httpx.Client
+    _stream_class = Stream
 
     def _bind_resources(self) -> None:
         self.chat = Chat(self)
@@ -236,14 +218,8 @@ class LlamaClient(BaseClient[httpx.Client]):
         if _observe.observer is not None and call.trace is None:  # tracing on: run this call in a span
             return _observe.observer.traced(partial(self._execute, outcome=outcome), call)
         outcome = outcome or CallOutcome()
-        result = self._drive(self._call_flow(call, outcome), call)
-        if isinstance(result, Streamed):
-            stream: Stream[Any, Any] = Stream(result.response, result.chunk_type, where=result.where, timer=call.timer,
-                                              finish=call.finish, on_usage=result.on_usage,
-                                              max_response_bytes=call.max_response_bytes)
-            stream._deployment = outcome.deployment
-            return stream
-        return cast(T, result)
+        answer = self._answer(self._drive(self._call_flow(call, outcome), call), call, outcome)
+        return cast("T | Stream[Any, Any]", answer)
 
     def _execute_raw(self, call: PreparedCall[T]) -> RawResponse[Any]:
         outcome = CallOutcome()

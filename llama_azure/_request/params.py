@@ -232,16 +232,7 @@ def validate_chat(messages: object, params: Mapping[str, Any], stream: bool,
     """Check messages and parameters (with ``api``, against that route style's ranges); returns JSON-ready
     messages and body fields."""
     checked = check_messages(messages)
-    body = plain_params(params, _CHAT_RANKS)
-    if body is None:  # not only plain scalars: pydantic checks (and converts, or names what is wrong)
-        try:
-            body = dict(_CHAT_ADAPTER.validate_python(dict(params)))
-        except ValidationError as error:
-            _raise_for(error)
-    if api is not None:
-        check_route_ranges(api, "chat", body)
-    _check_combinations(body, stream)
-    return checked, body
+    return checked, _checked_body(params, _CHAT_RANKS, _CHAT_ADAPTER, "chat", stream, api)
 
 
 def validate_completion(prompt: object, params: Mapping[str, Any], stream: bool,
@@ -255,13 +246,20 @@ def validate_completion(prompt: object, params: Mapping[str, Any], stream: bool,
     if isinstance(params.get("logprobs"), bool):
         raise ParameterError("logprobs of a text completion is the number of alternatives per token (an int "
                              "0..20), not True/False", param="logprobs")
-    body = plain_params(params, _COMPLETION_RANKS)
-    if body is None:
+    return _checked_body(params, _COMPLETION_RANKS, _COMPLETION_ADAPTER, "completions", stream, api)
+
+
+def _checked_body(params: Mapping[str, Any], ranks: Mapping[str, int], adapter: TypeAdapter[Any], route: str,
+                  stream: bool, api: str | None) -> dict[str, Any]:
+    """The parameters of either route checked into body fields: the plain fast path, else pydantic (which
+    converts, or names what is wrong); with ``api``, that route style's ranges; then the combinations."""
+    body = plain_params(params, ranks)
+    if body is None:  # not only plain scalars
         try:
-            body = dict(_COMPLETION_ADAPTER.validate_python(dict(params)))
+            body = dict(adapter.validate_python(dict(params)))
         except ValidationError as error:
             _raise_for(error)
     if api is not None:
-        check_route_ranges(api, "completions", body)
+        check_route_ranges(api, route, body)
     _check_combinations(body, stream)
     return body

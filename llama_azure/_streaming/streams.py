@@ -197,6 +197,12 @@ class StreamCore(Generic[ChunkT]):
             f"the stream from {self._where} broke off: {type(error).__name__}: {error}; the answer is incomplete"
         )
 
+    def read_failed(self, error: httpx.HTTPError) -> APITimeoutError | APIConnectionError:
+        """The error for a read of the body that httpx failed: a time-out (``timeout_error``), else a break."""
+        if isinstance(error, httpx.TimeoutException):
+            return self.timeout_error(error)
+        return self.broke_off(error)
+
     def finish(self) -> list[ChunkT]:
         """At end of body: the last chunks, or an error if the stream was cut short."""
         chunks: list[ChunkT] = []
@@ -409,6 +415,21 @@ class _StreamBase(Generic[ChunkT, ResultT]):
         self._decoder = SlicedDecoder(response, STREAM_SLICE)
         return False
 
+    def _next_piece(self, raw: bytes | None = None) -> bytes | None:
+        """The next decoded piece: one left from the last network read, else the first of ``raw``'s."""
+        if raw is not None:
+            assert self._decoder is not None
+            self._pieces = self._decoder.decode(raw)
+        return next(self._pieces, None)
+
+    def _feed(self, piece: bytes | None) -> bool:
+        """``piece`` to the core; None (the body ended): the last chunks. True when the stream is to close."""
+        if piece is not None:
+            self._core.load(piece)
+            return False
+        self._last_chunks()
+        return True
+
     def _last_chunks(self) -> None:
         """At the end of the body: the decoder's last bytes, then the core's end (an error if cut short),
         parsed at once so that a stream cut short fails before its last chunks, as it ends before them."""
@@ -472,26 +493,17 @@ class Stream(_StreamBase[ChunkT, ResultT]):
         try:
             try:
                 raw_chunks = self._raw if self._raw is not None else self._open()
-                piece = next(self._pieces, None)
-                while piece is None:
-                    raw = next(raw_chunks, None)
-                    if raw is None:
-                        break
-                    assert self._decoder is not None
-                    self._pieces = self._decoder.decode(raw)
-                    piece = next(self._pieces, None)
-                if piece is not None:
-                    self._core.load(piece)
-                    return
-                self._last_chunks()
-            except httpx.TimeoutException as error:
-                raise self._core.timeout_error(error) from error
+                piece = self._next_piece()
+                while piece is None and (raw := next(raw_chunks, None)) is not None:
+                    piece = self._next_piece(raw)
+                ended = self._feed(piece)
             except httpx.HTTPError as error:
-                raise self._core.broke_off(error) from error
+                raise self._core.read_failed(error) from error
         except BaseException as error:  # a failed read leaves the body unusable: release it now
             self._close(error)
             raise
-        self._close(None)
+        if ended:
+            self._close(None)
 
     def _end(self) -> None:
         """At [DONE]: read the rest of the body so the connection is reused, then close."""
@@ -601,33 +613,31 @@ class AsyncStream(_StreamBase[ChunkT, ResultT]):
         """Feed the next decoded piece of the body to the core; at its end the stream closes itself."""
         try:
             try:
-                raw_chunks = self._raw
-                if raw_chunks is None:
-                    raw_chunks = self._raw = cast(AsyncGenerator[bytes, None], _nothing() if self._decoded_body()
-                                                  else self.response.aiter_raw())
-                piece = next(self._pieces, None)
-                while piece is None:
-                    try:
-                        raw = await _next_within(raw_chunks, self._core.read_budget())
-                    except StopAsyncIteration:
-                        break
-                    except TimeoutError:
-                        raise self._core.timeout_error() from None
-                    assert self._decoder is not None
-                    self._pieces = self._decoder.decode(raw)
-                    piece = next(self._pieces, None)
-                if piece is not None:
-                    self._core.load(piece)
-                    return
-                self._last_chunks()
-            except httpx.TimeoutException as error:
-                raise self._core.timeout_error(error) from error
+                raw_chunks = self._raw if self._raw is not None else self._open()
+                piece = self._next_piece()
+                while piece is None and (raw := await self._next_raw(raw_chunks)) is not None:
+                    piece = self._next_piece(raw)
+                ended = self._feed(piece)
             except httpx.HTTPError as error:
-                raise self._core.broke_off(error) from error
+                raise self._core.read_failed(error) from error
         except BaseException as error:  # a failed or cancelled read leaves the body unusable: release it
             await self._close(error)
             raise
-        await self._close(None)
+        if ended:
+            await self._close(None)
+
+    def _open(self) -> AsyncGenerator[bytes, None]:
+        self._raw = cast(AsyncGenerator[bytes, None], _nothing() if self._decoded_body() else self.response.aiter_raw())
+        return self._raw
+
+    async def _next_raw(self, raw_chunks: AsyncIterator[bytes]) -> bytes | None:
+        """The body's next raw bytes within the core's read budget; None at its end."""
+        try:
+            return await _next_within(raw_chunks, self._core.read_budget())
+        except StopAsyncIteration:
+            return None
+        except TimeoutError:
+            raise self._core.timeout_error() from None
 
     async def _end(self) -> None:
         """At [DONE]: read the rest of the body so the connection is reused, then close."""
