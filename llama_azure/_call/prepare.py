@@ -124,10 +124,13 @@ def _build(
         url = _url(config, operation, check_headers(extra_query, "extra_query", ParameterError))
         check_plain_http(url, config.allow_insecure_http)
         where = f"{url.host}{url.path}"
-    request = _request(url, headers, content)
+    method = "POST" if content is not None else "GET"
     max_retries = options.get("max_retries")
     return PreparedCall(
-        request=request,
+        method=method,
+        url=url,
+        headers=_request(method, url, headers, content),
+        content=content if content is not None else b"",
         parse=parse,
         stream=stream,
         timeout=to_timeout(options["timeout"]) if options.get("timeout") is not None else config.timeout,
@@ -149,16 +152,16 @@ def _build(
 _AUTO_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
 
 
-def _request(url: httpx.URL, headers: dict[str, str], content: bytes | None) -> httpx.Request:
-    """The call's request: a POST of ``content``, else a GET. A POST gets the headers httpx would add (``Host``
-    first, ``Content-Length`` last) directly, not through its body encoding and a second pass over the headers."""
+def _request(method: str, url: httpx.URL, headers: dict[str, str], content: bytes | None
+             ) -> tuple[tuple[bytes, bytes], ...]:
+    """The call's headers as sent (names in lower case), with those httpx would add: a POST of ``content``
+    gets ``host`` first and ``content-length`` last directly, not through httpx's body encoding and a second
+    pass over the headers (every value is printable ASCII: ``check_headers``)."""
     if content is None or any(name.lower() in _AUTO_HEADERS for name in headers):
-        return httpx.Request("POST" if content is not None else "GET", url, headers=headers, content=content)
-    request = httpx.Request("POST", url, headers=[("Host", url.netloc.decode("ascii")), *headers.items(),
-                                                  ("Content-Length", str(len(content)))],
-                            stream=httpx.ByteStream(content))
-    request.read()  # ``request.content``, as with ``content=``
-    return request
+        request = httpx.Request(method, url, headers=headers, content=content)
+        return tuple((name.lower(), value) for name, value in request.headers.raw)
+    return ((b"host", url.netloc), *[(name.lower().encode(), value.encode()) for name, value in headers.items()],
+            (b"content-length", str(len(content)).encode()))
 
 
 def _option_seconds(options: Mapping[str, Any], name: str, default: float | None) -> float | None:

@@ -88,7 +88,7 @@ class Pacer:
         Fails fast with :class:`QuotaTimeoutError` when the foreseen wait is longer than the call allows.
         Closing the generator early (the call was cancelled) gives the call's place back.
         """
-        tokens = estimate_tokens(call.request.content)
+        tokens = estimate_tokens(call.content)
         limit = self.rate_limit.tokens
         if limit is not None and tokens > limit:
             raise ParameterError(
@@ -112,13 +112,13 @@ class Pacer:
                 earliest = ticket.earliest  # counting what the answers out may give back: no outcome is sooner
                 if left <= 0 and paused:  # room could have come in time (answers out giving back), and did not
                     raise QuotaTimeoutError(
-                        f"{call.request.method} {call.where}: the rate limit's budget had no room for this call "
+                        f"{call.method} {call.where}: the rate limit's budget had no room for this call "
                         f"within the {allowed:.1f} s it allows (timeout or total_timeout): the calls ahead or out "
                         f"did not free enough in time; nothing was sent. Raise the timeout, or send less at once",
                         wait=wait, limit=allowed)
                 if earliest > left:
                     raise QuotaTimeoutError(
-                        f"{call.request.method} {call.where}: the rate limit's budget frees room for this call in "
+                        f"{call.method} {call.where}: the rate limit's budget frees room for this call in "
                         f"{earliest:.1f} s at the earliest, but the call allows {max(left, 0):.1f} s more (timeout "
                         f"or total_timeout); nothing was sent. Raise the timeout, or send less at once",
                         wait=earliest, limit=allowed)
