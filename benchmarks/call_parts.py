@@ -84,7 +84,9 @@ def _parts(url: str) -> dict[str, tuple[str, Callable[[list[Undo]], str | None]]
 
     def checks(undo: list[Undo]) -> str | None:
         checked, body = params.validate_chat(MESSAGES, {}, False, config.api)
-        _patch(undo, params, "validate_chat", lambda *args: (checked, dict(body)))
+        # Where prepare_chat finds it: what prepare loaded at the first call, else the module.
+        owner = core._load() if hasattr(core, "_load") else params
+        _patch(undo, owner, "validate_chat", lambda *args: (checked, dict(body)))
         return None
 
     def build(undo: list[Undo]) -> str | None:

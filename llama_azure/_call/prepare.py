@@ -82,6 +82,38 @@ def _model_parser(model: type[T]) -> Callable[[httpx.Response, bytes], T]:
     return parse
 
 
+class _Loaded:
+    """What chat and completion calls use beyond this module's imports: loaded at the first call, not at
+    ``import llama_azure`` (the validators and the pydantic models cost most of an import), then kept."""
+
+    def __init__(self) -> None:
+        from .._request.params import split_options, validate_chat, validate_completion
+        from .._request.score import parse_score_chat, parse_score_completion, score_body
+        from ..types.chat import ChatCompletion, ChatCompletionChunk
+        from ..types.completion import Completion
+
+        self.split_options = split_options
+        self.validate_chat = validate_chat
+        self.validate_completion = validate_completion
+        self.score_body = score_body
+        self.parse_score_chat = parse_score_chat
+        self.parse_score_completion = parse_score_completion
+        self.parse_chat = _model_parser(ChatCompletion)
+        self.chat_chunk = ChatCompletionChunk
+        self.parse_completion = _model_parser(Completion)
+        self.completion = Completion
+
+
+_loaded: _Loaded | None = None
+
+
+def _load() -> _Loaded:
+    global _loaded
+    if _loaded is None:
+        _loaded = _Loaded()
+    return _loaded
+
+
 def _build(
     config: ClientConfig,
     operation: Operation,
@@ -219,13 +251,11 @@ def prepare_chat(
     config: ClientConfig, messages: object, stream: object, kwargs: Mapping[str, Any]
 ) -> PreparedCall[Any]:
     """Validate a chat call and build its request."""
-    # Loaded at the first call: the validators and the pydantic models cost most of an import.
-    from .._request.params import split_options, validate_chat
-
+    loaded = _load()
     is_stream = _check_stream_flag(stream, config.api)
-    params, options = split_options(kwargs)
+    params, options = loaded.split_options(kwargs)
     _check_route(config, params, options, "chat")
-    checked, body = validate_chat(messages, params, is_stream, config.api)
+    checked, body = loaded.validate_chat(messages, params, is_stream, config.api)
     return _chat_call(config, checked, body, is_stream, options, _again(prepare_chat, messages, stream, kwargs))
 
 
@@ -233,20 +263,18 @@ def _chat_call(config: ClientConfig, checked: Any, body: dict[str, Any], is_stre
                options: Mapping[str, Any], again: Retarget, like: PreparedCall[Any] | None = None
                ) -> PreparedCall[Any]:
     """A validated chat call's request for ``config`` (its model, URL and headers are the endpoint's)."""
-    from .._request.score import parse_score_chat, score_body
-    from ..types.chat import ChatCompletion, ChatCompletionChunk
-
+    loaded = _load()
     retarget = _in_style(config, again, lambda other, call: _chat_call(other, checked, body, is_stream, options,
                                                                       again, call))
 
     if config.api == "score":
-        return _build(config, "chat", score_body(checked, body), options, stream=False, parse=parse_score_chat,
-                      retarget=retarget, like=like)
+        return _build(config, "chat", loaded.score_body(checked, body), options, stream=False,
+                      parse=loaded.parse_score_chat, retarget=retarget, like=like)
     payload = {"messages": checked, **_with_model(config, body)}
     if is_stream:
         payload["stream"] = True
-    return _build(config, "chat", payload, options, stream=is_stream, parse=_model_parser(ChatCompletion),
-                  chunk_type=ChatCompletionChunk, retarget=retarget, like=like)
+    return _build(config, "chat", payload, options, stream=is_stream, parse=loaded.parse_chat,
+                  chunk_type=loaded.chat_chunk, retarget=retarget, like=like)
 
 
 def _in_style(config: ClientConfig, again: Retarget, build: Retarget) -> Retarget:
@@ -295,12 +323,11 @@ def _read_into(call: PreparedCall[Any], target: Any, tools: Any) -> PreparedCall
 def prepare_completion(config: ClientConfig, prompt: object, stream: object,
                        kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     """Validate a text completion call and build its request."""
-    from .._request.params import split_options, validate_completion
-
+    loaded = _load()
     is_stream = _check_stream_flag(stream, config.api)
-    params, options = split_options(kwargs)
+    params, options = loaded.split_options(kwargs)
     _check_route(config, params, options, "completions")
-    body = validate_completion(prompt, params, is_stream, config.api)
+    body = loaded.validate_completion(prompt, params, is_stream, config.api)
     return _completion_call(config, prompt, body, is_stream, options,
                             _again(prepare_completion, prompt, stream, kwargs))
 
@@ -309,20 +336,18 @@ def _completion_call(config: ClientConfig, prompt: Any, body: dict[str, Any], is
                      options: Mapping[str, Any], again: Retarget, like: PreparedCall[Any] | None = None
                      ) -> PreparedCall[Any]:
     """A validated completion call's request for ``config``."""
-    from .._request.score import parse_score_completion, score_body
-    from ..types.completion import Completion
-
+    loaded = _load()
     retarget = _in_style(config, again, lambda other, call: _completion_call(other, prompt, body, is_stream,
                                                                             options, again, call))
 
     if config.api == "score":
-        return _build(config, "completions", score_body([prompt], body), options, stream=False,
-                      parse=parse_score_completion, retarget=retarget, like=like)
+        return _build(config, "completions", loaded.score_body([prompt], body), options, stream=False,
+                      parse=loaded.parse_score_completion, retarget=retarget, like=like)
     payload = {"prompt": prompt, **_with_model(config, body)}
     if is_stream:
         payload["stream"] = True
     return _build(config, "completions", payload, options, stream=is_stream,
-                  parse=_model_parser(Completion), chunk_type=Completion, retarget=retarget, like=like)
+                  parse=loaded.parse_completion, chunk_type=loaded.completion, retarget=retarget, like=like)
 
 
 def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCall[ModelInfo]:
