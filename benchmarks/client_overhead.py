@@ -15,9 +15,10 @@ stream body is sent both ways, one table each: with ``Content-Length`` (one writ
 (``Transfer-Encoding: chunked``, one HTTP chunk per 64 KiB of events). ``--repeat N`` runs the whole set
 N times, clients interleaved, and keeps each client's best. On a shared machine the ratio is taken against
 the floor measured in the same worker process, alternating with the client round by round and stream by
-stream (the floor's own row comes from its own worker): the table prints that floor figure beside each ratio. The warm-up's garbage is collected before the timed
-rounds: left alone, a full collection of it (about 30 ms) fell into the first timed round, which with
-``--quick`` (one round) doubled a client's CPU per request.
+stream (the floor's own row comes from its own worker): the table prints that floor figure beside each
+ratio. The warm-up's garbage is collected before the timed rounds: left alone, a full collection of it
+(about 30 ms) fell into the first timed round, which with ``--quick`` (one round) doubled a client's CPU
+per request.
 
     .venv/bin/python benchmarks/client_overhead.py [--quick] [--framing both|content-length|chunked] [--only NAME ...]
     .venv/bin/python benchmarks/client_overhead.py --tracing   # llama-azure with OpenTelemetry tracing off / on
