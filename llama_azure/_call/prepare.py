@@ -30,8 +30,10 @@ from .._request.routes import (
     requires_model,
 )
 from .config import (
+    AUTO_HEADERS,
     REQUEST_ID_HEADER,
     ClientConfig,
+    EncodedHeaders,
     _url,
     check_headers,
     check_max_retries,
@@ -49,6 +51,7 @@ logger = logging.getLogger("llama_azure")
 
 # Foundry Models reads the model from this header where a request has no body (GET /models/info).
 MODEL_HEADER = "x-ms-model-mesh-model-name"
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.encode()
 
 T = TypeVar("T")
 
@@ -138,10 +141,16 @@ def _build(
             raise ParameterError(f"extra_body repeats {', '.join(clash)}: pass it once, as a parameter",
                                  param=clash[0])
         body = {**body, **extra_body}
-    headers = _headers(config, stream=stream, pass_through=pass_through, extra=options.get("extra_headers"))
+    extra_headers = options.get("extra_headers")
+    # The usual call (a JSON body, no extra_headers) sends the config's headers, encoded once.
+    encoded = config.json_headers(stream, pass_through) if body is not None and extra_headers is None else None
+    headers = None
+    if encoded is None:
+        headers = _headers(config, stream=stream, pass_through=pass_through, extra=extra_headers)
+        if body is not None:
+            headers["content-type"] = "application/json"
     content = None
     if body is not None:
-        headers["content-type"] = "application/json"
         try:
             content = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
         except (TypeError, ValueError) as error:
@@ -157,11 +166,16 @@ def _build(
         check_plain_http(url, config.allow_insecure_http)
         where = f"{url.host}{url.path}"
     method = "POST" if content is not None else "GET"
+    if headers is None:
+        assert encoded is not None and content is not None
+        sent = _json_request(url, encoded, content)
+    else:
+        sent = _request(method, url, headers, content)
     max_retries = options.get("max_retries")
     return PreparedCall(
         method=method,
         url=url,
-        headers=_request(method, url, headers, content),
+        headers=sent,
         content=content if content is not None else b"",
         parse=parse,
         stream=stream,
@@ -181,19 +195,23 @@ def _build(
     )
 
 
-_AUTO_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
-
-
 def _request(method: str, url: httpx.URL, headers: dict[str, str], content: bytes | None
              ) -> tuple[tuple[bytes, bytes], ...]:
     """The call's headers as sent (names in lower case), with those httpx would add: a POST of ``content``
     gets ``host`` first and ``content-length`` last directly, not through httpx's body encoding and a second
     pass over the headers (every value is printable ASCII: ``check_headers``)."""
-    if content is None or any(name.lower() in _AUTO_HEADERS for name in headers):
+    if content is None or any(name.lower() in AUTO_HEADERS for name in headers):
         request = httpx.Request(method, url, headers=headers, content=content)
         return tuple((name.lower(), value) for name, value in request.headers.raw)
     return ((b"host", url.netloc), *[(name.lower().encode(), value.encode()) for name, value in headers.items()],
             (b"content-length", str(len(content)).encode()))
+
+
+def _json_request(url: httpx.URL, encoded: tuple[EncodedHeaders, EncodedHeaders], content: bytes) -> EncodedHeaders:
+    """What :func:`_request` makes of a JSON POST's headers, from the config's encoded ones (``json_headers``)."""
+    before, after = encoded
+    return ((b"host", url.netloc), *before, (_REQUEST_ID_NAME, new_request_id().encode()), *after,
+            (b"content-type", b"application/json"), (b"content-length", str(len(content)).encode()))
 
 
 def _option_seconds(options: Mapping[str, Any], name: str, default: float | None) -> float | None:
