@@ -173,15 +173,24 @@ def _best_effort(what: str) -> Iterator[None]:
         logger.warning("rate limit: could not record %s (%s); the budget keeps its estimate", what, error)
 
 
-@contextlib.contextmanager
-def sending(pacer: Pacer | None, lease: str | None) -> Iterator[None]:
+def sending(pacer: Pacer | None, lease: str | None) -> contextlib.AbstractContextManager[None]:
     """Around building and sending a paced request: one that got no answer (an error, a cancellation) is
-    reported, so the budget does not wait for an answer that will not come."""
+    reported, so the budget does not wait for an answer that will not come. An unpaced call has nothing to
+    report (a null context: no generator made per call)."""
+    if pacer is None or lease is None:
+        return _UNPACED
+    return _paced_sending(pacer, lease)
+
+
+_UNPACED = contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _paced_sending(pacer: Pacer, lease: str) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        if pacer is not None and lease is not None:
-            pacer.budget.unanswered(lease)
+        pacer.budget.unanswered(lease)
         raise
 
 
