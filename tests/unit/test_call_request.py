@@ -1,5 +1,6 @@
-"""A call's headers as sent: the usual call (a JSON body, no ``extra_headers``) takes the config's headers
-encoded once (``ClientConfig.json_headers``); they are the headers the general way builds, in the same order."""
+"""A call's request as prepared: the usual call (a JSON body, no ``extra_headers``) takes the config's headers
+encoded once (``ClientConfig.json_headers``), the headers the general way builds, in the same order; the body is
+compact JSON, and one JSON cannot carry is refused before sending."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from llama_azure._call.config import ClientConfig
 from llama_azure._call.options import ClientOptions
 from llama_azure._call.prepare import prepare_chat, prepare_completion
+from llama_azure._exceptions import ParameterError
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 ID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -65,3 +67,16 @@ def test_the_usual_call_s_headers_in_order() -> None:
         b"content-length"]
     assert call.header(b"content-length") == str(len(call.content)) and call.header(b"host") == (
         "a.eastus2.models.ai.azure.com")
+
+
+def test_the_body_is_compact_json_as_written() -> None:
+    call = prepare_chat(config(), [{"role": "user", "content": "Grüße"}], False, {"max_tokens": 4})
+    assert call.content == '{"messages":[{"role":"user","content":"Grüße"}],"max_tokens":4}'.encode()
+
+
+@pytest.mark.parametrize(("extra", "says"), [({"x": float("nan")}, "Out of range float values"),
+                                             ({"x": {1, 2}}, "Object of type set is not JSON serializable")])
+def test_a_body_json_cannot_carry_is_refused_before_sending(extra: dict[str, Any], says: str) -> None:
+    with pytest.raises(ParameterError, match="the request body cannot be sent as JSON") as raised:
+        prepare_chat(config(), MESSAGES, False, {"extra_body": extra})
+    assert says in str(raised.value) and raised.value.param == "extra_body"
