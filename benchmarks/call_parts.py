@@ -94,9 +94,9 @@ def _parts(url: str) -> dict[str, tuple[str, Callable[[list[Undo]], str | None]]
         return None
 
     def template(undo: list[Undo]) -> str | None:
-        if not hasattr(core, "_request"):
-            return "no prepare._request"
-        _patch(undo, core, "_request", lambda *args: prepared.headers)
+        # The usual call's headers come from the config's encoded ones (_json_request), others from _request.
+        _patch(undo, core, "_json_request" if hasattr(core, "_json_request") else "_request",
+               lambda *args: prepared.headers)
         return None
 
     def body_json(undo: list[Undo]) -> str | None:
@@ -141,7 +141,7 @@ def _parts(url: str) -> dict[str, tuple[str, Callable[[list[Undo]], str | None]]
         "prepare_chat (all of preparing the call)": ("a copy of a prepared call", prepare),
         "  messages and parameters checked": ("the checked result", checks),
         "  request built (prepare._build)": ("a copy of a prepared call", build),
-        "    headers encoded (prepare._request)": ("the same headers", template),
+        "    headers encoded (prepare._json_request)": ("the same headers", template),
         "    body JSON (json.dumps)": ("the same text", body_json),
         "retry loop (tenacity)": ("the attempt called directly", retry_loop),
         "body read (read_body, size cap, timer)": ("response.read()", read_body),
