@@ -84,7 +84,9 @@ def _parts(url: str) -> dict[str, tuple[str, Callable[[list[Undo]], str | None]]
 
     def checks(undo: list[Undo]) -> str | None:
         checked, body = params.validate_chat(MESSAGES, {}, False, config.api)
-        _patch(undo, params, "validate_chat", lambda *args: (checked, dict(body)))
+        # Where prepare_chat finds it: what prepare loaded at the first call, else the module.
+        owner = core._load() if hasattr(core, "_load") else params
+        _patch(undo, owner, "validate_chat", lambda *args: (checked, dict(body)))
         return None
 
     def build(undo: list[Undo]) -> str | None:
@@ -92,14 +94,18 @@ def _parts(url: str) -> dict[str, tuple[str, Callable[[list[Undo]], str | None]]
         return None
 
     def template(undo: list[Undo]) -> str | None:
-        if not hasattr(core, "_request"):
-            return "no prepare._request"
-        _patch(undo, core, "_request", lambda *args: prepared.request)
+        # The usual call's headers come from the config's encoded ones (_json_request), others from _request.
+        _patch(undo, core, "_json_request" if hasattr(core, "_json_request") else "_request",
+               lambda *args: prepared.headers)
         return None
 
     def body_json(undo: list[Undo]) -> str | None:
         text = json.dumps({"messages": MESSAGES}, separators=(",", ":"))
-        _patch(undo, core, "json", type("Json", (), {"dumps": staticmethod(lambda *args, **kwargs: text)}))
+        stand_in = staticmethod(lambda *args, **kwargs: text)
+        if hasattr(core, "_JSON"):  # prepare's own encoder
+            _patch(undo, core, "_JSON", type("Encoder", (), {"encode": stand_in})())
+        else:
+            _patch(undo, core, "json", type("Json", (), {"dumps": stand_in}))
         return None
 
     def retry_loop(undo: list[Undo]) -> str | None:
@@ -135,7 +141,7 @@ def _parts(url: str) -> dict[str, tuple[str, Callable[[list[Undo]], str | None]]
         "prepare_chat (all of preparing the call)": ("a copy of a prepared call", prepare),
         "  messages and parameters checked": ("the checked result", checks),
         "  request built (prepare._build)": ("a copy of a prepared call", build),
-        "    template httpx.Request (prepare._request)": ("the same request", template),
+        "    headers encoded (prepare._json_request)": ("the same headers", template),
         "    body JSON (json.dumps)": ("the same text", body_json),
         "retry loop (tenacity)": ("the attempt called directly", retry_loop),
         "body read (read_body, size cap, timer)": ("response.read()", read_body),

@@ -15,9 +15,10 @@ stream body is sent both ways, one table each: with ``Content-Length`` (one writ
 (``Transfer-Encoding: chunked``, one HTTP chunk per 64 KiB of events). ``--repeat N`` runs the whole set
 N times, clients interleaved, and keeps each client's best. On a shared machine the ratio is taken against
 the floor measured in the same worker process, alternating with the client round by round and stream by
-stream (the floor's own row comes from its own worker). The warm-up's garbage is collected before the timed
-rounds: left alone, a full collection of it (about 30 ms) fell into the first timed round, which with
-``--quick`` (one round) doubled a client's CPU per request.
+stream (the floor's own row comes from its own worker): the table prints that floor figure beside each
+ratio. The warm-up's garbage is collected before the timed rounds: left alone, a full collection of it
+(about 30 ms) fell into the first timed round, which with ``--quick`` (one round) doubled a client's CPU
+per request.
 
     .venv/bin/python benchmarks/client_overhead.py [--quick] [--framing both|content-length|chunked] [--only NAME ...]
     .venv/bin/python benchmarks/client_overhead.py --tracing   # llama-azure with OpenTelemetry tracing off / on
@@ -500,6 +501,18 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}x" if a and b else "n/a"
 
 
+def against_floor(results: dict[str, dict[str, Any]], name: str, key: str) -> tuple[float | None, str]:
+    """``name``'s ``key`` figure as a ratio to the floor's: the floor figure divided by (the one measured in
+    ``name``'s worker, else the floor's own row, see :func:`floor_of`) and the ratio, printed together so that
+    every ratio names its denominator."""
+    floor = floor_of(results, name).get(key)
+    return floor, ratio(results.get(name, {}).get(key), floor)
+
+
+def figure(value: float | None) -> str:
+    return f"{value:,.0f}" if value else "n/a"
+
+
 FLOOR = {"sync": "raw-httpx-sync", "async": "raw-httpx-async"}
 STREAM_GOAL = 0.6  # chunks/s, at least this times the floor's
 REQUEST_GOAL = 1.1  # CPU per request, at most this times the floor's
@@ -518,8 +531,8 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
         return results.get(name, {}).get(key)
 
     print()
-    print(f"{'client':<40} {'chunks/s (CPU)':>15} {'median':>9} {'vs floor':>9} {'vs openai':>10} "
-          f"{'us/request':>11} {'median':>8} {'vs floor':>9} {'vs openai':>10} {'vs azure':>9}")
+    print(f"{'client':<40} {'chunks/s (CPU)':>15} {'median':>9} {'floor':>9} {'vs floor':>9} {'vs openai':>10} "
+          f"{'us/request':>11} {'median':>8} {'floor':>6} {'vs floor':>9} {'vs openai':>10} {'vs azure':>9}")
     for name, label in LABELS.items():
         r = results.get(name)
         if r is None:
@@ -529,37 +542,41 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
             continue
         mode = CLIENTS[name][1]
         oa, az = f"openai-{mode}", f"azure-ai-inference-{mode}"
-        floor = floor_of(results, name)
+        stream_floor, stream_ratio = against_floor(results, name, "chunks_per_s")
+        request_floor, request_ratio = against_floor(results, name, "us_per_request")
         print(f"{label:<40} {r['chunks_per_s']:>15,.0f} {r['chunks_per_s_median']:>9,.0f} "
-              f"{ratio(r['chunks_per_s'], floor.get('chunks_per_s')):>9} "
+              f"{figure(stream_floor):>9} {stream_ratio:>9} "
               f"{ratio(r['chunks_per_s'], get(oa, 'chunks_per_s')):>10} "
               f"{r['us_per_request']:>11,.0f} {r['us_per_request_median']:>8,.0f} "
-              f"{ratio(r['us_per_request'], floor.get('us_per_request')):>9} "
+              f"{figure(request_floor):>6} {request_ratio:>9} "
               f"{ratio(r['us_per_request'], get(oa, 'us_per_request')):>10} "
               f"{ratio(r['us_per_request'], get(az, 'us_per_request')):>9}")
     print("(chunks/s: higher is better; us/request: lower is better; each ratio = this / the other client "
-          "in the same mode and run; vs floor: the floor measured in the same worker, round by round)")
+          "in the same mode and run; vs floor: this / the floor column, the floor measured in the same worker, "
+          "round by round, which is not the floor's own row)")
 
     print_tracing_cost(results)
     print()
     for mode in ("sync", "async"):
-        mine = results.get(f"llama-azure-{mode}", {})
+        name = f"llama-azure-{mode}"
+        mine = results.get(name, {})
         if "chunks_per_s" not in mine:
             continue
-        floor = floor_of(results, f"llama-azure-{mode}")
+        stream_floor, stream_ratio = against_floor(results, name, "chunks_per_s")
+        request_floor, request_ratio = against_floor(results, name, "us_per_request")
         oa = results.get(f"openai-{mode}", {})
         az = results.get(f"azure-ai-inference-{mode}", {})
         print(f"llama-azure {mode}: {mine['chunks_per_s']:,.0f} chunks/s "
-              f"({ratio(mine['chunks_per_s'], floor.get('chunks_per_s'))} floor, "
+              f"({stream_ratio} the floor's {figure(stream_floor)}, "
               f"{ratio(mine['chunks_per_s'], oa.get('chunks_per_s'))} openai), "
               f"{mine['us_per_request']:,.0f} us/request "
-              f"({ratio(mine['us_per_request'], floor.get('us_per_request'))} floor, "
+              f"({request_ratio} the floor's {figure(request_floor)}, "
               f"{ratio(mine['us_per_request'], oa.get('us_per_request'))} openai, "
               f"{ratio(mine['us_per_request'], az.get('us_per_request'))} azure-ai-inference)")
-        if "chunks_per_s" in floor:
-            ok = mine["chunks_per_s"] >= STREAM_GOAL * floor["chunks_per_s"]
+        if stream_floor and request_floor:
+            ok = mine["chunks_per_s"] >= STREAM_GOAL * stream_floor
             print(f"  goal streamed chunks/s >= {STREAM_GOAL}x the floor: {'MET' if ok else 'MISSED'}")
-            ok = mine["us_per_request"] <= REQUEST_GOAL * floor["us_per_request"]
+            ok = mine["us_per_request"] <= REQUEST_GOAL * request_floor
             print(f"  goal CPU per request <= {REQUEST_GOAL}x the floor: {'MET' if ok else 'MISSED'}")
         if "chunks_per_s" in oa:
             ok = mine["chunks_per_s"] >= 1.5 * oa["chunks_per_s"]
@@ -660,7 +677,9 @@ def run_framing(framing: str, cfg: argparse.Namespace) -> dict[str, dict[str, An
                 r = run_worker(name, url, cfg)
                 results[name] = best_of(results.get(name), r)
                 status = r.get("skipped") or r.get("error") or (
-                    f"{r['chunks_per_s']:,.0f} chunks/s, {r['us_per_request']:,.0f} us/request")
+                    f"{r['chunks_per_s']:,.0f} chunks/s, {r['us_per_request']:,.0f} us/request" + (
+                        f" (the floor in this worker: {r['floor']['chunks_per_s']:,.0f} chunks/s, "
+                        f"{r['floor']['us_per_request']:,.0f} us/request)" if "floor" in r else ""))
                 print(f"  {LABELS[name]:<40} {status}", flush=True)
         print_table(results)
         return results

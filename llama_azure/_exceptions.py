@@ -47,10 +47,12 @@ def request_id_of(headers: httpx.Headers | None) -> str | None:
     """The service's id for a response, from whichever header this endpoint uses."""
     if headers is None:
         return None
+    names = headers.keys()  # one pass: httpx's get() of an absent header scans them and raises KeyError inside
     for name in _REQUEST_ID_HEADERS:
-        value = headers.get(name)
-        if value:
-            return str(value)
+        if name in names:
+            value = headers.get(name)
+            if value:
+                return str(value)
     return None
 
 

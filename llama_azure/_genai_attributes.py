@@ -54,11 +54,11 @@ def request_model(call: PreparedCall[Any]) -> str | None:
     model = (call.body or {}).get("model")
     if isinstance(model, str) and model:
         return model
-    return call.request.headers.get("azureml-model-deployment") or None
+    return call.header(b"azureml-model-deployment") or None
 
 
 def server_attributes(call: PreparedCall[Any]) -> Attributes:
-    url = call.request.url
+    url = call.url
     return {"server.address": url.host, "server.port": url.port or (443 if url.scheme == "https" else 80)}
 
 

@@ -42,6 +42,9 @@ USER_AGENT = f"llama-azure/{__version__} python/{platform.python_version()} http
 _SENDABLE_VALUE = re.compile(r"[\x20-\x7e]*")
 _TOKEN_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 REQUEST_ID_HEADER = "x-ms-client-request-id"
+# Headers httpx adds to a request with a body: a call whose headers name one has them made by httpx.
+AUTO_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
+EncodedHeaders = tuple[tuple[bytes, bytes], ...]
 
 
 def check_headers(headers: object, name: str, error: type[ParameterError | ConfigurationError]) -> dict[str, str]:
@@ -179,6 +182,27 @@ class ClientConfig:
     @cached_property
     def _header_templates(self) -> dict[tuple[bool, bool], dict[str, str]]:
         return {}
+
+    @cached_property
+    def _json_headers(self) -> dict[tuple[bool, bool], tuple[EncodedHeaders, EncodedHeaders] | None]:
+        return {}
+
+    def json_headers(self, stream: bool, pass_through: bool) -> tuple[EncodedHeaders, EncodedHeaders] | None:
+        """For a call with a JSON body and no ``extra_headers``: :meth:`header_template` encoded as sent (names
+        in lower case), the headers before the request id (made per call) and those after it. None where the
+        call's headers are built the general way (``prepare._headers``): ``default_headers`` fix the request id,
+        set a content-type or name a header httpx adds itself."""
+        key = (stream, pass_through)
+        if key not in self._json_headers:
+            template = self.header_template(stream, pass_through)
+            if (REQUEST_ID_HEADER in self.default_headers or "content-type" in template
+                    or any(name.lower() in AUTO_HEADERS for name in template)):
+                self._json_headers[key] = None
+            else:
+                encoded = [(name.lower().encode(), value.encode()) for name, value in template.items()]
+                at = list(template).index(REQUEST_ID_HEADER)
+                self._json_headers[key] = (tuple(encoded[:at]), tuple(encoded[at + 1:]))
+        return self._json_headers[key]
 
     def route(self, operation: Operation) -> tuple[httpx.URL, str]:
         """The URL of ``operation`` (with ``api-version`` where the route needs it), checked against

@@ -1,4 +1,4 @@
-"""One HTTP exchange of an attempt, without I/O: the request sent (the template with the credential's headers,
+"""One HTTP exchange of an attempt, without I/O: the request sent (the call's parts with the credential's headers,
 logged without secrets) and what the answer, or a transport failure, means (a typed result or our error)."""
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def raise_transport_error(error: httpx.HTTPError, call: PreparedCall[Any]) -> No
     error, whose message may quote a header value (a malformed key), and is not retried."""
     if isinstance(error, (httpx.LocalProtocolError, httpx.UnsupportedProtocol)):
         raise ConfigurationError(
-            f"{call.request.method} {call.where} could not be sent: {type(error).__name__} (a header value, "
+            f"{call.method} {call.where} could not be sent: {type(error).__name__} (a header value, "
             f"such as the key, holds characters HTTP does not allow, or the URL scheme is not http(s))"
         ) from None
     raise transport_error(error, call) from error
@@ -71,40 +71,35 @@ def transport_error(error: httpx.HTTPError, call: PreparedCall[Any]) -> APIConne
     """Our error for an httpx transport failure (no secrets: httpx puts no headers in messages)."""
     if isinstance(error, httpx.PoolTimeout):
         return APITimeoutError(
-            f"{call.request.method} {call.where}: no free connection in the pool in time (PoolTimeout): "
+            f"{call.method} {call.where}: no free connection in the pool in time (PoolTimeout): "
             f"close streams you leave early (`with stream:`), or raise the httpx client's limits",
             request=call.request)
     if isinstance(error, httpx.TimeoutException):
-        expired = call.timer.expired(f"{call.request.method} {call.where}")
+        expired = call.timer.expired(f"{call.method} {call.where}")
         if expired is not None:
             expired.request = call.request
             return expired
         return APITimeoutError(
-            f"{call.request.method} {call.where} timed out ({type(error).__name__}); raise timeout= if the "
+            f"{call.method} {call.where} timed out ({type(error).__name__}); raise timeout= if the "
             f"model needs longer", request=call.request)
     return APIConnectionError(
-        f"{call.request.method} {call.where} failed: {type(error).__name__}: {error}", request=call.request)
+        f"{call.method} {call.where} failed: {type(error).__name__}: {error}", request=call.request)
 
 
 def with_auth(call: PreparedCall[Any], auth_headers: Mapping[str, str], attempt: int) -> httpx.Request:
     """A new request for one attempt: fresh credential headers, the call's timeout (cut to ``total_timeout``)."""
-    call.timer.check(f"{call.request.method} {call.where}")
+    call.timer.check(f"{call.method} {call.where}")
     for name, value in auth_headers.items():
         if not _SENDABLE_VALUE.fullmatch(value):
             raise ConfigurationError(
                 f"the credential's {name} header cannot be sent: the key or token holds line breaks, control or "
                 f"non-ASCII characters (check for a stray newline; the value is not shown)"
             )
-    template = call.request
-    # The template's headers (Host and Content-Length included) are already checked and encoded: copied as
-    # bytes (names in lower case, as sent before), the credential's after them; its body stream is shared
-    # (bytes, re-readable), not encoded again.
-    headers = [(name.lower(), value) for name, value in template.headers.raw]
-    headers += [(name.encode(), value.encode()) for name, value in auth_headers.items()]  # ASCII: checked above
-    request = httpx.Request(
-        template.method, template.url, headers=headers,
-        stream=template.stream, extensions={"timeout": call.timer.clamp(call.timeout).as_dict()},
-    )
+    # The call's headers (Host and Content-Length included) are already checked and encoded, the credential's
+    # go after them; the body is the call's bytes, not encoded again.
+    headers = [*call.headers, *[(name.encode(), value.encode()) for name, value in auth_headers.items()]]
+    request = httpx.Request(call.method, call.url, headers=headers, stream=httpx.ByteStream(call.content),
+                            extensions={"timeout": call.timer.clamp(call.timeout).as_dict()})
     request.read()  # ``request.content``, as for a request made with ``content=``
     log_attempt(call, attempt, request.headers)
     return request
@@ -112,5 +107,5 @@ def with_auth(call: PreparedCall[Any], auth_headers: Mapping[str, str], attempt:
 
 def log_attempt(call: PreparedCall[Any], attempt: int, headers: Mapping[str, str]) -> None:
     if logger.isEnabledFor(logging.DEBUG):
-        logger.debug("%s %s attempt %d headers=%s", call.request.method, loggable_url(call.request.url), attempt,
+        logger.debug("%s %s attempt %d headers=%s", call.method, loggable_url(call.url), attempt,
                      redact_headers(headers))

@@ -30,8 +30,10 @@ from .._request.routes import (
     requires_model,
 )
 from .config import (
+    AUTO_HEADERS,
     REQUEST_ID_HEADER,
     ClientConfig,
+    EncodedHeaders,
     _url,
     check_headers,
     check_max_retries,
@@ -49,6 +51,10 @@ logger = logging.getLogger("llama_azure")
 
 # Foundry Models reads the model from this header where a request has no body (GET /models/info).
 MODEL_HEADER = "x-ms-model-mesh-model-name"
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.encode()
+# What json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False) uses, made once (dumps makes
+# one per call when given options).
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 T = TypeVar("T")
 
@@ -82,6 +88,38 @@ def _model_parser(model: type[T]) -> Callable[[httpx.Response, bytes], T]:
     return parse
 
 
+class _Loaded:
+    """What chat and completion calls use beyond this module's imports: loaded at the first call, not at
+    ``import llama_azure`` (the validators and the pydantic models cost most of an import), then kept."""
+
+    def __init__(self) -> None:
+        from .._request.params import split_options, validate_chat, validate_completion
+        from .._request.score import parse_score_chat, parse_score_completion, score_body
+        from ..types.chat import ChatCompletion, ChatCompletionChunk
+        from ..types.completion import Completion
+
+        self.split_options = split_options
+        self.validate_chat = validate_chat
+        self.validate_completion = validate_completion
+        self.score_body = score_body
+        self.parse_score_chat = parse_score_chat
+        self.parse_score_completion = parse_score_completion
+        self.parse_chat = _model_parser(ChatCompletion)
+        self.chat_chunk = ChatCompletionChunk
+        self.parse_completion = _model_parser(Completion)
+        self.completion = Completion
+
+
+_loaded: _Loaded | None = None
+
+
+def _load() -> _Loaded:
+    global _loaded
+    if _loaded is None:
+        _loaded = _Loaded()
+    return _loaded
+
+
 def _build(
     config: ClientConfig,
     operation: Operation,
@@ -106,12 +144,18 @@ def _build(
             raise ParameterError(f"extra_body repeats {', '.join(clash)}: pass it once, as a parameter",
                                  param=clash[0])
         body = {**body, **extra_body}
-    headers = _headers(config, stream=stream, pass_through=pass_through, extra=options.get("extra_headers"))
+    extra_headers = options.get("extra_headers")
+    # The usual call (a JSON body, no extra_headers) sends the config's headers, encoded once.
+    encoded = config.json_headers(stream, pass_through) if body is not None and extra_headers is None else None
+    headers = None
+    if encoded is None:
+        headers = _headers(config, stream=stream, pass_through=pass_through, extra=extra_headers)
+        if body is not None:
+            headers["content-type"] = "application/json"
     content = None
     if body is not None:
-        headers["content-type"] = "application/json"
         try:
-            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+            content = _JSON.encode(body).encode()
         except (TypeError, ValueError) as error:
             raise ParameterError(
                 f"the request body cannot be sent as JSON: {error} (use str, int, float, bool, None, lists and dicts; "
@@ -124,10 +168,18 @@ def _build(
         url = _url(config, operation, check_headers(extra_query, "extra_query", ParameterError))
         check_plain_http(url, config.allow_insecure_http)
         where = f"{url.host}{url.path}"
-    request = _request(url, headers, content)
+    method = "POST" if content is not None else "GET"
+    if headers is None:
+        assert encoded is not None and content is not None
+        sent = _json_request(url, encoded, content)
+    else:
+        sent = _request(method, url, headers, content)
     max_retries = options.get("max_retries")
     return PreparedCall(
-        request=request,
+        method=method,
+        url=url,
+        headers=sent,
+        content=content if content is not None else b"",
         parse=parse,
         stream=stream,
         timeout=to_timeout(options["timeout"]) if options.get("timeout") is not None else config.timeout,
@@ -146,19 +198,23 @@ def _build(
     )
 
 
-_AUTO_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
+def _request(method: str, url: httpx.URL, headers: dict[str, str], content: bytes | None
+             ) -> tuple[tuple[bytes, bytes], ...]:
+    """The call's headers as sent (names in lower case), with those httpx would add: a POST of ``content``
+    gets ``host`` first and ``content-length`` last directly, not through httpx's body encoding and a second
+    pass over the headers (every value is printable ASCII: ``check_headers``)."""
+    if content is None or any(name.lower() in AUTO_HEADERS for name in headers):
+        request = httpx.Request(method, url, headers=headers, content=content)
+        return tuple((name.lower(), value) for name, value in request.headers.raw)
+    return ((b"host", url.netloc), *[(name.lower().encode(), value.encode()) for name, value in headers.items()],
+            (b"content-length", str(len(content)).encode()))
 
 
-def _request(url: httpx.URL, headers: dict[str, str], content: bytes | None) -> httpx.Request:
-    """The call's request: a POST of ``content``, else a GET. A POST gets the headers httpx would add (``Host``
-    first, ``Content-Length`` last) directly, not through its body encoding and a second pass over the headers."""
-    if content is None or any(name.lower() in _AUTO_HEADERS for name in headers):
-        return httpx.Request("POST" if content is not None else "GET", url, headers=headers, content=content)
-    request = httpx.Request("POST", url, headers=[("Host", url.netloc.decode("ascii")), *headers.items(),
-                                                  ("Content-Length", str(len(content)))],
-                            stream=httpx.ByteStream(content))
-    request.read()  # ``request.content``, as with ``content=``
-    return request
+def _json_request(url: httpx.URL, encoded: tuple[EncodedHeaders, EncodedHeaders], content: bytes) -> EncodedHeaders:
+    """What :func:`_request` makes of a JSON POST's headers, from the config's encoded ones (``json_headers``)."""
+    before, after = encoded
+    return ((b"host", url.netloc), *before, (_REQUEST_ID_NAME, new_request_id().encode()), *after,
+            (b"content-type", b"application/json"), (b"content-length", str(len(content)).encode()))
 
 
 def _option_seconds(options: Mapping[str, Any], name: str, default: float | None) -> float | None:
@@ -216,13 +272,11 @@ def prepare_chat(
     config: ClientConfig, messages: object, stream: object, kwargs: Mapping[str, Any]
 ) -> PreparedCall[Any]:
     """Validate a chat call and build its request."""
-    # Loaded at the first call: the validators and the pydantic models cost most of an import.
-    from .._request.params import split_options, validate_chat
-
+    loaded = _load()
     is_stream = _check_stream_flag(stream, config.api)
-    params, options = split_options(kwargs)
+    params, options = loaded.split_options(kwargs)
     _check_route(config, params, options, "chat")
-    checked, body = validate_chat(messages, params, is_stream, config.api)
+    checked, body = loaded.validate_chat(messages, params, is_stream, config.api)
     return _chat_call(config, checked, body, is_stream, options, _again(prepare_chat, messages, stream, kwargs))
 
 
@@ -230,20 +284,18 @@ def _chat_call(config: ClientConfig, checked: Any, body: dict[str, Any], is_stre
                options: Mapping[str, Any], again: Retarget, like: PreparedCall[Any] | None = None
                ) -> PreparedCall[Any]:
     """A validated chat call's request for ``config`` (its model, URL and headers are the endpoint's)."""
-    from .._request.score import parse_score_chat, score_body
-    from ..types.chat import ChatCompletion, ChatCompletionChunk
-
+    loaded = _load()
     retarget = _in_style(config, again, lambda other, call: _chat_call(other, checked, body, is_stream, options,
                                                                       again, call))
 
     if config.api == "score":
-        return _build(config, "chat", score_body(checked, body), options, stream=False, parse=parse_score_chat,
-                      retarget=retarget, like=like)
+        return _build(config, "chat", loaded.score_body(checked, body), options, stream=False,
+                      parse=loaded.parse_score_chat, retarget=retarget, like=like)
     payload = {"messages": checked, **_with_model(config, body)}
     if is_stream:
         payload["stream"] = True
-    return _build(config, "chat", payload, options, stream=is_stream, parse=_model_parser(ChatCompletion),
-                  chunk_type=ChatCompletionChunk, retarget=retarget, like=like)
+    return _build(config, "chat", payload, options, stream=is_stream, parse=loaded.parse_chat,
+                  chunk_type=loaded.chat_chunk, retarget=retarget, like=like)
 
 
 def _in_style(config: ClientConfig, again: Retarget, build: Retarget) -> Retarget:
@@ -292,12 +344,11 @@ def _read_into(call: PreparedCall[Any], target: Any, tools: Any) -> PreparedCall
 def prepare_completion(config: ClientConfig, prompt: object, stream: object,
                        kwargs: Mapping[str, Any]) -> PreparedCall[Any]:
     """Validate a text completion call and build its request."""
-    from .._request.params import split_options, validate_completion
-
+    loaded = _load()
     is_stream = _check_stream_flag(stream, config.api)
-    params, options = split_options(kwargs)
+    params, options = loaded.split_options(kwargs)
     _check_route(config, params, options, "completions")
-    body = validate_completion(prompt, params, is_stream, config.api)
+    body = loaded.validate_completion(prompt, params, is_stream, config.api)
     return _completion_call(config, prompt, body, is_stream, options,
                             _again(prepare_completion, prompt, stream, kwargs))
 
@@ -306,20 +357,18 @@ def _completion_call(config: ClientConfig, prompt: Any, body: dict[str, Any], is
                      options: Mapping[str, Any], again: Retarget, like: PreparedCall[Any] | None = None
                      ) -> PreparedCall[Any]:
     """A validated completion call's request for ``config``."""
-    from .._request.score import parse_score_completion, score_body
-    from ..types.completion import Completion
-
+    loaded = _load()
     retarget = _in_style(config, again, lambda other, call: _completion_call(other, prompt, body, is_stream,
                                                                             options, again, call))
 
     if config.api == "score":
-        return _build(config, "completions", score_body([prompt], body), options, stream=False,
-                      parse=parse_score_completion, retarget=retarget, like=like)
+        return _build(config, "completions", loaded.score_body([prompt], body), options, stream=False,
+                      parse=loaded.parse_score_completion, retarget=retarget, like=like)
     payload = {"prompt": prompt, **_with_model(config, body)}
     if is_stream:
         payload["stream"] = True
     return _build(config, "completions", payload, options, stream=is_stream,
-                  parse=_model_parser(Completion), chunk_type=Completion, retarget=retarget, like=like)
+                  parse=loaded.parse_completion, chunk_type=loaded.completion, retarget=retarget, like=like)
 
 
 def prepare_info(config: ClientConfig, kwargs: Mapping[str, Any]) -> PreparedCall[ModelInfo]:

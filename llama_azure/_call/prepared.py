@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
@@ -27,11 +28,18 @@ class PreparedCall(Generic[T]):
     """A request ready to send (without auth headers, added per attempt) and how to read its answer: a template
     that does not change while the call runs (what the call produces is its :class:`CallOutcome`).
 
-    ``request`` is a template: each attempt sends a new ``httpx.Request`` built from it (:func:`with_auth`),
-    so no attempt sees headers or state left by an earlier one.
+    The request is kept as its parts (``method``, ``url``, the encoded ``headers``, the encoded ``content``):
+    each attempt sends the one ``httpx.Request`` built from them (``exchange.with_auth``), so no attempt sees
+    headers or state left by an earlier one, and none is built that is not sent.
     """
 
-    request: httpx.Request
+    method: str
+    url: httpx.URL = field(repr=False)  # its query may hold a secret (``?code=``); ``where`` names it
+    headers: tuple[tuple[bytes, bytes], ...] = field(repr=False)
+    """Encoded and checked, names in lower case, ``host`` first and ``content-length`` last; no credential (a
+    ``default_headers`` value may still be a secret)."""
+    content: bytes = field(repr=False)
+    """The encoded body (``b""`` for a GET)."""
     parse: Callable[[httpx.Response, bytes], T]
     stream: bool
     timeout: httpx.Timeout
@@ -50,6 +58,21 @@ class PreparedCall(Generic[T]):
     retarget: Retarget | None = field(default=None, repr=False)
     """``retarget(config, call)``: this call for another deployment's ``config`` (``deployments=``), in ``call``'s
     time and trace. Built from the parameters as validated; validated again only for another route style."""
+
+    @cached_property
+    def request(self) -> httpx.Request:
+        """The request as an ``httpx.Request`` without the credential's headers, built when asked for (an
+        error's ``request``): the attempts build their own (``exchange.with_auth``)."""
+        request = httpx.Request(self.method, self.url, headers=list(self.headers),
+                                stream=httpx.ByteStream(self.content))
+        request.read()  # ``request.content``, as for a request made with ``content=``
+        return request
+
+    def header(self, name: bytes) -> str | None:
+        """The value of the header ``name`` (lower case) as ``httpx.Headers.get`` gives it (repeated: joined
+        with ", "), None if the request has none."""
+        values = [value.decode("ascii") for key, value in self.headers if key == name]
+        return ", ".join(values) if values else None
 
     def traced(self, trace: CallTrace) -> PreparedCall[T]:
         """This call, told of its progress through ``trace`` (tracing runs the call with it)."""

@@ -88,7 +88,7 @@ class Pacer:
         Fails fast with :class:`QuotaTimeoutError` when the foreseen wait is longer than the call allows.
         Closing the generator early (the call was cancelled) gives the call's place back.
         """
-        tokens = estimate_tokens(call.request.content)
+        tokens = estimate_tokens(call.content)
         limit = self.rate_limit.tokens
         if limit is not None and tokens > limit:
             raise ParameterError(
@@ -112,13 +112,13 @@ class Pacer:
                 earliest = ticket.earliest  # counting what the answers out may give back: no outcome is sooner
                 if left <= 0 and paused:  # room could have come in time (answers out giving back), and did not
                     raise QuotaTimeoutError(
-                        f"{call.request.method} {call.where}: the rate limit's budget had no room for this call "
+                        f"{call.method} {call.where}: the rate limit's budget had no room for this call "
                         f"within the {allowed:.1f} s it allows (timeout or total_timeout): the calls ahead or out "
                         f"did not free enough in time; nothing was sent. Raise the timeout, or send less at once",
                         wait=wait, limit=allowed)
                 if earliest > left:
                     raise QuotaTimeoutError(
-                        f"{call.request.method} {call.where}: the rate limit's budget frees room for this call in "
+                        f"{call.method} {call.where}: the rate limit's budget frees room for this call in "
                         f"{earliest:.1f} s at the earliest, but the call allows {max(left, 0):.1f} s more (timeout "
                         f"or total_timeout); nothing was sent. Raise the timeout, or send less at once",
                         wait=earliest, limit=allowed)
@@ -173,15 +173,24 @@ def _best_effort(what: str) -> Iterator[None]:
         logger.warning("rate limit: could not record %s (%s); the budget keeps its estimate", what, error)
 
 
-@contextlib.contextmanager
-def sending(pacer: Pacer | None, lease: str | None) -> Iterator[None]:
+def sending(pacer: Pacer | None, lease: str | None) -> contextlib.AbstractContextManager[None]:
     """Around building and sending a paced request: one that got no answer (an error, a cancellation) is
-    reported, so the budget does not wait for an answer that will not come."""
+    reported, so the budget does not wait for an answer that will not come. An unpaced call has nothing to
+    report (a null context: no generator made per call)."""
+    if pacer is None or lease is None:
+        return _UNPACED
+    return _paced_sending(pacer, lease)
+
+
+_UNPACED = contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _paced_sending(pacer: Pacer, lease: str) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        if pacer is not None and lease is not None:
-            pacer.budget.unanswered(lease)
+        pacer.budget.unanswered(lease)
         raise
 
 

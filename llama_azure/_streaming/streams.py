@@ -293,7 +293,9 @@ def read_body(response: httpx.Response, timer: CallTimer, where: str,
               limit: int = DEFAULT_MAX_RESPONSE_BYTES) -> bytes:
     """Read a whole (non-stream) body of at most ``limit`` decoded bytes, each socket read cut to the
     time left of ``total_timeout``."""
-    restore = _clamp_socket_reads(response, timer.read_budget)
+    # Without either limit the budget is always None: the socket's reads are left as they are.
+    limited = timer.total_timeout is not None or timer.idle_timeout is not None
+    restore = _clamp_socket_reads(response, timer.read_budget) if limited else _noop
     try:
         collector = BodyCollector(response, limit, where)
         if response.is_stream_consumed:

@@ -74,7 +74,7 @@ def test_the_decision_is_the_same_whichever_callback_tenacity_asks_first() -> No
     error = make_status_error(answer(503, b"{}"), b"{}")
     for ask_wait_first in (True, False):
         draws.clear()
-        call = PreparedCall(httpx.Request("POST", URL), parse=lambda r, b: None, stream=False,
+        call = PreparedCall("POST", httpx.URL(URL), (), b"", parse=lambda r, b: None, stream=False,
                             timeout=httpx.Timeout(5.0), max_retries=2, where="x/v1/chat/completions")
         run = RetryRun(RetryPolicy(max_retries=2, jitter=jitter), call, CallOutcome())
         state = failed(error, 1)
