@@ -5,7 +5,7 @@ from __future__ import annotations
 from azure.core.credentials import AccessToken
 from support.clock import FakeClock
 
-from llama_azure._auth.auth import TokenCache
+from llama_azure._auth.auth import AsyncTokenAuth, TokenCache
 
 
 def test_reused_until_the_margin_then_stale() -> None:
@@ -78,15 +78,23 @@ async def test_an_aio_credential_that_hands_back_the_refused_token_gets_asked_ag
 
     from llama_azure import AsyncLlamaClient
 
+    # Real time, read from 1000.0 when the test starts (by the credential and the client's token cache alike):
+    # "old" then has 1 s left, not the random part of a second ``int(time.time()) + 1`` left (10 ms at times,
+    # which a slow first call outlasted: the credential handed out "new" at once).
+    started = time.time()
+
+    def clock() -> float:
+        return 1000.0 + (time.time() - started)
+
     class CachingCredential:  # what azure.identity.aio's cache does with a token about to expire
         def __init__(self) -> None:
-            self.token = AccessToken("old", int(time.time()) + 1)
+            self.token = AccessToken("old", 1001)
             self.calls = 0
 
         async def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
             self.calls += 1
-            if self.token.expires_on <= time.time():
-                self.token = AccessToken("new", int(time.time()) + 3600)
+            if self.token.expires_on <= clock():
+                self.token = AccessToken("new", int(clock()) + 3600)
             return self.token
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -99,6 +107,8 @@ async def test_an_aio_credential_that_hands_back_the_refused_token_gets_asked_ag
     http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
     async with AsyncLlamaClient("https://x.eastus2.models.ai.azure.com", credential, max_retries=0,
                                 http_client=http) as client:
+        assert isinstance(client._auth, AsyncTokenAuth)
+        client._auth._cache.clock = clock
         info = await client.get_model_info()
     await http.aclose()
     assert info.model_name == "m"

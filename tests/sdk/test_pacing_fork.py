@@ -26,9 +26,11 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
 
 def child_call(kind: str, client: Any) -> None:
-    """One paced call in the child, in the child's shell (a new event loop for the async client)."""
+    """One paced call in the child, in the child's shell (a new event loop for the async client). A child that
+    waited for the parent's line would fail at ``total_timeout``: 10 s, room for a loaded machine's fork and call,
+    and still well within ``GUARD``."""
     def call() -> Any:
-        return client.chat.completions.create(messages=HI, max_tokens=1, total_timeout=5)
+        return client.chat.completions.create(messages=HI, max_tokens=1, total_timeout=10)
 
     if kind == "async":
         async def run() -> None:

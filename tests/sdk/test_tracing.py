@@ -21,6 +21,7 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import BaseModel
+from support.clock import FakeClock, moved_once_waiting
 from support.closing import closing_all
 from support.shells import Shell, ShellFactory
 from support.telemetry import Telemetry
@@ -363,8 +364,13 @@ async def test_a_paced_call_records_its_quota_wait(
     server: ReferenceServer, shell_factory: ShellFactory, telemetry: Telemetry
 ) -> None:
     """Client-side pacing (``rate_limit=``) shows its wait as an event of the waiting call's span."""
-    async with shell_factory(server.url, server.api_key, rate_limit=RateLimit(requests=1, window=0.5)) as shell:
-        for _ in range(2):
+    rate_limit = RateLimit(requests=1, window=0.2)
+    # The window moves only when the test says so: however slow the first call, the second one waits; once it
+    # waits, the clock moves past the window, and its next poll (at most 0.2 s on) lets it go.
+    clock = rate_limit._clock = FakeClock()
+    async with shell_factory(server.url, server.api_key, rate_limit=rate_limit) as shell:
+        await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=2))
+        with moved_once_waiting(clock, lambda: rate_limit.usage().waiting, seconds=1):
             await shell.run(lambda c: c.chat.completions.create(messages=HI, max_tokens=2))
     first, second = sorted(telemetry.spans(), key=lambda s: s.start_time or 0)
     assert [e.name for e in first.events] == []  # the first call went at once
