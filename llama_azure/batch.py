@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from ._async_client import AsyncLlamaClient
-from ._batch.output import BatchError, BatchResult, read_batch_output
+from ._batch.output import BatchError, BatchResult, batch_record, read_batch_output
 from ._exceptions import APIStatusError, BatchFileError, LlamaAzureError
 
 __all__ = [
@@ -265,14 +265,12 @@ def _answered_ids(path: Path) -> set[str]:
     return answered
 
 
-_RECORD_KEYS = frozenset({"id", "custom_id", "response", "error"})
 _RECORD_START = '{"id":"batch_req_'  # how each record this module writes begins
 
 
 def _record_of(text: str) -> dict[str, Any] | None:
     """The batch record a line holds, or None when it holds something else."""
-    value = _json_object(text)
-    return value if value is not None and value.keys() >= _RECORD_KEYS else None
+    return batch_record(_json_object(text))
 
 
 def _cut_short(text: str) -> bool:
