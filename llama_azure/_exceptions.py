@@ -118,7 +118,8 @@ class QuotaStoreError(LlamaAzureError):
 
 
 class BatchFileError(LlamaAzureError, ValueError):
-    """The output cannot be used: it is the input, or it holds lines that are not batch records."""
+    """A batch file cannot be used: the input is missing or unreadable, or the output is the input or holds
+    lines that are not batch records. Nothing was sent, and the output was not changed."""
 
 
 class ToolCallError(LlamaAzureError):

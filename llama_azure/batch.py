@@ -97,7 +97,7 @@ async def run_batch(
     started = time.monotonic()
     source, target = Path(input_path), Path(output_path)
     _check_not_the_input(source, target)
-    lines = list(_read_lines(source))
+    lines = _input_lines(source)
     answered = _answered_ids(target)
     summary = BatchSummary(total=len(lines))
     pending: asyncio.Queue[_Line] = asyncio.Queue()
@@ -204,6 +204,18 @@ def _error_record(custom_id: str | None, line: _Line, code: str, message: str) -
     if custom_id is None:
         record["line"] = line.number
     return record
+
+
+def _input_lines(source: Path) -> list[_Line]:
+    """The input's lines; a BatchFileError naming the file when it is missing or cannot be read."""
+    try:
+        return list(_read_lines(source))
+    except FileNotFoundError:
+        raise BatchFileError(f"the input file {str(source)!r} does not exist: give input_path an existing JSONL "
+                             f"file of requests") from None
+    except OSError as error:
+        raise BatchFileError(f"the input {str(source)!r} cannot be read ({error.strerror or error}): give "
+                             f"input_path a readable JSONL file of requests") from None
 
 
 def _read_lines(path: Path) -> Iterator[_Line]:
