@@ -95,10 +95,7 @@ class CredentialError(LlamaAzureError):
     def from_exception(cls, error: BaseException, scope: str) -> CredentialError:
         """The error for ``error`` raised by ``credential.get_token(scope)``: its type and first line only."""
         text = str(error).strip()
-        first_line = text.splitlines()[0].strip() if text else ""
-        if len(first_line) > _MAX_DETAIL:
-            first_line = first_line[: _MAX_DETAIL - 3] + "..."
-        detail = f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
+        detail = error_line(error, text.splitlines()[0].strip() if text else "", limit=_MAX_DETAIL)
         return cls(f"the credential could not get a token for scope {scope}: {detail}", scope=scope)
 
 
@@ -123,7 +120,8 @@ class QuotaStoreError(LlamaAzureError):
 
 
 class BatchFileError(LlamaAzureError, ValueError):
-    """The output cannot be used: it is the input, or it holds lines that are not batch records."""
+    """A batch file cannot be used: the input is missing or unreadable, or the output is the input or holds
+    lines that are not batch records. Nothing was sent, and the output was not changed."""
 
 
 class ToolCallError(LlamaAzureError):
@@ -202,12 +200,17 @@ class RetrySummary:
 _CAUSE_CHARS = 200
 
 
+def error_line(error: BaseException, text: str, *, limit: int | None = None) -> str:
+    """``Type: text``, ``text`` cut to ``limit`` characters (``...`` at the cut); the type alone if ``text`` is
+    empty. The one way an error is told inside another's message."""
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 def cause_of(error: APIError) -> str:
     """One line saying why an attempt failed: ``APIConnectionError: server disconnected ...``."""
-    text = " ".join(error.message.split())
-    if len(text) > _CAUSE_CHARS:
-        text = text[: _CAUSE_CHARS - 3] + "..."
-    return f"{type(error).__name__}: {text}"
+    return error_line(error, " ".join(error.message.split()), limit=_CAUSE_CHARS)
 
 
 def earlier_causes(errors: tuple[APIError, ...]) -> list[str]:
@@ -398,7 +401,7 @@ class DeploymentsUnavailableError(APIError):
 
 def failure_text(error: APIError) -> str:
     """``RateLimitError: 429 from ...``: how one deployment failed, for ``DeploymentsUnavailableError``."""
-    return f"{type(error).__name__}: {error.message}"
+    return error_line(error, error.message)
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from ._async_client import AsyncLlamaClient
-from ._batch.output import BatchError, BatchResult, read_batch_output
+from ._batch.output import BatchError, BatchResult, batch_record, read_batch_output
 from ._exceptions import APIStatusError, BatchFileError, LlamaAzureError
 
 __all__ = [
@@ -97,7 +97,7 @@ async def run_batch(
     started = time.monotonic()
     source, target = Path(input_path), Path(output_path)
     _check_not_the_input(source, target)
-    lines = list(_read_lines(source))
+    lines = _input_lines(source)
     answered = _answered_ids(target)
     summary = BatchSummary(total=len(lines))
     pending: asyncio.Queue[_Line] = asyncio.Queue()
@@ -206,6 +206,18 @@ def _error_record(custom_id: str | None, line: _Line, code: str, message: str) -
     return record
 
 
+def _input_lines(source: Path) -> list[_Line]:
+    """The input's lines; a BatchFileError naming the file when it is missing or cannot be read."""
+    try:
+        return list(_read_lines(source))
+    except FileNotFoundError:
+        raise BatchFileError(f"the input file {str(source)!r} does not exist: give input_path an existing JSONL "
+                             f"file of requests") from None
+    except OSError as error:
+        raise BatchFileError(f"the input {str(source)!r} cannot be read ({error.strerror or error}): give "
+                             f"input_path a readable JSONL file of requests") from None
+
+
 def _read_lines(path: Path) -> Iterator[_Line]:
     with path.open(encoding="utf-8", errors="replace") as source:
         for number, text in enumerate(source, start=1):
@@ -265,14 +277,12 @@ def _answered_ids(path: Path) -> set[str]:
     return answered
 
 
-_RECORD_KEYS = frozenset({"id", "custom_id", "response", "error"})
 _RECORD_START = '{"id":"batch_req_'  # how each record this module writes begins
 
 
 def _record_of(text: str) -> dict[str, Any] | None:
     """The batch record a line holds, or None when it holds something else."""
-    value = _json_object(text)
-    return value if value is not None and value.keys() >= _RECORD_KEYS else None
+    return batch_record(_json_object(text))
 
 
 def _cut_short(text: str) -> bool:

@@ -78,17 +78,28 @@ def read_batch_output(path: str | os.PathLike[str], answer_type: Any = None) -> 
                 yield _result(text, answer_type, f"{source}:{number}")
 
 
+RECORD_SHAPE = "an object with a string id, custom_id, response and error (null or an object)"
+
+
+def batch_record(value: object) -> dict[str, Any] | None:
+    """``value`` if it is a batch output record (:data:`RECORD_SHAPE`), else None: the one rule, for
+    ``read_batch_output`` and for ``run_batch``, which refuses an output holding anything else."""
+    if not isinstance(value, dict) or not value.keys() >= {"id", "custom_id", "response", "error"}:
+        return None
+    if not isinstance(value["id"], str) or not (value["error"] is None or isinstance(value["error"], Mapping)):
+        return None
+    return value
+
+
 def _result(text: str, answer_type: type[Any] | None, where: str) -> BatchResult[Any]:
     try:
-        record = json.loads(text)
+        record = batch_record(json.loads(text))
     except ValueError as not_json:
         raise ValueError(f"{where} is not a batch output record (not JSON: {not_json})") from None
-    if not isinstance(record, dict) or "custom_id" not in record or not isinstance(record.get("id"), str):
-        raise ValueError(f"{where} is not a batch output record (no id and custom_id)")
-    response: Mapping[str, Any] = record["response"] if isinstance(record.get("response"), Mapping) else {}
-    error = record.get("error")
-    if error is not None and not isinstance(error, Mapping):
-        raise ValueError(f"{where} is not a batch output record (its error is not an object)")
+    if record is None:
+        raise ValueError(f"{where} is not a batch output record ({RECORD_SHAPE})")
+    response: Mapping[str, Any] = record["response"] if isinstance(record["response"], Mapping) else {}
+    error = record["error"]
     body = response.get("body")
     answer = None
     if error is None:

@@ -64,7 +64,7 @@ class Store:
     @classmethod
     def within(cls, call: PreparedCall[Any], operation: Callable[[], Any]) -> Store:
         """``operation`` for ``call``: its round trips to the store end within the time the call allows."""
-        return cls(partial(by, time.monotonic() + _allowed_wait(call), operation))
+        return cls(partial(by, _deadline(call), operation))
 
 
 def is_rate_limit(value: object) -> bool:
@@ -151,7 +151,7 @@ class Pacer:
     def settling(self, call: PreparedCall[Any], lease: str) -> Callable[[object], None]:
         """``settled(lease, result)`` for a stream, told its usage when it ends: within the call's time then."""
         def settle(result: object) -> None:
-            by(time.monotonic() + _allowed_wait(call), partial(self.settled, lease, result))
+            by(_deadline(call), partial(self.settled, lease, result))
         return settle
 
     def settled(self, lease: str, result: object) -> None:
@@ -201,6 +201,11 @@ def _allowed_wait(call: PreparedCall[Any]) -> float:
         return left
     read = call.timeout.read
     return math.inf if read is None else read
+
+
+def _deadline(call: PreparedCall[Any]) -> float:
+    """When the call's round trips to the budget's store must end (``time.monotonic()``'s clock)."""
+    return time.monotonic() + _allowed_wait(call)
 
 
 def _int_header(headers: httpx.Headers, name: str) -> int | None:

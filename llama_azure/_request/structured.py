@@ -66,14 +66,22 @@ def pydantic_function_tool(model: type[BaseModel], *, name: str | None = None,
     'GetWeather'
     """
     checked = _check_model(model, "model")
-    function: dict[str, Any] = {"name": name or checked.__name__, "parameters": model_schema(checked),
-                                "strict": True}
     text = description if description is not None else checked.__doc__
-    if text:
-        function["description"] = inspect.cleandoc(text)
-    tool = _ModelTool(type="function", function=function)
+    tool = _ModelTool(function_tool(name or checked.__name__, model_schema(checked),
+                                    inspect.cleandoc(text) if text else None, strict=True))
     tool.model = checked
     return cast(ToolParam, tool)
+
+
+def function_tool(name: str, parameters: dict[str, Any], description: str | None, *, strict: bool) -> ToolParam:
+    """``{"type": "function", "function": {...}}``, a function tool as sent: what :func:`pydantic_function_tool`
+    makes from a model and ``run_tools`` from a typed function."""
+    function: dict[str, Any] = {"name": name, "parameters": parameters}
+    if strict:
+        function["strict"] = True
+    if description is not None:
+        function["description"] = description
+    return {"type": "function", "function": function}  # type: ignore[typeddict-item]
 
 
 def tool_models(tools: object) -> dict[str, type[BaseModel]]:

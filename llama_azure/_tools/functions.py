@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from .._exceptions import ParameterError
-from .._request.structured import _ModelTool, arguments_for, model_schema
+from .._request.structured import _ModelTool, arguments_for, function_tool, model_schema
 from ..types.chat_params import ToolParam
 
 ToolSpec = Callable[..., Any] | tuple[ToolParam, Callable[[Any], Any]]
@@ -109,12 +109,9 @@ def _function_tool(fn: object, index: int) -> RunnableTool:
     model = create_model(f"{name}_arguments", __config__=ConfigDict(extra="forbid"), **fields)
     schema = model_schema(model)
     schema.pop("title", None)
-    function: dict[str, Any] = {"name": name, "parameters": schema}
-    if all(field.is_required() for field in model.model_fields.values()):
-        function["strict"] = True  # strict schemas list every property as required
-    if described:
-        function["description"] = described
-    param: ToolParam = {"type": "function", "function": function}  # type: ignore[typeddict-item]
+    # strict schemas list every property as required: a function with defaults is not strict
+    param = function_tool(name, schema, described or None,
+                          strict=all(field.is_required() for field in model.model_fields.values()))
     return RunnableTool(name=name, param=param, model=model, handler=fn, spread=True)
 
 

@@ -74,15 +74,16 @@ def presented_credentials(headers: Mapping[str, str]) -> list[tuple[str, str]]:
     api_key = headers.get("api-key")
     if api_key:
         found.append(("api-key", api_key.strip()))
-    authorization = headers.get("authorization")
+    authorization = (headers.get("authorization") or "").strip()
     if authorization:
-        value = authorization.strip()
-        scheme, _, rest = value.partition(" ")
-        if scheme.lower() == "bearer" and rest.strip():
-            found.append(("authorization", rest.strip()))
-        elif value:
-            found.append(("authorization", value))
+        found.append(("authorization", bearer_credential(authorization) or authorization))
     return found
+
+
+def bearer_credential(authorization: str) -> str | None:
+    """The credential of an ``Authorization: Bearer <credential>`` value (any case), else None (a bare key)."""
+    scheme, _, rest = authorization.strip().partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" and rest.strip() else None
 
 
 def looks_like_jwt(value: str) -> bool:

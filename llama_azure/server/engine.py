@@ -172,6 +172,11 @@ def json_string_chars_only(grammar: str) -> str:
     return grammar.replace(_LOOSE_CHAR_RULE, _JSON_CHAR_RULE)
 
 
+def _unreadable(error: Exception) -> ValueError:
+    """The ValueError for a schema llama-cpp-python could not make a grammar of, saying what it raised."""
+    return ValueError(f"{type(error).__name__}: {str(error)[:200]}")
+
+
 @dataclass
 class EngineStats:
     queued: int = 0
@@ -284,15 +289,16 @@ class Engine:
             from llama_cpp.llama_grammar import json_schema_to_gbnf
 
             text = json_string_chars_only(json_schema_to_gbnf(json.dumps(schema)))
-            if len(text) > MAX_GRAMMAR_BYTES:  # before llama.cpp parses it: large enums, many long constants
-                raise SchemaTooLarge(f"the grammar built from it has {len(text)} bytes, over this server's limit "
-                                     f"of {MAX_GRAMMAR_BYTES}")
-            grammar_class: Any = getattr(lib, "LlamaGrammar")  # noqa: B009 - not in its type stubs
-            grammar = grammar_class.from_string(text, verbose=False)
-        except SchemaTooLarge:
-            raise
         except Exception as exc:  # the converter raises many kinds for schemas it does not support
-            raise ValueError(f"{type(exc).__name__}: {str(exc)[:200]}") from None
+            raise _unreadable(exc) from None
+        if len(text) > MAX_GRAMMAR_BYTES:  # before llama.cpp parses it: large enums, many long constants
+            raise SchemaTooLarge(f"the grammar built from it has {len(text)} bytes, over this server's limit "
+                                 f"of {MAX_GRAMMAR_BYTES}")
+        grammar_class: Any = getattr(lib, "LlamaGrammar")  # noqa: B009 - not in its type stubs
+        try:
+            grammar = grammar_class.from_string(text, verbose=False)
+        except Exception as exc:  # a grammar llama.cpp's parser rejects
+            raise _unreadable(exc) from None
         sampler = lib.llama_sampler_init_grammar(self._vocab, grammar._grammar.encode(), grammar._root.encode())
         if not sampler:
             raise ValueError("the grammar built from it does not parse")

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import errors
+from .auth import bearer_credential
 from .edge import GenerationRoute, Handler, guarded
 from .errors import ApiError
 from .schemas import CompletionRequest, InferenceChatCompletionRequest
@@ -96,8 +97,7 @@ def check_credential_headers(headers: Mapping[str, str]) -> None:
     """
     authorization = headers.get("authorization")
     if authorization is not None:
-        scheme, _, credential = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer" or not credential.strip():
+        if bearer_credential(authorization) is None:
             raise errors.nested(
                 401, "Unauthorized",
                 "The Authorization header of /openai/v1 takes 'Bearer <key>' (or an access token as "

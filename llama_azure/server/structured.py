@@ -93,11 +93,11 @@ def plan_for(parsed: ChatCompletionRequest) -> Plan:
         _check_limits([(f"tools.{i}.function.parameters", t.function.parameters) for i, t in enumerate(tools)
                        if any(t is c for c in chosen)], "tools")
         options = [_tool_call_schema(t) for t in chosen]
-        if choice in (None, "auto"):
+        may_answer = choice in (None, "auto")  # a text answer instead of a call is allowed
+        if may_answer:
             options.append({"type": "object", "properties": {"content": {"type": "string"}},
                             "required": ["content"], "additionalProperties": False})
         schema = options[0] if len(options) == 1 else {"anyOf": options}
-        may_answer = choice in (None, "auto")
         return Plan(schema=schema, tools=True, system_note=_describe_tools(chosen, may_answer=may_answer),
                     may_answer=may_answer)
     fmt = parsed.response_format

@@ -181,6 +181,20 @@ async def test_an_output_that_is_the_input_is_refused_and_the_input_kept(
     assert source.read_bytes() == before
 
 
+@pytest.mark.parametrize(("name", "said"), [("missing.jsonl", "does not exist: give input_path an existing"),
+                                             ("a-folder", "cannot be read")])
+async def test_run_batch_refuses_a_missing_or_unreadable_input_naming_it(
+        tmp_path: Path, quota_server: ReferenceServer, name: str, said: str) -> None:
+    source, target = tmp_path / name, tmp_path / "out.jsonl"
+    if name == "a-folder":
+        source.mkdir()
+    async with AsyncLlamaClient(quota_server.url, quota_server.api_key, deployment=NO_CALL,
+                                max_retries=0) as client:
+        with pytest.raises(BatchFileError, match=f"the input.*{name}.*{said}"):
+            await run_batch(client, source, target)
+    assert not target.exists()
+
+
 def test_the_command_refuses_an_output_that_is_the_input(
         tmp_path: Path, quota_server: ReferenceServer) -> None:
     source = tmp_path / "in.jsonl"

@@ -11,7 +11,7 @@ import pytest
 from conftest import BLOCKED_WORD
 
 from llama_azure import AsyncLlamaClient, ChatCompletion, Completion
-from llama_azure.batch import BatchError, BatchResult, read_batch_output, run_batch
+from llama_azure.batch import BatchError, BatchFileError, BatchResult, read_batch_output, run_batch
 from llama_azure.server.process import ReferenceServer
 
 
@@ -65,3 +65,21 @@ def test_a_line_cut_short_is_named(answers: Path) -> None:
     answers.write_text(whole + whole.splitlines()[0][:40], encoding="utf-8")
     with pytest.raises(ValueError, match=r"out\.jsonl:5 is not a batch output record"):
         list(read_batch_output(answers))
+
+
+@pytest.mark.parametrize("record", [
+    {"id": "batch_req_1", "custom_id": "a", "error": None},  # no response
+    {"id": 1, "custom_id": "a", "response": None, "error": None},  # id not a string
+    {"id": "batch_req_1", "custom_id": "a", "response": None, "error": "boom"},  # error not an object
+], ids=["no-response", "id-not-a-string", "error-not-an-object"])
+async def test_reader_and_batch_share_one_rule_for_a_record(tmp_path: Path, record: dict[str, Any]) -> None:
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text(request("a", "/v1/completions", prompt="Hi") + "\n", encoding="utf-8")
+    target.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    before = target.read_bytes()
+    with pytest.raises(ValueError, match=r"out\.jsonl:1 is not a batch output record \(an object with a string id"):
+        list(read_batch_output(target))
+    async with AsyncLlamaClient("http://127.0.0.1:9", "unused-key", max_retries=0) as client:  # never called
+        with pytest.raises(BatchFileError, match="line 1 is not a batch record"):
+            await run_batch(client, source, target)
+    assert target.read_bytes() == before

@@ -117,6 +117,7 @@ def test_v1_refuses_a_bare_key_in_authorization_saying_to_use_bearer(server: Ref
     body = {"prompt": "Hi", "model": DEPLOYMENT, "max_tokens": 2}
     for headers in ({"authorization": server.api_key},
                     {"authorization": server.api_key, "api-key": "wrong"},  # the api-key fails, the bare key not tried
+                    {"authorization": f"Basic {server.api_key}", "api-key": server.api_key},  # even beside a good key
                     {"authorization": f"Basic {server.api_key}"}, {"authorization": "Bearer"}):
         refused = httpx.request("GET" if path.endswith("models") else "POST", f"{server.url}{path}",
                                 headers=headers, json=body, timeout=30)
