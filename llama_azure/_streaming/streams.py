@@ -57,6 +57,14 @@ def _is_done(data: str) -> bool:
     return data.startswith("[DONE]") and not data[6:].strip()  # "[DONE]  " too
 
 
+def _json_validator(model: type[ChunkT]) -> Callable[[str], ChunkT]:
+    """What ``model.model_validate_json`` calls, without its Python frame per chunk (the models are built
+    at first use: ``defer_build``)."""
+    if not model.__pydantic_complete__:
+        model.model_rebuild()
+    return model.__pydantic_validator__.validate_json
+
+
 class StreamCore(Generic[ChunkT]):
     """Decode SSE bytes into typed chunks, spot the end and errors, fold the final result."""
 
@@ -70,7 +78,7 @@ class StreamCore(Generic[ChunkT]):
         self.timer = timer or CallTimer()
         self.timer.stream_opened()
         self._decoder = SSEDecoder()
-        self._parse: Callable[[str], ChunkT] = chunk_type.model_validate_json
+        self._parse: Callable[[str], ChunkT] = _json_validator(chunk_type)
         self._request_id = request_id_of(response.headers)
         from ..types.chat import ChatCompletionChunk
         from .accumulate import ChatAccumulator, CompletionAccumulator
@@ -78,6 +86,7 @@ class StreamCore(Generic[ChunkT]):
         # What the fold keeps for until_done() is capped (``max_kept``: the client's max_response_bytes).
         self.accumulator = (ChatAccumulator(max_kept) if chunk_type is ChatCompletionChunk
                             else CompletionAccumulator(max_kept))
+        self._fold: Callable[[Any, int], None] = self.accumulator.add
         self.done = False
         self._where = where
         self._events: list[ServerSentEvent] = _NO_EVENTS  # the piece fed last, parsed chunk by chunk
@@ -114,7 +123,8 @@ class StreamCore(Generic[ChunkT]):
         (``done`` is set as the chunk just before [DONE] is handed out, so the stream can end first)."""
         events = self._events
         index = self._next
-        if index >= len(events):
+        count = len(events)
+        if index >= count:
             if self._fed:  # the piece ran out: as at the end of a read, the clocks are checked
                 self._fed = False
                 self._events = _NO_EVENTS
@@ -136,12 +146,13 @@ class StreamCore(Generic[ChunkT]):
                 f"{str(error).splitlines()[0]} (data: {data[:200]!r})"
             ) from None
         chunk.__dict__["_request_id"] = self._request_id  # what ResultModel.__setattr__ does, without the call
-        self.accumulator.add(chunk, len(data))  # type: ignore[arg-type]
+        self._fold(chunk, len(data))
         if self._fresh:
             self._fresh = False
             self.timer.got_chunk()  # only parsed chunks reset the idle clock, not comments or keep-alives
-        if index + 1 < len(events):
-            following = events[index + 1].data
+        index += 1
+        if index < count:
+            following = events[index].data
             if following.startswith("[DONE]") and not following[6:].strip():  # _is_done, inlined: per chunk
                 self._reach_done()
         return chunk
