@@ -27,6 +27,7 @@ from ..types.tool_calls import ToolCall, ToolCallDelta
 from .body import DEFAULT_MAX_RESPONSE_BYTES
 
 _LOGPROB_FIELDS = ("tokens", "token_logprobs", "top_logprobs", "text_offsets")
+_CONTENT_ONLY = frozenset(("content",))  # a delta's fields set in the usual chunk (its extras are not read)
 
 
 class _ToolCall:
@@ -261,7 +262,18 @@ class ChatAccumulator(_Accumulator):
         choices = self.choices
         for item in chunk.choices:
             choice = choices.get(item.index) or self._choice(item.index)
-            kept += choice.add_chat(item, size)
+            delta = item.delta
+            parts = choice.parts
+            # The usual chunk: a delta of only content (its other fields absent), after the first piece of text,
+            # nothing else in the choice. Folded here as add_chat() would; anything else goes the full way.
+            if (parts and delta.__pydantic_fields_set__ == _CONTENT_ONLY and item.finish_reason is None
+                    and item.logprobs is None and not item.content_filter_results):
+                content = delta.content
+                if content:
+                    parts.append(content)
+                    kept += len(content)
+            else:
+                kept += choice.add_chat(item, size)
         self.kept = kept
         if kept > self.limit:
             self._over_limit()
