@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.descriptors import open_fds, settled_fds
+from support.descriptors import collect_what_earlier_tests_left, open_fds, settled_fds
 from support.waiting import eventually, wait_for_event
 from support.wire import delta_chunk, event
 
@@ -121,6 +121,7 @@ async def _one_cancelled_stream(client: AsyncLlamaClient, how: int) -> None:
 
 
 async def test_1000_cancelled_or_abandoned_async_streams_leak_nothing(canned_url: str) -> None:
+    collect_what_earlier_tests_left()
     async with httpx.AsyncClient(limits=POOL, timeout=TIMEOUT) as http, AsyncLlamaClient(
         canned_url, "k", http_client=http, max_retries=0
     ) as client:
@@ -141,6 +142,7 @@ async def test_1000_cancelled_or_abandoned_async_streams_leak_nothing(canned_url
 
 
 def test_1000_abandoned_sync_streams_leak_nothing(canned_url: str) -> None:
+    collect_what_earlier_tests_left()
     with httpx.Client(limits=POOL, timeout=TIMEOUT) as http, LlamaClient(
         canned_url, "k", http_client=http, max_retries=0
     ) as client:

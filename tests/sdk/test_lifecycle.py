@@ -15,7 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from support.descriptors import open_fds
+from support.descriptors import collect_what_earlier_tests_left, open_fds
 
 from llama_azure import AsyncLlamaClient, LlamaClient
 from llama_azure.server.process import ReferenceServer
@@ -57,6 +57,7 @@ def _run_script(tmp_path: Path, server: ReferenceServer, body: str) -> subproces
 
 
 def test_no_event_loop_is_closed_from_a_stream_dropped_unread(server: ReferenceServer, tmp_path: Path) -> None:
+    collect_what_earlier_tests_left()
     result = _run_script(tmp_path, server, """
         import asyncio, gc, os
         from llama_azure import AsyncLlamaClient
@@ -83,6 +84,7 @@ def test_no_event_loop_is_closed_from_a_stream_dropped_unread(server: ReferenceS
 def test_an_unclosed_async_client_is_reported_and_a_closed_one_is_quiet(
     server: ReferenceServer, tmp_path: Path
 ) -> None:
+    collect_what_earlier_tests_left()
     template = """
         import asyncio, gc, os, warnings
         from llama_azure import AsyncLlamaClient

@@ -14,6 +14,7 @@ import gc
 from typing import Any
 
 import httpx
+from support.descriptors import collect_what_earlier_tests_left
 
 from llama_azure import AsyncLlamaClient, LlamaClient
 from llama_azure.server.process import ReferenceServer
@@ -65,6 +66,7 @@ async def test_async_early_exits_do_not_exhaust_the_pool(server: ReferenceServer
 
 
 def test_sync_streams_dropped_unread_release_their_connection(server: ReferenceServer) -> None:
+    collect_what_earlier_tests_left()
     with httpx.Client(limits=POOL, timeout=TIMEOUT) as http, LlamaClient(
         server.url, server.api_key, http_client=http, max_retries=0
     ) as client:
@@ -76,6 +78,7 @@ def test_sync_streams_dropped_unread_release_their_connection(server: ReferenceS
 
 
 async def test_async_streams_dropped_unread_release_their_connection(server: ReferenceServer) -> None:
+    collect_what_earlier_tests_left()
     async with httpx.AsyncClient(limits=POOL, timeout=TIMEOUT) as http, AsyncLlamaClient(
         server.url, server.api_key, http_client=http, max_retries=0
     ) as client:
